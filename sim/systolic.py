@@ -50,6 +50,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from sim import memory
 from sim.spec import PositiveFloat, PositiveInt, Spec
 from workloads.gemm import Gemm
 
@@ -272,3 +273,39 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
         compute_utilization_ratio=mapped * t / util_cycles,
         utilization_ratio=layers.macs / (np.maximum(total, 1) * pe),
     )
+
+
+def energy_pj(array: SystolicArray, layers: Layers, stats: LayerStats, *, bits: int = 8,
+              is_float: bool = False, node_nm: float = 45.0,
+              voltage_v: float = 0.9) -> dict[str, np.ndarray]:
+    """Dynamic energy per layer by component, pJ: 'mac' (every mapped MAC at `bits`), one
+    'sram_<operand>' per SRAM (its reads and writes at its capacity, `sim.memory`) and 'dram'."""
+    word_bits = 8 * array.word_bytes
+    tech = {"node_nm": node_nm, "voltage_v": voltage_v}
+    per = {name: memory.sram_access_pj(getattr(array, f"{name}_sram_bytes"), word_bits, **tech)
+           for name in ("ifmap", "filter", "ofmap")}
+    return {
+        "mac": layers.macs * memory.mac_pj(bits, is_float=is_float, **tech),
+        "sram_ifmap": stats.sram_ifmap_reads * per["ifmap"],
+        "sram_filter": stats.sram_filter_reads * per["filter"],
+        "sram_ofmap": (stats.sram_ofmap_writes + stats.sram_ofmap_reads) * per["ofmap"],
+        "dram": stats.dram_words * array.word_bytes * memory.dram_pj_per_byte(),
+    }
+
+
+def area_mm2(array: SystolicArray, *, bits: int = 8, is_float: bool = False,
+             node_nm: float = 45.0) -> dict[str, float]:
+    """Area by component, mm^2: the PE 'array' and each operand SRAM (`sim.memory`)."""
+    return {
+        "array": array.rows * array.cols * memory.mac_area_um2(
+            bits, is_float=is_float, node_nm=node_nm) * 1e-6,
+        **{f"sram_{name}": memory.sram_area_mm2(getattr(array, f"{name}_sram_bytes"),
+                                                node_nm=node_nm)
+           for name in ("ifmap", "filter", "ofmap")},
+    }
+
+
+def leakage_w(array: SystolicArray, *, node_nm: float = 45.0) -> float:
+    """Static power of the three SRAMs, W (the PE array's leakage is not modelled)."""
+    return sum(memory.sram_leakage_w(getattr(array, f"{name}_sram_bytes"), node_nm=node_nm)
+               for name in ("ifmap", "filter", "ofmap"))

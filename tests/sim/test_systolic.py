@@ -139,3 +139,24 @@ def test_array_spec_bounds():
     with pytest.raises(SpecError, match="dataflow"):
         validate(SystolicArray, {**good, "dataflow": "rs"}, where="t")
     assert np.all(simulate(validate(SystolicArray, good, where="t"), one(1, 1, 1)).n_folds == 1)
+
+
+def test_energy_and_area_use_each_srams_capacity():
+    from sim import memory
+    from sim.systolic import area_mm2, energy_pj
+
+    a = SystolicArray(rows=8, cols=8, dataflow=Dataflow.OUTPUT_STATIONARY,
+                      ifmap_sram_bytes=8 * 1024, filter_sram_bytes=32 * 1024,
+                      ofmap_sram_bytes=1 << 20)
+    layers = one(64, 36, 12, ifmap_words=400)
+    s = simulate(a, layers)
+    e = energy_pj(a, layers, s, bits=8)
+    # 8-bit words: an eighth of the cited 64-bit 10 / 20 / 100 pJ per access.
+    assert e["sram_ifmap"][0] == pytest.approx(s.sram_ifmap_reads[0] * 10 / 8)
+    assert e["sram_filter"][0] == pytest.approx(s.sram_filter_reads[0] * 20 / 8)
+    assert e["sram_ofmap"][0] == pytest.approx(s.sram_ofmap_writes[0] * 100 / 8)
+    assert e["mac"][0] == pytest.approx(64 * 36 * 12 * memory.mac_pj(8))
+    assert e["dram"][0] == pytest.approx(1600 * 1300 / 8)
+    area = area_mm2(a, bits=8)
+    assert area["array"] == pytest.approx(64 * memory.mac_area_um2(8) * 1e-6)
+    assert area["sram_ofmap"] == pytest.approx(memory.sram_area_mm2(1 << 20))
