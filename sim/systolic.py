@@ -115,6 +115,10 @@ class SystolicArray(Spec):
     double_buffered: bool = True
     """Each SRAM is two halves, one feeding the array while the other fills from DRAM: transfers
     overlap compute but only half the capacity holds reusable data."""
+    preload_hidden: bool = False
+    """ws and is: each PE holds a second register for the stationary operand, so the next
+    fold's shifts in while the current fold streams (as the TPU's matrix unit does): a fold
+    takes max(T, R) cycles and the pipeline fills and drains once per layer (R + C - 2)."""
     quirks: ScaleSimQuirks = EXACT
     """Which SCALE-Sim report conventions to reproduce."""
 
@@ -203,13 +207,18 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
     row_folds, col_folds = _ceil_div(sr, r), _ceil_div(sc, c)
     folds_per_group = row_folds * col_folds
     n_folds = g * folds_per_group
+    fill_drain = 0
     if df is Dataflow.OUTPUT_STATIONARY:
         fold_cycles = t + r + c - 2
         util_cycles = fold_cycles
+    elif array.preload_hidden:
+        fold_cycles = np.maximum(t, r)
+        util_cycles = fold_cycles
+        fill_drain = r + c - 2
     else:
         fold_cycles = 2 * r + c + t - 2
         util_cycles = fold_cycles + (c - 1 if q.skewed_fold_utilization else 0)
-    compute_cycles = n_folds * fold_cycles - (g if q.last_cycle_index else 0)
+    compute_cycles = n_folds * fold_cycles + fill_drain - (g if q.last_cycle_index else 0)
 
     mk, kn, mn = g * m * k, g * k * n, g * m * n
     if df is Dataflow.OUTPUT_STATIONARY:
@@ -273,6 +282,15 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
         compute_utilization_ratio=mapped * t / util_cycles,
         utilization_ratio=layers.macs / (np.maximum(total, 1) * pe),
     )
+
+
+def sequence_cycles(array: SystolicArray, layers: Layers) -> int:
+    """Stall-free cycles of `layers` run back to back. With `preload_hidden` the array never
+    drains between them (one fill and drain for the whole sequence); otherwise the sum."""
+    cycles = int(simulate(array, layers).compute_cycles.sum())
+    if array.preload_hidden and array.dataflow is not Dataflow.OUTPUT_STATIONARY and len(layers):
+        cycles -= (len(layers) - 1) * (array.rows + array.cols - 2)
+    return cycles
 
 
 def energy_pj(array: SystolicArray, layers: Layers, stats: LayerStats, *, bits: int = 8,

@@ -160,3 +160,16 @@ def test_energy_and_area_use_each_srams_capacity():
     area = area_mm2(a, bits=8)
     assert area["array"] == pytest.approx(64 * memory.mac_area_um2(8) * 1e-6)
     assert area["sram_ofmap"] == pytest.approx(memory.sram_area_mm2(1 << 20))
+
+
+def test_hidden_preload_overlaps_the_next_folds_weights():
+    from sim.systolic import sequence_cycles
+
+    # ws, M=20, K=10, N=6 on 4x4: 3 x 2 folds of max(20, 4) plus one fill and drain of 6.
+    a = array("ws", preload_hidden=True)
+    assert simulate(a, one(20, 10, 6)).compute_cycles[0] == 6 * 20 + 6
+    assert simulate(array("ws"), one(20, 10, 6)).compute_cycles[0] == 6 * 30
+    # Back to back, two such layers fill and drain once: 2 x 120 + 6.
+    two = Layers.of([Gemm(groups=1, m=20, k=10, n=6, ifmap_words=200)] * 2)
+    assert sequence_cycles(a, two) == 2 * 120 + 6
+    assert sequence_cycles(array("ws"), two) == 2 * 180
