@@ -167,8 +167,12 @@ class LayerStats:
     sram_filter_reads: np.ndarray
     sram_ofmap_writes: np.ndarray
     sram_ofmap_reads: np.ndarray
-    """Partial sums read back to accumulate (ws, is: every K fold after the first); SCALE-Sim
-    does not count these."""
+    """Partial sums read back to accumulate (ws, is: every K fold after the first) plus the
+    words drained to DRAM; SCALE-Sim does not count these."""
+    sram_ifmap_writes: np.ndarray
+    """Fills of the ifmap SRAM from DRAM (= DRAM ifmap reads); SCALE-Sim does not count these."""
+    sram_filter_writes: np.ndarray
+    """Fills of the filter SRAM from DRAM (= DRAM filter reads)."""
     dram_ifmap_reads: np.ndarray
     dram_filter_reads: np.ndarray
     dram_ofmap_writes: np.ndarray
@@ -186,7 +190,7 @@ class LayerStats:
     @property
     def sram_words(self) -> np.ndarray:
         return (self.sram_ifmap_reads + self.sram_filter_reads + self.sram_ofmap_writes
-                + self.sram_ofmap_reads)
+                + self.sram_ofmap_reads + self.sram_ifmap_writes + self.sram_filter_writes)
 
 
 def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
@@ -276,7 +280,8 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
         fold_cycles=np.broadcast_to(fold_cycles, m.shape).astype(np.int64),
         compute_cycles=compute_cycles, stall_cycles=stall, total_cycles=total,
         sram_ifmap_reads=sram_i, sram_filter_reads=sram_f, sram_ofmap_writes=sram_o,
-        sram_ofmap_reads=psum_reads,
+        sram_ofmap_reads=psum_reads + dram_o, sram_ifmap_writes=dram_i,
+        sram_filter_writes=dram_f,
         dram_ifmap_reads=dram_i, dram_filter_reads=dram_f, dram_ofmap_writes=dram_o,
         mapping_efficiency_ratio=mapped,
         compute_utilization_ratio=mapped * t / util_cycles,
@@ -297,15 +302,16 @@ def energy_pj(array: SystolicArray, layers: Layers, stats: LayerStats, *, bits: 
               is_float: bool = False, node_nm: float = 45.0,
               voltage_v: float = 0.9) -> dict[str, np.ndarray]:
     """Dynamic energy per layer by component, pJ: 'mac' (every mapped MAC at `bits`), one
-    'sram_<operand>' per SRAM (its reads and writes at its capacity, `sim.memory`) and 'dram'."""
+    'sram_<operand>' per SRAM (the array's reads and writes and the DRAM fills and drains, each
+    at that SRAM's capacity, `sim.memory`) and 'dram'."""
     word_bits = 8 * array.word_bytes
     tech = {"node_nm": node_nm, "voltage_v": voltage_v}
     per = {name: memory.sram_access_pj(getattr(array, f"{name}_sram_bytes"), word_bits, **tech)
            for name in ("ifmap", "filter", "ofmap")}
     return {
         "mac": layers.macs * memory.mac_pj(bits, is_float=is_float, **tech),
-        "sram_ifmap": stats.sram_ifmap_reads * per["ifmap"],
-        "sram_filter": stats.sram_filter_reads * per["filter"],
+        "sram_ifmap": (stats.sram_ifmap_reads + stats.sram_ifmap_writes) * per["ifmap"],
+        "sram_filter": (stats.sram_filter_reads + stats.sram_filter_writes) * per["filter"],
         "sram_ofmap": (stats.sram_ofmap_writes + stats.sram_ofmap_reads) * per["ofmap"],
         "dram": stats.dram_words * array.word_bytes * memory.dram_pj_per_byte(),
     }
