@@ -32,6 +32,8 @@ MAX_FILE_BYTES = 4 << 20
 """Config or topology files larger than this (4 MiB) are refused unread."""
 MAX_LAYER_DIM = 1 << 20
 """A topology size above this is certainly a typo, not a layer."""
+MAX_LAYERS = 100_000
+"""More layers than this (after depthwise expansion) is refused rather than simulated."""
 
 CONV_FIELDS = ("IFMAP height", "IFMAP width", "Filter height", "Filter width", "Channels",
                "Num filter", "Strides")
@@ -203,6 +205,9 @@ def read_topology(path: str | Path, *, gemm: bool = False) -> tuple[TopologyLaye
             raise ScaleSimFileError(f"{where}: {field}: the filter ({fh}x{fw}) is larger than "
                                     f"the IFMAP ({h}x{w}); SCALE-Sim has no padding field")
         m = (math.ceil((h - fh + stride) / stride)) * math.ceil((w - fw + stride) / stride)
+        if len(layers) + (ch if "DP" in name else 1) > MAX_LAYERS:
+            raise ScaleSimFileError(f"{where}: Channels: the topology expands to more than "
+                                    f"{MAX_LAYERS} layers; split it into several files")
         if "DP" in name:
             for channel in range(ch):
                 layers.append(TopologyLayer(f"{name}Channel_{channel}", row,

@@ -91,6 +91,7 @@ def test_depthwise_expands_per_channel_like_scalesim(tmp_path):
     ("h\nL1,2,10,3,3,4,12,1,\n", r"row 2: Filter height: the filter \(3x3\) is larger"),
     ("h\nL1,10,10,3,3,4,12,1,2:4,\n", r"row 2: unexpected field"),
     ("h\n", r"no layers after the header row"),
+    ("h\nDPx,10,10,3,3,200000,1,1,\n", r"row 2: Channels: the topology expands to more than"),
 ])
 def test_bad_topology_is_one_line_naming_file_row_and_field(files, tmp_path, capsys, text, match):
     cfg, topo = files
@@ -135,3 +136,10 @@ def test_user_bandwidth_mode_stalls(files, tmp_path):
     first = report(out / "COMPUTE_REPORT.csv")[0]
     # 400 + 432 + 768 DRAM words at 1 word/cycle against 799 compute cycles, double buffered.
     assert first["Stall Cycles"] == str(1600 - 799) and first["Total Cycles"] == "1600"
+
+
+def test_flag_bounds(files, tmp_path, capsys):
+    cfg, topo = files
+    assert run(["systolic", "--config", str(cfg), "--topology", str(topo), "--bits", "0"],
+               tmp_path) == 2
+    assert "--bits must be 1 to 64" in capsys.readouterr().err
