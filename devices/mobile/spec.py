@@ -13,9 +13,9 @@ The specs are `sim.spec.Spec` models: each field's type, range and doc are decla
 from __future__ import annotations
 
 import enum
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from sim.spec import DeviceSpec, Fraction, Name, NonNegativeFloat, PositiveFloat, PositiveInt, Spec
@@ -97,8 +97,8 @@ class ComputeUnitSpec(Spec):
     """Target name: 'cpu', 'cpu_little', 'gpu' (not 'dram', the shared memory's engine)."""
     kind: UnitKind
     """'cpu' or 'gpu'."""
-    cores: Annotated[tuple[CoreGroup, ...], Field(min_length=1)]
-    """Core groups, fastest first (prime core, then big cores), as a pinned thread pool fills them."""
+    cores: tuple[CoreGroup, ...]
+    """At least one core group, fastest first (prime core, then big cores), as a pinned thread pool fills them."""
     n_threads: PositiveInt | None = None
     """Threads a network runs with, on the first cores of `cores`; None: one per core."""
     vector_ops_per_cycle: PositiveFloat
@@ -123,6 +123,15 @@ class ComputeUnitSpec(Spec):
     """Dense kernel efficiencies by kernel class."""
     sparse: SparseExecution
     """How sparse weights run on this unit."""
+
+    # Non-empty by an after-validator, not Field(min_length=1): pydantic checks a length after
+    # dropping the items that failed, so one bad core group would also read as "too short".
+    @field_validator("cores")
+    @classmethod
+    def _some_cores(cls, cores: tuple[CoreGroup, ...]) -> tuple[CoreGroup, ...]:
+        if not cores:
+            raise PydanticCustomError("no_cores", "at least one core group")
+        return cores
 
     @field_validator("n_threads")
     @classmethod
@@ -170,8 +179,8 @@ class BoardSpec(DeviceSpec):
 
     family: ClassVar[str] = "mobile"
 
-    units: Annotated[tuple[ComputeUnitSpec, ...], Field(min_length=1)]
-    """The board's compute units; the first is the default target."""
+    units: tuple[ComputeUnitSpec, ...]
+    """The board's compute units (at least one); the first is the default target."""
     dram_bytes_per_s: PositiveFloat
     """Peak DRAM bandwidth shared by all units."""
     dram_energy_pj_per_byte: PositiveFloat
@@ -182,6 +191,8 @@ class BoardSpec(DeviceSpec):
     @field_validator("units")
     @classmethod
     def _unit_names_unique(cls, units: tuple[ComputeUnitSpec, ...]) -> tuple[ComputeUnitSpec, ...]:
+        if not units:
+            raise PydanticCustomError("no_units", "at least one compute unit")
         names = [u.name for u in units]
         if len(set(names)) != len(names) or DRAM_ENGINE in names:
             raise PydanticCustomError(
