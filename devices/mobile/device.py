@@ -24,12 +24,16 @@ from pathlib import Path
 
 from devices.mobile.kernels import (
     _MAC_CLASSES,
+    _TILED_KINDS,
     datatype,
     dram_traffic_bytes,
     efficiency_of,
+    extra_kernels,
+    gemm_utilisation,
     kernel_class,
     padded_macs,
     sparse_execution,
+    vector_ops,
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
 from sim.device import Cost, EngineKind, EngineSpec, Phase
@@ -108,29 +112,41 @@ class MobileBoard:
         cls = kernel_class(op)
         dtype, rate = datatype(op.anchor.compression)
         peak = unit.peak_macs_per_s(dtype) * rate
+        structure = unit.structure
         occupancy = min(1.0, math.prod(op.output_shape) / unit.occupancy_items)
         mac_s = vector_s = 0.0
         weight_bytes = 0
+        n_kernels = 1
+        reread_bytes = 0
         kernel = cls.value
         for m in members:
             m_cls = kernel_class(m)
             if m.macs:
                 sx = sparse_execution(m, unit.sparse)
                 eff = efficiency_of(m_cls, unit.efficiency)
-                mac_s += padded_macs(m, unit.sparse.channel_align) * sx.time_factor / (peak * eff * occupancy)
+                # Linear and matmul layers: tiles, waves and per-tile overhead of the GEMM
+                # (kernels.gemm_utilisation) stand in for the output-size occupancy.
+                util = (gemm_utilisation(m, structure, unit.occupancy_items)
+                        if m.kind in _TILED_KINDS else occupancy)
+                mac_s += padded_macs(m, unit.sparse.channel_align) * sx.time_factor / (peak * eff * util)
                 weight_bytes += sx.weight_bytes
                 if sx.kernel != "dense":
                     kernel = f"{kernel}/{sx.kernel}"
             else:
                 weight_bytes += m.weight_bytes
-            if m.vector_ops:
+            m_vector_ops = vector_ops(m, structure)
+            if m_vector_ops:
                 eff = efficiency_of(m_cls, unit.efficiency)
-                vector_s += m.vector_ops / (unit.vector_ops_per_s * eff * occupancy)
+                vector_s += m_vector_ops / (unit.vector_ops_per_s * eff * occupancy)
+            # A reduction that ends a kernel: one more launch and one more pass over its input.
+            extra = extra_kernels(m, structure)
+            n_kernels += extra
+            reread_bytes += extra * m.input_bytes
         dram_bytes = dram_traffic_bytes(op.input_bytes, weight_bytes, op.output_bytes,
-                                        unit.cache_bytes, reuse=cls in _MAC_CLASSES)
+                                        unit.cache_bytes, reuse=cls in _MAC_CLASSES) + reread_bytes
         memory_s = dram_bytes / (self.spec.dram_bytes_per_s * unit.dram_fraction)
         return OpBreakdown(kernel=kernel, mac_s=mac_s, vector_s=vector_s,
-                           launch_s=unit.launch_overhead_s, dram_bytes=dram_bytes,
+                           launch_s=unit.launch_overhead_s * n_kernels, dram_bytes=dram_bytes,
                            memory_s=memory_s, weight_bytes=weight_bytes)
 
     def cost(self, op: Op, target: str) -> Cost:
@@ -194,6 +210,11 @@ def snapdragon865() -> MobileBoard:
 def snapdragon888() -> MobileBoard:
     """Entry point: Samsung Galaxy S21 (Snapdragon 888)."""
     return FAMILY.device("snapdragon888")
+
+
+def snapdragon855() -> MobileBoard:
+    """Entry point: Google Pixel 4 (Snapdragon 855)."""
+    return FAMILY.device("snapdragon855")
 
 
 def snapdragon835() -> MobileBoard:
