@@ -128,8 +128,8 @@ def crossbar_for(model: Mlp, base: CrossbarSpec) -> CrossbarSpec:
     """`base` at the model's bit-widths (a multi-bit-DAC scheme keeps dac_bits = input bits)."""
     q = model.quant
     full_dac = base.dac_bits >= base.input_bits
-    return dataclasses.replace(
-        base, input_bits=q.act_bits, weight_bits=q.weight_bits,
+    return base.replace(
+        input_bits=q.act_bits, weight_bits=q.weight_bits,
         dac_bits=q.act_bits if full_dac else min(base.dac_bits, q.act_bits),
     )
 

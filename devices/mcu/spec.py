@@ -24,6 +24,9 @@ KB = 1024
 
 PRESETS = Path(__file__).parent / "presets"
 
+MIN_FREQ_HZ = 1.0e3
+"""Below 1 kHz (a watch crystal is 32.768 kHz) a clock is a typo; slower would overflow the
+engine's picosecond clock on a large model."""
 MAX_FREQ_HZ = 2.0e9
 """Above 2 GHz a 'microcontroller' clock is certainly a typo."""
 MAX_MEMORY_BYTES = 1 << 34
@@ -74,8 +77,8 @@ class McuSpec(DeviceSpec):
 
     core: Name
     """CPU core, e.g. 'cortex-m7' (informational; the cycle table carries its effect)."""
-    freq_hz: Annotated[float, Field(gt=0, le=MAX_FREQ_HZ)]
-    """Core clock, at most 2 GHz."""
+    freq_hz: Annotated[float, Field(ge=MIN_FREQ_HZ, le=MAX_FREQ_HZ)]
+    """Core clock, 1 kHz .. 2 GHz."""
     sram_bytes: MemoryBytes
     """SRAM usable for activations, scratch and runtime (contiguous budget)."""
     flash_bytes: MemoryBytes

@@ -33,7 +33,7 @@ def test_unknown_preset_suggests_the_closest():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"freq_hz": -1.0}, "freq_hz: expected greater than 0, got -1.0"),
+    ({"freq_hz": -1.0}, "freq_hz: expected greater than or equal to 1000, got -1.0"),
     ({"freq_hz": 5e9}, "freq_hz: expected less than or equal to 2000000000, got 5000000000.0"),
     ({"sram_bytes": 0}, "sram_bytes: expected greater than or equal to 1, got 0"),
     ({"runtime_reserve_bytes": 400 * KB},
