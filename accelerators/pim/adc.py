@@ -101,7 +101,7 @@ class AdcSpec(BuiltInPythonSpec):
     offset_lsb: float = 0.0
     """Input-referred offset, in LSBs."""
     inl_lsb: Annotated[tuple[float, ...], Field(min_length=2)] | None = None
-    """INL in LSBs at >= 2 evenly spaced points, bottom to top code; None: a linear converter."""
+    """INL in LSBs at >= 2 evenly spaced points, bottom to top code; None (null): linear."""
     noise_std: NonNegativeFloat = 0.0
     """Thermal noise standard deviation per conversion (Gaussian), in units of `noise_reference`."""
     # strict=False: Python callers may name it by its value, e.g. noise_reference="full_scale".

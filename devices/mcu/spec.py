@@ -84,7 +84,7 @@ class McuSpec(DeviceSpec):
     flash_bytes: MemoryBytes
     """Embedded flash for weights and code."""
     dcache_bytes: MemoryBytes | None = None
-    """L1 data cache; None: the core has none. A layer whose weights fit is fetched from flash once."""
+    """L1 data cache; None (null in a file): none. A layer whose weights fit is read from flash once."""
     flash_line_bytes: MemoryBytes
     """Bytes delivered by one flash read (the flash word / ART line)."""
     flash_access_cycles: Annotated[float, Field(ge=0, le=MAX_CYCLES_PER_UNIT)]

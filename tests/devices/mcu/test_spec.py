@@ -72,6 +72,11 @@ def test_device_show_loads_back_to_an_equal_spec(name, tmp_path):
     assert REGISTRY.device(spec.name).spec == spec  # the entry point builds the same preset
 
 
+def test_every_preset_file_is_a_registered_device():
+    assert sorted(PRESET_NAMES) == FAMILY.preset_names()
+    assert all(name in REGISTRY.devices for name in PRESET_NAMES)
+
+
 def test_no_data_cache_is_none_and_zero_is_refused():
     assert FAMILY.preset("nrf52840").dcache_bytes is None
     with pytest.raises(SpecError, match=r"dcache_bytes: expected greater than or equal to 1, got 0"):
