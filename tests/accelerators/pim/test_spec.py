@@ -75,7 +75,7 @@ def test_fewer_adc_bits_in_a_base_file_cut_adc_energy_by_the_walden_law(tmp_path
         {k: v for k, v in base.items() if k != "adc"}, rel=1e-12)
 
 
-def test_a_slower_read_cycle_is_slower_until_the_adcs_bound_it():
+def test_the_cycle_is_the_slower_of_the_crossbar_read_and_the_adcs():
     # cycle = max(read_cycle_s, cols_per_adc / adc_conversions_per_s) = max(100 ns, 100 ns)
     net = cifar_resnet18(weight_bits=8, act_bits=8)
     base = simulate(net, REGISTRY.device("pim-isaac")).latency_s
@@ -83,6 +83,11 @@ def test_a_slower_read_cycle_is_slower_until_the_adcs_bound_it():
     assert simulate(net, faster_read).latency_s == base  # the ADCs still need 100 ns
     slower_read = REGISTRY.device("pim-isaac", overrides={"read_cycle_s": 200e-9})
     assert simulate(net, slower_read).latency_s > base
+    # ...and the other way round: faster ADCs wait for the 100 ns read, slower ones set the cycle
+    faster_adc = REGISTRY.device("pim-isaac", overrides={"adc_conversions_per_s": 2.56e9})
+    assert simulate(net, faster_adc).latency_s == base
+    slower_adc = REGISTRY.device("pim-isaac", overrides={"adc_conversions_per_s": 0.64e9})
+    assert simulate(net, slower_adc).latency_s > base
 
 
 def test_cross_field_check_is_a_one_line_error_naming_file_and_key(tmp_path, capsys):
