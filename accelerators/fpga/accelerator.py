@@ -183,6 +183,7 @@ class Design:
 
     part: FpgaPartSpec
     spec: AcceleratorSpec
+    """The design with its None clock, buffers and vector lanes resolved for the part."""
     clock_hz: float
     dsp_rows: int
     """Rows of the DSP array (fp32 lanes / cols for the float32 datapath)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accelerators.fpga.parts import DspPrimitive, FpgaPartSpec, load_part
+from accelerators.fpga.parts import DspPrimitive, load_part
 from accelerators.fpga.resources import (
     adder_tree_luts,
     buffer_bram36,
