@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices.mobile.device import MobileBoard, from_preset
-from devices.mobile.spec import KernelEfficiency
+from devices.mobile.spec import KernelEfficiency, UnitKind
 from sim import Stream, simulate
 from sim.spec import override
 from workloads import Network
@@ -75,6 +75,20 @@ CLASS_CASES = (
 """Transformer latencies, each solving one scale of the GEMM classes of its unit kind: the Arm
 CPU one is pasted into every Arm CPU preset, the Adreno one into the Adreno presets (the Jetson
 GPUs keep their CNN-derived values: no transformer measurement on them was found)."""
+
+
+TRANSFORMER_SCALES = {"cpu": 1.905, "gpu": 0.151}
+"""The GEMM-class scales `main` solved on `CLASS_CASES` (Arm CPU, Adreno GPU), as pasted into
+the presets: the presets' gemm and attention efficiencies are the CNN-era values times these.
+Kept so the validation study can show the model before this calibration; a test re-solves them."""
+
+
+def transformer_scale(preset: str, unit: UnitKind) -> float:
+    """The GEMM-class scale a preset's unit carries: every Arm CPU the CPU one, the Adreno GPUs
+    (Snapdragon presets) the GPU one, the Jetson GPUs none (1.0: no transformer case)."""
+    if unit is UnitKind.CPU:
+        return TRANSFORMER_SCALES["cpu"]
+    return TRANSFORMER_SCALES["gpu"] if preset.startswith("snapdragon") else 1.0
 
 
 def scaled(eff: KernelEfficiency, scale: float,

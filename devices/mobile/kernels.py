@@ -163,11 +163,17 @@ def gemm_utilisation(op: Op, structure: KernelStructure, occupancy_items: int) -
     at a time (one wave); the unit is busy for whole waves, so utilisation = useful outputs /
     (waves x outputs per wave), which covers tile padding, the tail of the last wave and ops too
     small to fill the unit. Each tile also pays `gemm_k_overhead` K steps: K / (K + overhead).
-    1.0 for other kinds.
+    With 1 x 1 tiles (no tile structure) only the op-size occupancy min(1, outputs /
+    occupancy_items) applies, as for other MAC ops. 1.0 for other kinds.
     """
     if op.kind not in _TILED_KINDS:
         return 1.0
     g = op.gemm
+    if structure.gemm_tile_m == structure.gemm_tile_n == 1:
+        # No tile structure: the unit takes outputs one at a time, so only an op too small to
+        # fill it loses (the efficiency model's occupancy), whatever the waves.
+        busy = min(1.0, g.groups * g.m * g.n / occupancy_items)
+        return busy * g.k / (g.k + structure.gemm_k_overhead)
     tile_m, tile_n = min(structure.gemm_tile_m, g.m), min(structure.gemm_tile_n, g.n)
     tiles = g.groups * math.ceil(g.m / tile_m) * math.ceil(g.n / tile_n)
     per_wave = max(1, occupancy_items // (tile_m * tile_n))

@@ -97,9 +97,8 @@ class KernelStructure(Spec):
     """How the unit's library builds its kernels, beyond MAC rates: what makes transformers slow.
 
     The defaults describe a library with no such structure (one kernel per op, exp as one
-    vector op, no per-tile cost, 1 x 1 tiles); with them the only change from the efficiency
-    model is that a linear or matmul layer is busy for whole waves of `occupancy_items`
-    outputs. Presets set the library's real structure.
+    vector op, no per-tile cost, 1 x 1 tiles), which the efficiency model alone prices; presets
+    set the library's real structure.
     """
 
     gemm_tile_m: PositiveInt = 1
