@@ -232,6 +232,14 @@ MobileBERT still comes out slower than published: the model prices MobileBERT's 
 at about the rate per MAC of BERT-base's, while the paper's two figures imply MobileBERT runs
 1.36x faster per MAC (2.69 against 10.9 GMACs, 62 against 341 ms).
 
+Searched for issue 14 and not usable here (stored abstracts and repositories, no tables):
+EfficientFormer (arXiv 2206.01191) and MobileViT (arXiv 2110.02178) time an iPhone 12 (Apple
+NPU / GPU through CoreML: out of this family); EdgeViT (arXiv 2205.03436) times a Galaxy S21 but
+its abstract and repository give no figures; the HotMobile'22 study of vision transformers on
+phones (Microsoft Research) gives ratios only (ViTs 1.58x-41x slower than CNNs; DeiT-Tiny 23.2 %
+faster with heads and FFN rows removed); no transformer latency on a Jetson Nano or AGX Xavier
+was found. NPAS (arXiv 2012.00596) times searched CNNs (above).
+
 Limitations: phone toolchains drift by 6-31 % between versions (shared/references.md), so about
 +-25 % is the accuracy to expect on held-out cases where the calibration is like for like; every
 transformer point here is derived from an abstract's ratio or is a bound; elementwise tensors
