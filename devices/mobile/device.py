@@ -8,6 +8,9 @@ occupies its unit for launch overhead + compute time while its DRAM traffic stre
 Compute time = MACs (channels padded to SIMD lanes) x the sparsity scheme's time factor, at the
 datapath's peak MAC/s x the kernel class's efficiency x occupancy; plus vector ops at the vector
 rate. A fused op (from `Network.fused`) pays one launch, and its intermediates never reach DRAM.
+The unit's `structure` (kernels.py) adds what transformers pay: linear and matmul layers at the
+utilisation of their GEMM tiles and waves, exp/erf at their vector-op cost, and layer norm and
+softmax at one launch and one pass over their input per reduction kernel.
 
 Energy: dynamic compute energy = the unit's active power x compute time (so energy per MAC is
 active power / achieved MAC rate, which differs by datatype through the peak rate); cache
@@ -112,13 +115,14 @@ class MobileBoard:
         cls = kernel_class(op)
         dtype, rate = datatype(op.anchor.compression)
         peak = unit.peak_macs_per_s(dtype) * rate
-        structure = unit.structure
         occupancy = min(1.0, math.prod(op.output_shape) / unit.occupancy_items)
         mac_s = vector_s = 0.0
         weight_bytes = 0
-        n_kernels = 1
-        reread_bytes = 0
         kernel = cls.value
+        structure = unit.structure
+        # A reduction that ends a kernel (layer norm, softmax): one more launch and one more
+        # pass over that member's input, per extra kernel.
+        extras = [(extra_kernels(m, structure), m.input_bytes) for m in members]
         for m in members:
             m_cls = kernel_class(m)
             if m.macs:
@@ -134,19 +138,16 @@ class MobileBoard:
                     kernel = f"{kernel}/{sx.kernel}"
             else:
                 weight_bytes += m.weight_bytes
-            m_vector_ops = vector_ops(m, structure)
-            if m_vector_ops:
+            if m.vector_ops:
                 eff = efficiency_of(m_cls, unit.efficiency)
-                vector_s += m_vector_ops / (unit.vector_ops_per_s * eff * occupancy)
-            # A reduction that ends a kernel: one more launch and one more pass over its input.
-            extra = extra_kernels(m, structure)
-            n_kernels += extra
-            reread_bytes += extra * m.input_bytes
+                vector_s += vector_ops(m, structure) / (unit.vector_ops_per_s * eff * occupancy)
         dram_bytes = dram_traffic_bytes(op.input_bytes, weight_bytes, op.output_bytes,
-                                        unit.cache_bytes, reuse=cls in _MAC_CLASSES) + reread_bytes
+                                        unit.cache_bytes, reuse=cls in _MAC_CLASSES)
+        dram_bytes += sum(n * read for n, read in extras)
         memory_s = dram_bytes / (self.spec.dram_bytes_per_s * unit.dram_fraction)
         return OpBreakdown(kernel=kernel, mac_s=mac_s, vector_s=vector_s,
-                           launch_s=unit.launch_overhead_s * n_kernels, dram_bytes=dram_bytes,
+                           launch_s=unit.launch_overhead_s * (1 + sum(n for n, _ in extras)),
+                           dram_bytes=dram_bytes,
                            memory_s=memory_s, weight_bytes=weight_bytes)
 
     def cost(self, op: Op, target: str) -> Cost:
