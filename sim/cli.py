@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -394,6 +395,8 @@ def main(
     commands: Sequence | None = None,
 ) -> int:
     """Run the CLI; `registry` and `commands` default to the installed entry points."""
+    # SIGTERM (a killed job) unwinds like Ctrl-C, so half-staged output files are removed.
+    previous_term = _unwind_on_sigterm()
     try:
         args = build_parser(plugin_commands() if commands is None else commands).parse_args(argv)
         registry = registry or Registry.from_entry_points()
@@ -412,6 +415,22 @@ def main(
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a broken pipe
+    finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _unwind_on_sigterm():
+    """Make SIGTERM raise SystemExit (143) while the CLI runs; returns the previous handler,
+    or None when handlers cannot be set (not the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

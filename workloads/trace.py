@@ -57,7 +57,6 @@ import hashlib
 import json
 import math
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -65,6 +64,7 @@ from typing import Any
 
 import yaml
 
+from workloads.atomic import OutputError, write_atomic
 from workloads.compression import (
     DENSE_FP32,
     Compression,
@@ -469,28 +469,14 @@ def save(network: Network, path: str | os.PathLike) -> None:
         raise TraceError(f"{path}: {err}") from None
     if path.is_dir():
         raise TraceError(f"{path}: cannot write trace: is a directory")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        # os.open with 0o666 lets the umask decide the mode, as for any file the user creates.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileNotFoundError:
+    if not path.parent.is_dir():
         raise TraceError(
             f"{path}: cannot write trace: directory {str(path.parent)!r} does not exist"
-        ) from None
-    except OSError as err:
-        raise TraceError(f"{path}: cannot write trace: {err.strerror or err}") from None
+        )
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise TraceError(f"{path}: cannot write trace: {err.strerror or err}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        write_atomic(path, text)
+    except OutputError as err:
+        raise TraceError(f"{path}: cannot write trace: {getattr(err, 'reason', err)}") from None
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -125,3 +125,23 @@ def test_broken_pipe_is_quiet():
         " | head -c 1", shell=True, capture_output=True, text=True, timeout=60,
     )
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
+def test_an_interrupted_report_set_writes_no_file(registry, tmp_path, monkeypatch, failure):
+    """Ctrl-C (or a full disk) while the third report file is written: none of the three lands."""
+    from workloads.atomic import OutputSet
+
+    real_write, calls = OutputSet.write, []
+
+    def write(self, path, data):
+        calls.append(path)
+        if len(calls) == 3:
+            raise failure(28, "No space left on device") if failure is OSError else failure()
+        return real_write(self, path, data)
+
+    monkeypatch.setattr(OutputSet, "write", write)
+    out = tmp_path / "out"
+    with pytest.raises(failure):
+        main(["run", "tiny", "--device", "unit", "--out", str(out)], registry=registry, commands=())
+    assert list(out.iterdir()) == []
