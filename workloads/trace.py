@@ -57,6 +57,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -74,7 +75,7 @@ from workloads.compression import (
 )
 from workloads.errors import GraphError, ShapeError, SpecError, TraceError, suggest
 from workloads.network import Network, TensorSpec
-from workloads.ops import ATTRS_TYPE, Op, OpKind
+from workloads.ops import ATTRS_TYPE, MAX_DIM, Op, OpKind, count_text
 
 __all__ = [
     "FORMAT_VERSION",
@@ -204,6 +205,9 @@ def _str(value: object, field: str) -> str:
 def _name(value: object, field: str) -> str:
     if type(value) is not str or not value:
         raise _FieldError(field, f"expected a non-empty string, {_got(value)}")
+    if not value.isprintable():
+        raise _FieldError(field, f"names must be printable (no newlines or control characters), "
+                          f"{_got(value)}")
     return value
 
 
@@ -228,8 +232,12 @@ def _ints(value: object, field: str) -> tuple[int, ...]:
 
 
 def _shape(value: object, field: str) -> tuple[int, ...]:
-    if type(value) in _LIST_TYPES and _all_ints(value) and (not value or min(value) >= 1):
+    if (type(value) in _LIST_TYPES and _all_ints(value)
+            and (not value or (min(value) >= 1 and max(value) <= MAX_DIM))):
         return tuple(value)
+    if type(value) in _LIST_TYPES and _all_ints(value) and value and max(value) > MAX_DIM:
+        raise _FieldError(field, f"a dimension is over MAX_DIM = {MAX_DIM} "
+                          f"(got {count_text(max(value))})")
     raise _FieldError(field, f"expected a list of positive ints, {_got(value)}")
 
 
@@ -491,6 +499,13 @@ def load(path: str | os.PathLike) -> Network:
     source = os.fspath(path)
     fmt = format_of(path)
     try:
+        n_bytes = Path(path).stat().st_size
+    except OSError:
+        n_bytes = 0  # reading below names the problem
+    if n_bytes > MAX_TRACE_BYTES:
+        raise TraceError(f"{source}: {n_bytes:,} bytes, more than MAX_TRACE_BYTES = "
+                         f"{MAX_TRACE_BYTES:,}; a trace of 10,000 ops is about 5 MB")
+    try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TraceError(f"{source}: no such trace file") from None
@@ -511,6 +526,7 @@ def loads(
     """The network in trace `text`; `source` names it in error messages. Raises TraceError."""
     fmt = parse_enum(TraceFormat, fmt, "fmt")
     if fmt is TraceFormat.JSON:
+        _check_json_nesting(text, source)
         try:
             data = json.loads(text, object_pairs_hook=_json_object)
         except json.JSONDecodeError as err:
@@ -519,6 +535,8 @@ def loads(
             ) from None
         except _DuplicateKey as dup:
             raise TraceError(f"{source}: duplicate key {dup.key!r} in a JSON object") from None
+        except ValueError as err:  # e.g. an integer of more than 4300 digits
+            raise TraceError(f"{source}: invalid JSON: {err}") from None
     else:
         try:
             data = _yaml_load(text)
@@ -530,6 +548,30 @@ def loads(
         except yaml.YAMLError as err:
             raise TraceError(f"{source}: invalid YAML: {' '.join(str(err).split())}") from None
     return from_dict(data, source=source)
+
+
+MAX_TRACE_BYTES = 256 * 2**20
+"""Largest trace file read, bytes (a 10,000-op trace is about 5 MB)."""
+MAX_JSON_NESTING = 64
+"""Deepest nesting of JSON arrays and objects (a trace needs 5: ops, op, attrs, shape list,
+shape); deeper input would exhaust the parser's recursion."""
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_json_nesting(text: str, source: str) -> None:
+    """TraceError naming MAX_JSON_NESTING when arrays/objects nest deeper (strings skipped)."""
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_NESTING:
+                line = text.count("\n", 0, match.start()) + 1
+                raise TraceError(f"{source}: line {line}: JSON nested deeper than "
+                                 f"MAX_JSON_NESTING = {MAX_JSON_NESTING}; a trace needs 5 levels")
+        elif token in "]}":
+            depth -= 1
 
 
 class _DuplicateKey(Exception):
@@ -769,7 +811,7 @@ def _parse_op(raw: object, index: int, source: str, parent: str | None = None) -
             compression=compression,
             members=members,
         )
-    except (SpecError, ShapeError) as err:
+    except (SpecError, ShapeError, GraphError) as err:
         # The message names the op already; a member's also needs the fused op it sits in.
         where = source if parent is None else _op_where(raw, index, source, parent)
         raise TraceError(f"{where}: {err}") from None
