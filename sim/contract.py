@@ -82,6 +82,8 @@ def every_kind_network(scale: int = 1) -> Network:
     t = b.concat([b.act(square, "gelu", name="gelu"), square, scaled, e, pos], axis=2, name="cat2")
     t = b.reshape(t, (1, 40 * h), copy=True, name="pack")
     seq_out = b.linear(t, 4, name="cls")
+    # An embedding whose only reader is an add: `fused()` makes it 'embed2+tok'.
+    tok = b.add(b.embedding(ids, 100, h, name="embed2"), weight_shape=(1, 8, h), name="tok")
     # Point cloud: sample, group, sparse conv, scatter.
     n = 64 * s
     pts = b.input("points", (n, 3))
@@ -98,7 +100,7 @@ def every_kind_network(scale: int = 1) -> Network:
                   weight_shape=(27, 8, 16), output_shape=(n, 16), name="spconv")
     pooled = b.op(OpKind.SCATTER, [spconv, seg], ScatterAttrs(reduce="max"),
                   output_shape=(n // 4, 16), name="scatter")
-    return b.build(outputs=[cnn_out, seq_out, grouped, grouped_ball, pooled])
+    return b.build(outputs=[cnn_out, seq_out, tok, grouped, grouped_ball, pooled])
 
 
 def variants(net: Network) -> dict[str, Network]:

@@ -153,6 +153,7 @@ def origin_of(obj) -> str:
     or its module when no installed distribution claims it (a plug-in run from a source tree)."""
     module = (getattr(type(obj), "__module__", None) or "?").split(".")[0]
     dists = metadata.packages_distributions().get(module)
+    dists = list(dict.fromkeys(dists or ()))  # editable installs list a distribution per path
     return f"distribution {', '.join(map(repr, dists))}" if dists else f"module {module!r}"
 
 

@@ -47,8 +47,10 @@ OPS: tuple[Op, ...] = tuple(op for net in VARIANTS.values() for op in net.ops)
 
 
 def ops_for(device: Device, target: str) -> list[Op]:
+    """The representative ops the device runs on `target`: like `sim.engine.check_supported`,
+    a fused op needs its own kind and every member's."""
     kinds = device.supported_kinds(target)
-    return [op for op in OPS if op.kind in kinds]
+    return [op for op in OPS if op.kind in kinds and all(m.kind in kinds for m in op.members)]
 
 
 def priced(device: Device, target: str) -> Iterator[tuple[Op, Cost | None]]:
