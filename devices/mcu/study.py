@@ -142,7 +142,8 @@ def run(out: Path, *, small: bool = False, plots: bool = True,
         for label, net in lat_nets.items():
             mem = plan(net, device.spec)
             try:
-                report = simulate(net, device)
+                # The deployed graph: batch norm and ReLU folded into the convs (TF-Lite).
+                report = simulate(net.fused(), device)
                 lat_ms, energy_mj = report.latency_s * 1e3, report.energy_j * 1e3
                 note = ""
             except EdgesimError as err:
