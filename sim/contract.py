@@ -16,7 +16,9 @@ What is checked (a `DoesNotFitError` with a message is an allowed answer for any
 - form: name, description, engines (`EngineSpec`, unique names), targets, and
   `supported_kinds(target)` a non-empty frozenset of `OpKind`; every cost a `Cost` on declared
   engines; every op kind the network uses refused up front when unsupported;
-- positive work costs something: an op with MACs takes more than 0 s and more than 0 J;
+- positive work costs something: an op with MACs, or with vector operations (elementwise,
+  norms, pooling), takes more than 0 s and more than 0 J (a norm folded into a conv is a
+  member of a fused op, priced with it);
 - monotone: the same op with more MACs and no fewer bytes (the network built twice as wide,
   op by op) never takes less time or less dynamic energy;
 - deterministic: pricing an op twice, or an equal copy of it, gives the same cost, and two
@@ -212,12 +214,12 @@ def _single_cost(device: Device, op: Op, target: str, cost: Cost) -> Iterator[Vi
 
 
 def _work(op: Op) -> str:
-    """'N MACs' for an op with multiply-accumulates, else ''.
-
-    Elementwise ops are not held to it: a batch norm or clamp after a conv is legitimately free
-    on a device whose deployment folds it into the conv's requantisation (TF-Lite, TinyEngine).
-    """
-    return f"{op.effective_macs} MACs" if op.effective_macs > 0 and not op.is_free else ""
+    """'N MACs' or 'N vector ops' for an op that computes something, '' for a free op (a view)."""
+    if op.is_free:
+        return ""
+    if op.effective_macs > 0:
+        return f"{op.effective_macs} MACs"
+    return f"{op.vector_ops} vector ops" if op.vector_ops > 0 else ""
 
 
 def _grows(small: Op, big: Op) -> bool:
