@@ -54,7 +54,7 @@ RUN = ("run", "tiny", "--device", "unit")
     (RUN + ("--fps", "1e-7", "--frames", "2"), "past the clock's range (MAX_CLOCK_PS"),
     (RUN + ("--fps", "nan"), "--fps must be > 0 and finite"),
     (RUN + ("--fps", "inf"), "--fps must be > 0 and finite"),
-    (RUN + ("--fps", "1000", "--frames", "1000000"), "exceed MAX_OP_INSTANCES"),
+    (RUN + ("--fps", "1000", "--frames", "100000"), "exceed MAX_OP_INSTANCES"),
     (RUN + ("--quant", "mp:w4a8:nan:0.25"), "--quant mp high bits must be a whole number"),
     (RUN + ("--quant", "mp:w4a8:8.7:0.25"), "got '8.7'"),
     (RUN + ("--quant", "mp:w4a8:8:nan"), "--quant mp ratio must be a finite number"),
