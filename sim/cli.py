@@ -23,6 +23,7 @@ from pathlib import Path
 from sim.engine import Stream, simulate
 from sim.export import summary_text, write_report
 from sim.registry import PluginError, Registry, call_plugin, describe_entry_point
+from sim.spec import DeviceSpec, dump_yaml, json_schema, parse_assignment
 from workloads import EdgesimError, Network, QuantScheme, SpecError, SparsityScheme
 from workloads.compression import parse_enum
 
@@ -162,6 +163,40 @@ def _cmd_list(args, registry: Registry) -> int:
     return 0
 
 
+def add_device_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """`--device NAME|FILE.yaml` and repeatable `--set KEY=VALUE`, for any command taking a device."""
+    p.add_argument("--device", required=required, metavar="NAME|FILE",
+                   help="device name (see `edgesim list`) or a YAML device file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a device field, dotted keys, e.g. --set dram_bytes_per_s=30e9 "
+                        "(repeat; `edgesim device show NAME` lists the fields)")
+
+
+def device_from_args(registry: Registry, args: argparse.Namespace):
+    """The device `--device` and `--set` name."""
+    overrides = dict(parse_assignment(text) for text in getattr(args, "overrides", ()))
+    return registry.resolve_device(args.device, overrides)
+
+
+def _cmd_device(args, registry: Registry) -> int:
+    import json
+
+    if args.action == "schema":
+        if not args.what:
+            names = sorted(registry.families)
+            raise SpecError(f"device schema needs a FAMILY, one of: {', '.join(names)}")
+        print(json.dumps(json_schema(registry.family(args.what)), indent=2))
+        return 0
+    if not args.what:
+        raise SpecError("device show needs a device NAME or FILE (see `edgesim list devices`)")
+    args.device = args.what
+    spec = getattr(device_from_args(registry, args), "spec", None)
+    if not isinstance(spec, DeviceSpec):
+        raise SpecError(f"device {args.what!r} has no declarative spec to show")
+    sys.stdout.write(dump_yaml(spec))
+    return 0
+
+
 def _cmd_run(args, registry: Registry) -> int:
     # Flags first: they are cheap to check and a bad one should not wait for a model build.
     if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
@@ -172,7 +207,7 @@ def _cmd_run(args, registry: Registry) -> int:
         raise SpecError("--frames > 1 needs --fps (the release rate)")
     if args.deadline_ms is not None and not (math.isfinite(args.deadline_ms) and args.deadline_ms > 0):
         raise SpecError(f"--deadline-ms must be > 0 and finite (got {args.deadline_ms})")
-    device = registry.device(args.device)
+    device = device_from_args(registry, args)
     network = transform(load_network(registry, args.model, parse_model_args(args.arg)), args)
     stream = Stream(
         network=network,
@@ -246,14 +281,7 @@ def _cmd_check_device(args, registry: Registry) -> int:
     from sim.contract import check_device
 
     what = args.device
-    if what.lower().endswith((".yaml", ".yml")) or "/" in what:
-        load = getattr(registry, "load_device", None)
-        if load is None:
-            raise SpecError(f"{what!r}: device files need `registry.load_device`, which this "
-                            "edgesim lacks; give a registered device name")
-        device = load(what)
-    else:
-        device = registry.device(what)
+    device = registry.resolve_device(what)  # a registered name or a YAML device file
     found = check_device(device)
     for violation in found:
         print(one_line(violation))
@@ -308,7 +336,7 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", default="all", choices=["all", "workloads", "devices"])
     p = sub.add_parser("run", help="simulate a model on a device and print a summary")
     _add_transform_args(p)
-    p.add_argument("--device", required=True, help="device name (see `edgesim list`)")
+    add_device_args(p)
     p.add_argument("--target", help="unit of the device (default: its first)")
     p.add_argument("--fps", type=float, help="run as a periodic stream at this rate")
     p.add_argument("--frames", type=int, default=1, help="frames to run (with --fps)")
@@ -323,9 +351,16 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", required=True, help="model name (repeat)")
     p.add_argument("--setting", action="append", required=True,
                    help="'+'-joined transforms, e.g. fp32, w8a8, block:0.75+w8a8+fuse (repeat)")
-    p.add_argument("--device", action="append", required=True, help="NAME or NAME:TARGET (repeat)")
+    p.add_argument("--device", action="append", required=True,
+                   help="NAME, FILE.yaml, NAME:TARGET or FILE.yaml:TARGET (repeat)")
     p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**64-1 (default 0)")
     p.add_argument("--out", help="directory for compare.csv, README.md, compare.png")
+    p = sub.add_parser("device", help="show a device's resolved spec as YAML, or a family's schema")
+    p.add_argument("action", choices=["show", "schema"])
+    p.add_argument("what", nargs="?", metavar="NAME|FILE|FAMILY",
+                   help="show: a device name or file; schema: a family name")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a field before showing it (repeat)")
     p = sub.add_parser("check-device", help="check a device against the physics contract",
                        description="Price representative ops of every kind on every target and "
                        "list each violation of sim.contract; exit 1 if there is one.")
@@ -401,13 +436,16 @@ def main(
         args = build_parser(plugin_commands() if commands is None else commands).parse_args(argv)
         registry = registry or Registry.from_entry_points()
         builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
-                   "check-device": _cmd_check_device}
+                   "device": _cmd_device, "check-device": _cmd_check_device}
         if args.command in builtin:
             return builtin[args.command](args, registry)
         # A plug-in command's own failure is reported as a one-line PluginError naming it.
         return call_plugin(args.handler, f"command plug-in {args.command!r}", args, registry)
     except EdgesimError as err:
-        print(f"edgesim: error: {one_line(err)}", file=sys.stderr)
+        # A spec file's problems are reported all at once, one complete error line each; text
+        # from files inside a line has its control characters escaped.
+        for line in str(err).splitlines() or [""]:
+            print(f"edgesim: error: {one_line(line)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader (e.g. `| head`) has gone: stop quietly, as `cat` does. Point stdout at
