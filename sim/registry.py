@@ -80,7 +80,14 @@ class Registry:
         """The device described by a YAML device file (`family:` or `base:`), then overrides."""
         spec = spec_from_file(Path(path), family_of=self.family, base_of=self.device_spec)
         spec = override(spec, overrides or {}, where=f"--set on {path}")
-        return self.family(spec.family).build(spec)
+        return self._build(spec)
+
+    def _build(self, spec: DeviceSpec) -> Device:
+        """`family.build(spec)`, a failure of the family's own code named as its plug-in's."""
+        family = self.family(spec.family)
+        entry = self.families.get(spec.family)
+        return call_plugin(family.build, lambda: f"device family {describe_entry_point(entry, spec.family)} "
+                           f"building {spec.name!r}", spec)
 
     def device_spec(self, name: str) -> DeviceSpec:
         """The declarative spec of registered device `name`."""
@@ -100,7 +107,7 @@ class Registry:
         """
         if overrides:
             spec = override(self.device_spec(name), overrides, where=f"--set on {name}")
-            return self.family(spec.family).build(spec)
+            return self._build(spec)
         factory = self._find(self.devices, name, "device")
         try:
             inspect.signature(_unwrap(factory)).bind()

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from workloads import EdgesimError, SpecError
+from workloads.atomic import write_atomic
 
 MAX_POINTS = 50_000_000
 """More points than any sensor sweep or scan an edge device would see at once."""
@@ -398,5 +399,5 @@ def save_ply(path: str | Path, points: np.ndarray) -> None:
     points = np.ascontiguousarray(_as_points(points)[:, :3], dtype="<f4")
     header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(points)}\n"
               "property float x\nproperty float y\nproperty float z\nend_header\n")
-    Path(path).write_bytes(header.encode("ascii") + points.tobytes())
+    write_atomic(path, header.encode("ascii") + points.tobytes())
 

@@ -303,3 +303,13 @@ def test_check_device_command(capsys):
     out = capsys.readouterr().out
     assert "[positive] main/c0: 294912 MACs take 0.0 s; work takes time" in out
     assert out.splitlines()[-1].startswith("toy: breaks the contract:")
+
+
+def test_check_device_takes_a_device_file(capsys):
+    from sim.cli import main
+
+    files = _example_device_files()
+    if not files or not hasattr(Registry.from_entry_points(), "load_device"):
+        pytest.skip("no device files under examples/ in this tree")
+    assert main(["check-device", str(files[0])], commands=()) == 0
+    assert capsys.readouterr().out.endswith(": meets the contract\n")

@@ -116,3 +116,26 @@ def test_run_with_a_raising_device_is_one_line(capsys):
     assert main(["run", "tiny", "--device", "bad"], registry=registry, commands=()) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ZeroDivisionError" in err
+
+
+def test_a_family_whose_build_raises_is_a_plugin_error():
+    from sim.spec import Family
+
+    registry = Registry.from_entry_points()
+    name = sorted(registry.families)[0]
+    real = registry.family(name)
+
+    def broken_build(spec):
+        raise RuntimeError("no such unit")
+
+    broken = Family(**{**{f: getattr(real, f) for f in real.__dataclass_fields__}, "build": broken_build}) \
+        if hasattr(real, "__dataclass_fields__") else None
+    if broken is None:
+        pytest.skip("Family is not a dataclass here")
+    families = dict(registry.families)
+    families[name] = broken
+    patched = Registry(devices=registry.devices, workloads=registry.workloads, families=families)
+    device_name = next(n for n in sorted(registry.devices)
+                       if getattr(getattr(registry.device(n), "spec", None), "family", None) == name)
+    with pytest.raises(PluginError, match=rf"device family '{name}'.*raised RuntimeError: no such unit"):
+        patched.device(device_name, {"description": "changed"})
