@@ -447,6 +447,10 @@ def main(
         for line in str(err).splitlines() or [""]:
             print(f"edgesim: error: {one_line(line)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: output files are all-or-nothing (workloads.atomic), so say so in one line.
+        print("edgesim: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT
     except BrokenPipeError:
         # The reader (e.g. `| head`) has gone: stop quietly, as `cat` does. Point stdout at
         # /dev/null so the interpreter's final flush does not raise again.
