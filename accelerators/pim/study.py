@@ -44,6 +44,7 @@ from accelerators.pim.network import (
     train_qat,
 )
 from sim import simulate
+from sim.cli import seed_value
 from sim.export import write_atomic
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import Activation, EdgesimError, Network, NetworkBuilder, NormKind, PoolMode
@@ -482,7 +483,7 @@ def _single_blas_thread():
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m accelerators.pim.study", description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="output folder, e.g. results/pim_noise")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_value, default=0)
     parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
     args = parser.parse_args(argv)
     cfg = dataclasses.replace(SMALL if args.small else StudyConfig(), seed=args.seed)

@@ -31,6 +31,7 @@ from accelerators.pointcloud import pointsets as ps
 from accelerators.pointcloud import workloads as wls
 from accelerators.pointcloud.device import PointAccDevice, PointAccSpec, from_preset
 from sim import Device, Registry, simulate
+from sim.cli import seed_value
 from sim.export import write_atomic
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import EdgesimError, SpecError
@@ -402,7 +403,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=["full", "small"], default="full",
                    help="full: the paper's input sizes; small: a quick run")
     p.add_argument("--only", action="append", metavar="NETWORK", help="run only these networks")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0)
     p.add_argument("--no-plots", action="store_true", help="write tables only")
 
 

@@ -76,3 +76,16 @@ def test_oversized_point_files_are_refused_before_reading(tmp_path, monkeypatch)
     monkeypatch.setattr(ps, "MAX_POINT_FILE_BYTES", 32)
     with pytest.raises(ps.PointFileError, match="more than MAX_POINT_FILE_BYTES = 32"):
         ps.load_points(path)
+
+
+def test_point_cloud_commands_refuse_negative_seeds(capsys):
+    """Issue 13: `--seed -5` reached numpy and came back as a ValueError."""
+    from sim.cli import main
+
+    for argv in (["pointcloud", "workload", "pointnet2-cls", "--seed", "-1"],
+                 ["pointcloud", "study", "--scale", "small", "--seed", "-5", "--out", "unused"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--seed: must be an integer in [0, 2**64)" in err
