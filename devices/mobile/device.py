@@ -140,7 +140,10 @@ class MobileBoard:
                 weight_bytes += m.weight_bytes
             if m.vector_ops:
                 eff = efficiency_of(m_cls, unit.efficiency)
-                vector_s += vector_ops(m, structure) / (unit.vector_ops_per_s * eff * occupancy)
+                # exp and erf at their cost (kernels.vector_ops), beyond the one op each of them
+                # is in Op.vector_ops.
+                vector_s += (vector_ops(m, structure) - m.vector_ops) / (unit.vector_ops_per_s * eff * occupancy)
+                vector_s += m.vector_ops / (unit.vector_ops_per_s * eff * occupancy)
         dram_bytes = dram_traffic_bytes(op.input_bytes, weight_bytes, op.output_bytes,
                                         unit.cache_bytes, reuse=cls in _MAC_CLASSES)
         dram_bytes += sum(n * read for n, read in extras)
