@@ -148,3 +148,17 @@ def test_every_validation_row_within_its_band(tmp_path):
         assert low <= float(row["error_pct"]) <= high, row["source"]
     readme = (tmp_path / "README.md").read_text()
     assert "held out" in readme and "calibration point" in readme
+
+
+def test_every_preset_carries_the_scales_it_says():
+    # gemm / attention of every unit = the CNN-era value x its kind's GEMM-class scale, so one
+    # scale per class and unit kind, pasted alike into every preset of that kind.
+    cnn_era = {UnitKind.CPU: (0.229, 0.183), UnitKind.GPU: (0.36, 0.24)}
+    for preset in ("snapdragon835", "snapdragon855", "snapdragon865", "snapdragon888",
+                   "jetson_nano", "jetson_agx_xavier"):
+        for unit in from_preset(preset).spec.units:
+            scale = transformer_scale(preset, unit.kind)
+            gemm, attention = cnn_era[unit.kind]
+            assert unit.efficiency.gemm == pytest.approx(gemm * scale, rel=0.01), preset
+            assert unit.efficiency.attention == pytest.approx(attention * scale, rel=0.01), preset
+            assert unit.efficiency.gemv == pytest.approx(gemm), preset  # one-row linears: CNN-era
