@@ -7,8 +7,19 @@ implementations (torchvision, timm, Hugging Face); tests/workloads/test_zoo.py c
 against the published figures.
 """
 
-from workloads.zoo.mcunet import mcunet
+from workloads.zoo.mcunet import (
+    mbv2_w035,
+    mcunet,
+    mcunet_in0,
+    mcunet_in1,
+    mcunet_in2,
+    mcunet_in3,
+    mcunet_in4,
+    mcunet_vww1,
+    mcunet_vww2,
+)
 from workloads.zoo.mobilenet import IRBlock, inverted_residual_net, mobilenetv2
+from workloads.zoo.proxyless import proxyless_w03, proxylessnas_mobile
 from workloads.zoo.resnet import resnet18, resnet50
 from workloads.zoo.transformer import bert_base, deit_base, deit_small, deit_tiny, vit
 from workloads.zoo.vgg import vgg16
@@ -20,8 +31,18 @@ __all__ = [
     "deit_small",
     "deit_tiny",
     "inverted_residual_net",
+    "mbv2_w035",
     "mcunet",
+    "mcunet_in0",
+    "mcunet_in1",
+    "mcunet_in2",
+    "mcunet_in3",
+    "mcunet_in4",
+    "mcunet_vww1",
+    "mcunet_vww2",
     "mobilenetv2",
+    "proxyless_w03",
+    "proxylessnas_mobile",
     "resnet18",
     "resnet50",
     "vgg16",

@@ -1,0 +1,103 @@
+"""The zoo's published-configuration models against the figures their authors published.
+
+MCUNet family and its baselines: the mit-han-lab/mcunet README model lists give MACs to 0.1M
+and parameters to 0.01M, so a count passes when it rounds to the published figure (tolerance
+half a unit of the last published digit). Other models state their source and tolerance where
+they are checked.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import pytest
+
+import workloads.zoo as zoo
+from workloads import Network, OpKind, SpecError
+
+# --- MCUNet family: mit-han-lab/mcunet README, "ImageNet model list" and "VWW model list" ------
+
+MCUNET_README = [
+    # builder, net_id, resolution, classes, MACs (M), params (M)
+    (zoo.mcunet_in0, "mcunet-in0", 48, 1000, 6.4, 0.75),
+    (zoo.mcunet_in1, "mcunet-in1", 96, 1000, 12.8, 0.64),
+    (zoo.mcunet_in2, "mcunet-in2", 160, 1000, 67.3, 0.73),
+    (zoo.mcunet_in3, "mcunet-in3", 176, 1000, 81.8, 0.74),
+    (zoo.mcunet_in4, "mcunet-in4", 160, 1000, 125.9, 1.73),
+    (zoo.mcunet_vww1, "mcunet-vww1", 80, 2, 11.6, 0.43),
+    (zoo.mcunet_vww2, "mcunet-vww2", 144, 2, 55.8, 0.64),
+    # baselines of the same table: "mbv2-320kB" / "proxyless-320kB"
+    (zoo.mbv2_w035, "mbv2-w0.35", 144, 1000, 23.5, 0.75),
+    (zoo.proxyless_w03, "proxyless-w0.3", 176, 1000, 38.3, 0.75),
+]
+
+
+@pytest.mark.parametrize("builder, net_id, resolution, classes, mmacs, mparams", MCUNET_README,
+                         ids=[row[1] for row in MCUNET_README])
+def test_mcunet_family_matches_readme(builder, net_id, resolution, classes, mmacs, mparams):
+    net = builder()
+    assert net.name == net_id
+    assert net.inputs[0].shape == (1, 3, resolution, resolution)
+    assert [net[o].output_shape for o in net.outputs] == [(1, classes)]
+    assert abs(net.macs / 1e6 - mmacs) <= 0.05
+    assert abs(net.params / 1e6 - mparams) <= 0.005
+
+
+def test_mcunet_in2_is_the_default_mcunet():
+    assert zoo.mcunet_in2().ops == zoo.mcunet().ops
+
+
+def test_published_names_are_registered():
+    eps = {ep.name: ep for ep in entry_points(group="edgesim.workloads")}
+    for builder, net_id, *_ in MCUNET_README:
+        assert eps[net_id].load() is builder
+    assert eps["proxylessnas-mobile"].load() is zoo.proxylessnas_mobile
+
+
+def test_mcunet_in0_hand_count_of_first_layers():
+    # Stem 3x3 s2, 3 -> 24 channels, 48 -> 24 px; block 1 (t=1): depthwise 3x3 on 24 channels,
+    # project 24 -> 16; block 2 (t=4, k=5, s=2): expand 16 -> 64, depthwise 5x5 s2 to 12 px.
+    net = zoo.mcunet_in0()
+    assert net["features.0.0"].macs == 24 * 24 * 24 * 27
+    assert net["features.1.conv.0.0"].macs == 24 * 24 * 24 * 9
+    assert net["features.1.conv.1"].macs == 24 * 24 * 16 * 24
+    assert net["features.2.conv.0.0"].weight_shape == (64, 16, 1, 1)
+    assert net["features.2.conv.1.0"].output_shape == (1, 64, 12, 12)
+    assert net["features.2.conv.1.0"].macs == 12 * 12 * 64 * 25
+
+
+# --- ProxylessNAS-Mobile (Cai et al., ICLR 2019) -----------------------------------------------
+
+def test_proxylessnas_mobile_params_equal_pytorchcv():
+    # pytorchcv's proxylessnas.py test asserts 4,080,512 weights for proxylessnas_mobile, built
+    # from the released net config (BN scale and shift counted, as here).
+    net = zoo.proxylessnas_mobile()
+    assert net.params == 4_080_512
+    # Hand count of the head: 1x1 conv 320 -> 1280 at 7x7, then the classifier.
+    assert net["features.21.0"].macs == 7 * 7 * 1280 * 320
+    assert net["classifier.1"].macs == 1280 * 1000
+
+
+def test_proxylessnas_mobile_blocks_and_residuals():
+    net = zoo.proxylessnas_mobile()
+    convs = [op for op in net if op.kind is OpKind.CONV2D and op.attrs.groups > 1]
+    assert [op.attrs.kernel[0] for op in convs] == [
+        3, 5, 3, 7, 3, 5, 5, 7, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7]
+    # Residual adds: every block after the first of its width and stride-1 (13 of 20).
+    assert sum(op.kind is OpKind.ADD for op in net) == 13
+
+
+def test_proxylessnas_width_rounds_up_to_eight():
+    net = zoo.proxylessnas_mobile(width=0.3, resolution=176)
+    assert net["features.0.0"].output_shape[1] == 16  # 32 * 0.3 = 9.6 -> 16
+    assert net["features.16.conv.2"].output_shape[1] == 64  # 192 * 0.3 = 57.6 -> 64
+    assert net["features.21.0"].output_shape[1] == 384  # 1280 * 0.3
+    with pytest.raises(SpecError, match=r"'width' must be a finite number > 0"):
+        zoo.proxylessnas_mobile(width=0)
+
+
+def test_new_builders_scale_with_batch():
+    for builder in (zoo.mcunet_in1, zoo.mcunet_vww2, zoo.proxyless_w03, zoo.mbv2_w035):
+        one, two = builder(), builder(batch=2)
+        assert isinstance(two, Network)
+        assert two.macs == 2 * one.macs and two.params == one.params
