@@ -101,3 +101,37 @@ def test_new_builders_scale_with_batch():
         one, two = builder(), builder(batch=2)
         assert isinstance(two, Network)
         assert two.macs == 2 * one.macs and two.params == one.params
+
+
+# --- EfficientNet-B0 (Tan & Le, ICML 2019) -----------------------------------------------------
+
+def test_efficientnet_b0_matches_torchvision_and_paper():
+    # torchvision efficientnet_b0 (IMAGENET1K_V1) docs: num_params 5,288,548, 0.39 GFLOPS
+    # (their "GFLOPS" count conv/linear MACs; two decimals, +-0.005 G). Paper Table 1 / 2:
+    # 0.39B FLOPs, 5.3M parameters.
+    net = zoo.efficientnet_b0()
+    assert net.params == 5_288_548
+    assert abs(net.macs / 1e9 - 0.39) <= 0.005
+    assert round(net.params / 1e6, 1) == 5.3
+
+
+def test_efficientnet_b0_squeeze_excitation_hand_count():
+    # features.2.0: 16 -> 24 channels, expand 6 (96), 3x3 s2 depthwise 112 -> 56 px; the SE
+    # squeezes to 16 // 4 = 4 channels and rescales the 96-channel map.
+    net = zoo.efficientnet_b0()
+    assert net["features.2.0.block.2.fc1"].weight_shape == (4, 96, 1, 1)
+    assert net["features.2.0.block.2.fc1"].params == 4 * 96 + 4
+    assert net["features.2.0.block.2.fc2"].params == 96 * 4 + 96
+    scale = net["features.2.0.block.2.scale"]
+    assert scale.kind is OpKind.MUL
+    assert scale.input_shapes == ((1, 96, 56, 56), (1, 96, 1, 1))
+    assert net["features.2.0.block.3.0"].macs == 56 * 56 * 24 * 96
+    # Residual only where stride 1 and width kept: 16 blocks, 7 stage heads, so 9 adds.
+    assert sum(op.kind is OpKind.ADD for op in net) == 9
+
+
+def test_efficientnet_b0_fuses_without_cycles():
+    net = zoo.efficientnet_b0()
+    fused = net.fused()  # the SE multiply reads two producers, so it is never folded
+    assert fused.macs == net.macs and fused.params == net.params
+    assert any(op.name == "features.2.0.block.2.scale" for op in fused)

@@ -7,6 +7,7 @@ implementations (torchvision, timm, Hugging Face); tests/workloads/test_zoo.py c
 against the published figures.
 """
 
+from workloads.zoo.efficientnet import efficientnet_b0
 from workloads.zoo.mcunet import (
     mbv2_w035,
     mcunet,
@@ -30,6 +31,7 @@ __all__ = [
     "deit_base",
     "deit_small",
     "deit_tiny",
+    "efficientnet_b0",
     "inverted_residual_net",
     "mbv2_w035",
     "mcunet",
