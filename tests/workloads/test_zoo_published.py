@@ -135,3 +135,79 @@ def test_efficientnet_b0_fuses_without_cycles():
     fused = net.fused()  # the SE multiply reads two producers, so it is never folded
     assert fused.macs == net.macs and fused.params == net.params
     assert any(op.name == "features.2.0.block.2.scale" for op in fused)
+
+
+# --- YOLOv4 (Bochkovskiy et al. 2020) and YOLObile (Cai et al., AAAI 2021) ---------------------
+
+# AlexeyAB/darknet README, yolov4.cfg: BFLOPs by input size. Darknet counts 2 FLOPs per conv
+# MAC and adds its shortcut layers' element adds (about 0.03 BFLOPs at 608), so 2 * MACs is held
+# to the published figure within 0.2 %.
+DARKNET_YOLOV4_BFLOPS = [(608, 128.5), (512, 91.1), (416, 60.1), (320, 35.5)]
+
+
+@pytest.mark.parametrize("resolution, bflops", DARKNET_YOLOV4_BFLOPS)
+def test_yolov4_flops_match_darknet(resolution, bflops):
+    net = zoo.yolov4(resolution=resolution)
+    assert abs(2 * net.macs / 1e9 - bflops) <= 0.002 * bflops
+
+
+def test_yolov4_params_equal_pytorch_ports():
+    # PyTorch ports of yolov4.cfg (80 classes) print 64,363,101 parameters (BN included).
+    assert zoo.yolov4().params == 64_363_101
+    assert zoo.yolov4(resolution=416).params == 64_363_101
+
+
+def test_yolov4_layers_follow_the_cfg():
+    net = zoo.yolov4(resolution=416)
+    assert net["L0.conv"].macs == 416 * 416 * 32 * 27  # 3x3, 3 -> 32, stride 1
+    assert net["L0.mish"].attrs.function.value == "mish"
+    assert net["L54.conv"].output_shape == (1, 256, 52, 52)  # stride-8 backbone output
+    assert net["L85.conv"].output_shape == (1, 512, 26, 26)
+    assert net["L104.conv"].output_shape == (1, 1024, 13, 13)
+    assert net["L113.route"].output_shape == (1, 2048, 13, 13)  # SPP: 3 pools + identity
+    assert net["L112.maxpool"].attrs.kernel == (13, 13)
+    assert net["L105.leaky_relu"].attrs.function.value == "leaky_relu"
+    heads = [net[o] for o in net.outputs]
+    assert [h.output_shape for h in heads] == [(1, 255, 52, 52), (1, 255, 26, 26),
+                                               (1, 255, 13, 13)]
+    assert [h.name for h in heads] == ["L138.conv", "L149.conv", "L160.conv"]
+    assert all(h.attrs.bias for h in heads)
+    # 23 shortcuts in CSPDarknet53 (1 + 2 + 8 + 8 + 4 residual blocks).
+    assert sum(op.kind is OpKind.ADD for op in net) == 23
+
+
+def test_yolov4_classes_change_only_the_heads():
+    coco, voc = zoo.yolov4(resolution=320), zoo.yolov4(resolution=320, num_classes=20)
+    # Each head has 3 * (classes + 5) filters of C_in weights and a bias; C_in = 256, 512, 1024.
+    assert coco.params - voc.params == 3 * (85 - 25) * ((256 + 1) + (512 + 1) + (1024 + 1))
+
+
+def test_yolobile_is_yolov4_at_320_pruned_14x():
+    net = zoo.yolobile()
+    assert net.inputs[0].shape == (1, 3, 320, 320)
+    convs = [op for op in net if op.kind is OpKind.CONV2D]
+    weights = sum(op.params - (op.weight_shape[0] if op.attrs.bias else 0) for op in convs)
+    kept = sum(round(op.params - (op.weight_shape[0] if op.attrs.bias else 0))
+               * op.compression.density for op in convs)
+    assert weights / kept == pytest.approx(14.0, rel=1e-4)
+    dense = [op.name for op in convs if op.compression.sparsity.value == "dense"]
+    assert dense == ["L0.conv", "L138.conv", "L149.conv", "L160.conv"]
+    pruned = [op for op in convs if op.name not in dense]
+    assert {op.compression.block_shape for op in pruned} == {(8, 4)}
+    assert {op.compression.sparsity.value for op in pruned} == {"block"}
+    assert len({op.compression.sparsity_ratio for op in pruned}) == 1
+    # Dense MACs are YOLOv4's at 320; the kept MACs fall by about the weight rate.
+    assert net.macs == zoo.yolov4(resolution=320).macs
+    assert 12 < net.macs / net.effective_macs < 14
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: zoo.yolov4(resolution=600), r"yolov4: 'resolution' must be a multiple of 32"),
+    (lambda: zoo.yolov4(resolution=16), r"yolov4: 'resolution' must be an int from 32"),
+    (lambda: zoo.yolov4(num_classes=0), r"'num_classes' must be an int >= 1"),
+    (lambda: zoo.yolobile(compression_rate=1000), r"'compression_rate' 1000 needs a pruning"),
+    (lambda: zoo.yolobile(compression_rate=0), r"'compression_rate' must be a finite number"),
+])
+def test_yolo_invalid_arguments(call, match):
+    with pytest.raises(SpecError, match=match):
+        call()

@@ -24,6 +24,7 @@ from workloads.zoo.proxyless import proxyless_w03, proxylessnas_mobile
 from workloads.zoo.resnet import resnet18, resnet50
 from workloads.zoo.transformer import bert_base, deit_base, deit_small, deit_tiny, vit
 from workloads.zoo.vgg import vgg16
+from workloads.zoo.yolo import yolobile, yolov4
 
 __all__ = [
     "IRBlock",
@@ -49,4 +50,6 @@ __all__ = [
     "resnet50",
     "vgg16",
     "vit",
+    "yolobile",
+    "yolov4",
 ]
