@@ -211,3 +211,71 @@ def test_yolobile_is_yolov4_at_320_pruned_14x():
 def test_yolo_invalid_arguments(call, match):
     with pytest.raises(SpecError, match=match):
         call()
+
+
+# --- PointPillars (Lang et al., CVPR 2019) -----------------------------------------------------
+
+def _pointpillars_counts(pillars=12000, points=100, h=496, w=432, c=64, classes=1, rot=2):
+    """MACs and parameters of the paper's network, counted from Sections 2.1-2.3 by hand."""
+    h2, w2 = h // 2, w // 2
+    macs = pillars * points * 9 * c  # PFN linear
+    params = 9 * c + 2 * c
+    for k, (layers, f) in enumerate(((4, c), (6, 2 * c), (6, 4 * c))):
+        cells = (h2 >> k) * (w2 >> k)
+        cin = c if k == 0 else f // 2
+        macs += cells * 9 * f * (cin + (layers - 1) * f)
+        params += 9 * f * (cin + (layers - 1) * f) + 2 * f * layers
+        stride = 1 << k  # Up: kernel = stride, back to H/2 x W/2, 2C filters
+        macs += cells * f * 2 * c * stride * stride
+        params += f * 2 * c * stride * stride + 2 * 2 * c
+    anchors = classes * rot
+    head = anchors * classes + anchors * 7 + anchors * 2
+    macs += h2 * w2 * 6 * c * head
+    params += 6 * c * head + head
+    return macs, params
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"num_classes": 3, "max_points": 32, "max_pillars": 16000},
+                                    {"grid": (64, 48), "channels": 16, "max_pillars": 500}])
+def test_pointpillars_counts_equal_hand_count(kwargs):
+    hand = dict(pillars=kwargs.get("max_pillars", 12000), points=kwargs.get("max_points", 100),
+                c=kwargs.get("channels", 64), classes=kwargs.get("num_classes", 1))
+    if "grid" in kwargs:
+        hand["h"], hand["w"] = kwargs["grid"]
+    net = zoo.pointpillars(**kwargs)
+    assert (net.macs, net.params) == _pointpillars_counts(**hand)
+
+
+def test_pointpillars_size_matches_released_checkpoints():
+    # Released float32 KITTI PointPillars files are listed at "19M": mmdetection3d's car model
+    # exported to ONNX (wjzhou2023/model-zoo, pointpillars_kitti-3d-car.onnx) and OpenPCDet's
+    # 3-class checkpoint (OpenPCDet issue #242). "19M" read as 18.5e6 B to 19.5 MiB.
+    for net in (zoo.pointpillars(), zoo.pointpillars(num_classes=3)):
+        assert 18.5e6 <= net.weight_bytes <= 19.5 * 2**20
+    assert abs(zoo.pointpillars().params / 1e6 - 4.81) < 0.005
+
+
+def test_pointpillars_end_to_end_shapes():
+    net = zoo.pointpillars()
+    assert {s.name: s.shape for s in net.inputs} == {"pillars": (1, 9, 12000, 100),
+                                                     "pillar_cells": (12000,)}
+    assert net["pfn.max"].output_shape == (1, 64, 12000, 1)
+    assert net["scatter"].kind is OpKind.SCATTER
+    assert net["scatter"].output_shape == (496 * 432, 64)
+    assert net["pseudo_image"].output_shape == (1, 64, 496, 432)
+    assert net["backbone.block3.0.conv"].output_shape == (1, 256, 62, 54)
+    assert net["backbone.up3.depth_to_space"].output_shape == (1, 128, 248, 216)
+    assert net["backbone.concat"].output_shape == (1, 384, 248, 216)
+    assert [net[o].output_shape for o in net.outputs] == [
+        (1, 2, 248, 216), (1, 14, 248, 216), (1, 4, 248, 216)]
+    assert net.fused().macs == net.macs
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"grid": (500, 432)}, r"'grid' must be two ints \(H, W\), each a positive multiple of 8"),
+    ({"max_pillars": 100, "grid": (8, 8)}, r"'max_pillars' 100 exceeds the 64 cells"),
+    ({"channels": 0}, r"pointpillars: 'channels' must be an int >= 1"),
+])
+def test_pointpillars_invalid_arguments(kwargs, match):
+    with pytest.raises(SpecError, match=match):
+        zoo.pointpillars(**kwargs)

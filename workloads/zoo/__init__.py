@@ -20,6 +20,7 @@ from workloads.zoo.mcunet import (
     mcunet_vww2,
 )
 from workloads.zoo.mobilenet import IRBlock, inverted_residual_net, mobilenetv2
+from workloads.zoo.pointpillars import pointpillars
 from workloads.zoo.proxyless import proxyless_w03, proxylessnas_mobile
 from workloads.zoo.resnet import resnet18, resnet50
 from workloads.zoo.transformer import bert_base, deit_base, deit_small, deit_tiny, vit
@@ -44,6 +45,7 @@ __all__ = [
     "mcunet_vww1",
     "mcunet_vww2",
     "mobilenetv2",
+    "pointpillars",
     "proxyless_w03",
     "proxylessnas_mobile",
     "resnet18",
