@@ -235,13 +235,13 @@ def _pointpillars_counts(pillars=12000, points=100, h=496, w=432, c=64, classes=
     return macs, params
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"num_classes": 3, "max_points": 32, "max_pillars": 16000},
-                                    {"grid": (64, 48), "channels": 16, "max_pillars": 500}])
+@pytest.mark.parametrize("kwargs", [
+    {}, {"num_classes": 3, "n_points": 32, "n_pillars": 16000},
+    {"n_cells_y": 64, "n_cells_x": 48, "channels": 16, "n_pillars": 500}])
 def test_pointpillars_counts_equal_hand_count(kwargs):
-    hand = dict(pillars=kwargs.get("max_pillars", 12000), points=kwargs.get("max_points", 100),
+    hand = dict(pillars=kwargs.get("n_pillars", 12000), points=kwargs.get("n_points", 100),
+                h=kwargs.get("n_cells_y", 496), w=kwargs.get("n_cells_x", 432),
                 c=kwargs.get("channels", 64), classes=kwargs.get("num_classes", 1))
-    if "grid" in kwargs:
-        hand["h"], hand["w"] = kwargs["grid"]
     net = zoo.pointpillars(**kwargs)
     assert (net.macs, net.params) == _pointpillars_counts(**hand)
 
@@ -272,8 +272,8 @@ def test_pointpillars_end_to_end_shapes():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"grid": (500, 432)}, r"'grid' must be two ints \(H, W\), each a positive multiple of 8"),
-    ({"max_pillars": 100, "grid": (8, 8)}, r"'max_pillars' 100 exceeds the 64 cells"),
+    ({"n_cells_y": 500}, r"'n_cells_y' must be a multiple of 8 cells"),
+    ({"n_pillars": 100, "n_cells_y": 8, "n_cells_x": 8}, r"'n_pillars' 100 exceeds the 64 cells"),
     ({"channels": 0}, r"pointpillars: 'channels' must be an int >= 1"),
 ])
 def test_pointpillars_invalid_arguments(kwargs, match):

@@ -56,57 +56,58 @@ def _up(b: NetworkBuilder, x: str, prefix: str, filters: int, stride: int) -> st
 
 def pointpillars(
     *,
-    max_pillars: int = 12000,
-    max_points: int = 100,
-    grid: tuple[int, int] = (496, 432),
+    n_pillars: int = 12000,
+    n_points: int = 100,
+    n_cells_y: int = 496,
+    n_cells_x: int = 432,
     channels: int = 64,
     num_classes: int = 1,
-    anchors_per_class: int = 2,
+    n_rotations: int = 2,
 ) -> Network:
     """PointPillars, KITTI car network (Lang et al., "PointPillars", CVPR 2019, arXiv 1812.05784).
 
-    Inputs: "pillars", the decorated points (1, 9, max_pillars, max_points), and
-    "pillar_cells", the grid cell of each pillar (max_pillars,), an index tensor. `grid` is the
-    pseudo-image's (H, W) in cells, each a multiple of 8; `channels` is the paper's C. Outputs:
-    class scores (1, A * num_classes, H/2, W/2), box residuals (1, 7A, H/2, W/2) and direction
-    scores (1, 2A, H/2, W/2) for A = num_classes * anchors_per_class anchors per cell. Raises
-    SpecError when a count is < 1, the grid is not a multiple of 8, or there are more pillars
-    than cells.
+    `n_pillars` (P) pillars of `n_points` (N) points each; the pseudo-image is `n_cells_y` (H)
+    by `n_cells_x` (W) cells, each a multiple of 8; `channels` is the paper's C; each cell has
+    A = num_classes * n_rotations anchors. Inputs: "pillars", the decorated points
+    (1, 9, P, N), and "pillar_cells", the grid cell of each pillar (P,), an index tensor.
+    Outputs: class scores (1, A * num_classes, H/2, W/2), box residuals (1, 7A, H/2, W/2) and
+    direction scores (1, 2A, H/2, W/2). Raises SpecError when a count is < 1, a grid side is
+    not a multiple of 8, or there are more pillars than cells.
     """
     model = "pointpillars"
-    for field, value in (("max_pillars", max_pillars), ("max_points", max_points),
+    for field, value in (("n_pillars", n_pillars), ("n_points", n_points),
+                         ("n_cells_y", n_cells_y), ("n_cells_x", n_cells_x),
                          ("channels", channels), ("num_classes", num_classes),
-                         ("anchors_per_class", anchors_per_class)):
+                         ("n_rotations", n_rotations)):
         check_int(model, field, value, 1)
-    grid = tuple(grid)
-    if (len(grid) != 2 or not all(isinstance(g, int) and not isinstance(g, bool) for g in grid)
-            or min(grid) < _GRID_STRIDE or any(g % _GRID_STRIDE for g in grid)):
+    for field, value in (("n_cells_y", n_cells_y), ("n_cells_x", n_cells_x)):
+        if value % _GRID_STRIDE:
+            raise SpecError(
+                f"{model}: {field!r} must be a multiple of {_GRID_STRIDE} cells (three stride-2 "
+                f"blocks), e.g. 496 x 432 (got {value})"
+            )
+    height, width = n_cells_y, n_cells_x
+    if n_pillars > height * width:
         raise SpecError(
-            f"{model}: 'grid' must be two ints (H, W), each a positive multiple of "
-            f"{_GRID_STRIDE} cells, e.g. (496, 432) (got {grid!r})"
-        )
-    height, width = grid
-    if max_pillars > height * width:
-        raise SpecError(
-            f"{model}: 'max_pillars' {max_pillars} exceeds the {height * width} cells of the "
+            f"{model}: 'n_pillars' {n_pillars} exceeds the {height * width} cells of the "
             f"{height}x{width} grid; use at most one pillar per cell"
         )
-    anchors = num_classes * anchors_per_class
+    anchors = num_classes * n_rotations
     b = NetworkBuilder(
         model,
-        description=f"PointPillars, {max_pillars} pillars x {max_points} points, "
+        description=f"PointPillars, {n_pillars} pillars x {n_points} points, "
         f"{height}x{width} grid, C={channels}, {num_classes} class(es)",
     )
-    points = b.input("pillars", (1, _POINT_FEATURES, max_pillars, max_points))
-    cells = b.input("pillar_cells", (max_pillars,))
+    points = b.input("pillars", (1, _POINT_FEATURES, n_pillars, n_points))
+    cells = b.input("pillar_cells", (n_pillars,))
 
     # Pillar feature net: per-point linear + BN + ReLU, max over the points of each pillar.
     x = _conv_bn_relu(b, points, "pfn", channels, 1)
-    x = b.op(OpKind.POOL, [x], PoolAttrs(mode=PoolMode.MAX, kernel=(1, max_points),
-                                          stride=(1, max_points)), name="pfn.max")
-    x = b.reshape(x, (1, channels, max_pillars), copy=False, name="pfn.flatten")
+    x = b.op(OpKind.POOL, [x], PoolAttrs(mode=PoolMode.MAX, kernel=(1, n_points),
+                                          stride=(1, n_points)), name="pfn.max")
+    x = b.reshape(x, (1, channels, n_pillars), copy=False, name="pfn.flatten")
     x = b.transpose(x, (0, 2, 1), copy=True, name="pfn.to_rows")  # (1, P, C)
-    x = b.reshape(x, (max_pillars, channels), copy=False, name="pfn.rows")
+    x = b.reshape(x, (n_pillars, channels), copy=False, name="pfn.rows")
 
     # Scatter to the pseudo-image.
     canvas = b.op(OpKind.SCATTER, [x, cells], ScatterAttrs(),
