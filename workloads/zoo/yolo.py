@@ -17,24 +17,27 @@ parameters (BN scale and shift included, as here).
 
 YOLObile: Cai et al., "YOLObile: Real-Time Object Detection on Mobile Devices via
 Compression-Compilation Co-Design", AAAI 2021, arXiv 2009.05697: YOLOv4 at 320x320 with
-block-punched pruning at a 14x compression rate of the conv weights (abstract; the released
-``check_compression.py`` computes the rate over all conv weights). Block-punched pruning, as
-the released ``admm.py`` implements it, cuts each conv's GEMM view (filters x in_channels*k*k)
-into blocks of 8 filters x 4 input channels and removes, inside a block, the same kernel
-position of all 4 channels in all 8 filters; edgesim's structured BLOCK scheme with a block
-shape of (8, 4) describes that layout to devices. The released 14x configuration keeps the
-first conv (3 input channels) and the three 255-filter output convs (255 is not a multiple of
-8) dense; the per-layer ratios of that configuration index a modified CSPDarknet53
-(``csdarknet53s-panet-spp.cfg``) whose layers do not map one to one onto yolov4.cfg, so here
-one uniform ratio on the other convs gives the 14x overall.
+block-punched pruning at a 14x compression rate, 49.0 mAP (abstract). The released code
+(nightsnack/YOLObile) prunes ``csdarknet53s-panet-spp.cfg``, which its author describes as
+YOLOv4 with the first CSP connections changed (issue #12): Darknet-53's plain first stage and
+leaky ReLU throughout, the rest layer for layer yolov4.cfg. Block-punched pruning, as the
+released ``admm.py`` implements it, cuts each conv's GEMM view (filters x in_channels*k*k) into
+blocks of 8 filters x 4 input channels and removes, inside a block, the same kernel position of
+all 4 channels in all 8 filters; edgesim's structured BLOCK scheme with a block shape of (8, 4)
+describes that layout to devices. The per-layer ratios are those of the released 14x
+configuration (``prune_config/config_csdarknet53pan_v14.yaml``): they remove all but 1/14.01 of
+the conv weights, the abstract's 14x; ``check_compression.py`` computes the rate the same way,
+over all conv weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from workloads.errors import SpecError
 from workloads.network import Network, NetworkBuilder
 from workloads.ops import Activation, NormKind, PoolMode
-from workloads.zoo._common import check_int, check_positive, check_resolution
+from workloads.zoo._common import check_int, check_resolution
 
 _TOTAL_STRIDE = 32
 _ANCHORS_PER_SCALE = 3
@@ -93,26 +96,33 @@ class _Darknet:
         return self._push(self.b.upsample(self.last, 2, name=f"L{i}.upsample"))
 
 
-def _csp_stage(d: _Darknet, channels: int, n_blocks: int) -> int:
+def _csp_stage(d: _Darknet, channels: int, n_blocks: int, act: Activation) -> int:
     """One CSPDarknet53 stage of yolov4.cfg: stride-2 conv, split, residual blocks, merge.
 
     The first stage (64 channels, one block) keeps full width in both paths and its blocks
     squeeze to half; the later stages halve both paths and their blocks keep the half width.
     """
-    mish = Activation.MISH
     first = channels == 64
     half = channels if first else channels // 2
-    d.conv(channels, 3, 2, mish)  # downsample
-    split = d.conv(half, 1, 1, mish)  # the cross-stage path
+    d.conv(channels, 3, 2, act)  # downsample
+    split = d.conv(half, 1, 1, act)  # the cross-stage path
     d.route(-2)
-    d.conv(half, 1, 1, mish)
+    d.conv(half, 1, 1, act)
     for _ in range(n_blocks):
-        d.conv(half // 2 if first else half, 1, 1, mish)
-        d.conv(half, 3, 1, mish)
+        d.conv(half // 2 if first else half, 1, 1, act)
+        d.conv(half, 3, 1, act)
         d.shortcut(-3)
-    d.conv(half, 1, 1, mish)
+    d.conv(half, 1, 1, act)
     d.route(-1, split)
-    return d.conv(channels, 1, 1, mish)
+    return d.conv(channels, 1, 1, act)
+
+
+def _darknet53_first_stage(d: _Darknet, act: Activation) -> int:
+    """Darknet-53's plain first stage (no cross-stage split): stride-2 conv, one residual block."""
+    d.conv(64, 3, 2, act)
+    d.conv(32, 1, 1, act)
+    d.conv(64, 3, 1, act)
+    return d.shortcut(-3)
 
 
 def _conv_set(d: _Darknet, channels: int, n_pairs: int) -> int:
@@ -135,30 +145,50 @@ def yolov4(*, batch: int = 1, resolution: int = 608, num_classes: int = 80) -> N
     s = 8, 16, 32. Raises SpecError for a resolution that is not a multiple of 32, batch < 1 or
     num_classes < 1.
     """
-    check_int("yolov4", "batch", batch, 1)
-    check_int("yolov4", "num_classes", num_classes, 1)
-    check_resolution("yolov4", resolution, _TOTAL_STRIDE, "the network's total stride")
-    if resolution % _TOTAL_STRIDE:
-        raise SpecError(
-            f"yolov4: 'resolution' must be a multiple of {_TOTAL_STRIDE} pixels, e.g. 416 or "
-            f"608 (got {resolution})"
-        )
-    head_filters = _ANCHORS_PER_SCALE * (num_classes + _BOX_FIELDS)
+    _check_yolo_args("yolov4", batch, resolution, num_classes)
     b = NetworkBuilder(
         "yolov4",
         description=f"YOLOv4 (Darknet yolov4.cfg), {resolution}x{resolution}, batch {batch}, "
         f"{num_classes} classes",
     )
-    d = _Darknet(b, b.input("image", (batch, 3, resolution, resolution)))
-    mish, leaky = Activation.MISH, Activation.LEAKY_RELU
+    image = b.input("image", (batch, 3, resolution, resolution))
+    return b.build(_yolov4_graph(b, image, num_classes, csp_first_stage=True,
+                                 backbone_act=Activation.MISH))
 
-    # CSPDarknet53: layers 0-104.
-    d.conv(32, 3, 1, mish)
-    _csp_stage(d, 64, 1)
-    _csp_stage(d, 128, 2)
-    p3 = _csp_stage(d, 256, 8)  # layer 54
-    p4 = _csp_stage(d, 512, 8)  # layer 85
-    _csp_stage(d, 1024, 4)  # layer 104
+
+def _check_yolo_args(model: str, batch: object, resolution: object, num_classes: object) -> None:
+    check_int(model, "batch", batch, 1)
+    check_int(model, "num_classes", num_classes, 1)
+    check_resolution(model, resolution, _TOTAL_STRIDE, "the network's total stride")
+    if resolution % _TOTAL_STRIDE:
+        raise SpecError(
+            f"{model}: 'resolution' must be a multiple of {_TOTAL_STRIDE} pixels, e.g. 416 or "
+            f"608 (got {resolution})"
+        )
+
+
+def _yolov4_graph(b: NetworkBuilder, image: str, num_classes: int, *, csp_first_stage: bool,
+                  backbone_act: Activation) -> list[str]:
+    """The layers of yolov4.cfg on `image`; returns the three head outputs (strides 8, 16, 32).
+
+    `csp_first_stage=False` and `backbone_act=LEAKY_RELU` give YOLObile's
+    csdarknet53s-panet-spp.cfg instead: the same network but for Darknet-53's plain first
+    stage (6 layers fewer, so every later cfg index is 6 lower) and leaky ReLU throughout.
+    """
+    head_filters = _ANCHORS_PER_SCALE * (num_classes + _BOX_FIELDS)
+    d = _Darknet(b, image)
+    act, leaky = backbone_act, Activation.LEAKY_RELU
+
+    # CSPDarknet53: layers 0-104 of yolov4.cfg.
+    d.conv(32, 3, 1, act)
+    if csp_first_stage:
+        _csp_stage(d, 64, 1, act)
+    else:
+        _darknet53_first_stage(d, act)
+    _csp_stage(d, 128, 2, act)
+    p3 = _csp_stage(d, 256, 8, act)  # layer 54
+    p4 = _csp_stage(d, 512, 8, act)  # layer 85
+    _csp_stage(d, 1024, 4, act)  # layer 104
 
     # SPP: layers 105-116.
     d.conv(512, 1, 1, leaky)
@@ -204,53 +234,54 @@ def yolov4(*, batch: int = 1, resolution: int = 608, num_classes: int = 80) -> N
     _conv_set(d, 512, 2)  # layer 158
     d.conv(1024, 3, 1, leaky)
     outputs.append(d.layers[d.conv(head_filters, 1, 1, norm=False)])
-    return b.build(outputs)
+    return outputs
 
 
-YOLOBILE_COMPRESSION_RATE = 14.0
-"""Conv-weight compression rate of YOLObile's reported model (arXiv 2009.05697, abstract)."""
+# Released YOLObile 14x model (nightsnack/YOLObile prune_config/config_csdarknet53pan_v14.yaml,
+# the configuration of the README's "14x" checkpoint): block-punched pruning ratio of each conv,
+# keyed by its layer index in csdarknet53s-panet-spp.cfg. Convs 0 (3 input channels) and the
+# three 255-filter outputs 132, 143 and 154 are not listed: they stay dense.
+YOLOBILE_14X_RATIOS: dict[int, float] = {
+    1: 0.6, 2: 0.8, 3: 0.7, 5: 0.8, 6: 0.7, 8: 0.8, 9: 0.6, 10: 0.7,
+    12: 0.7, 13: 0.85, 15: 0.7, 17: 0.85, 18: 0.89, 19: 0.89, 21: 0.93, 22: 0.85,
+    23: 0.89, 25: 0.85, 26: 0.93, 28: 0.85, 29: 0.93, 31: 0.85, 32: 0.9375, 34: 0.85,
+    35: 0.9375, 37: 0.85, 38: 0.9375, 40: 0.85, 41: 0.9375, 43: 0.85, 44: 0.9375, 46: 0.85,
+    48: 0.92, 49: 0.9375, 50: 0.92, 52: 0.92, 53: 0.87, 54: 0.92, 56: 0.87, 57: 0.9375,
+    59: 0.87, 60: 0.9375, 62: 0.87, 63: 0.9375, 65: 0.89, 66: 0.94, 68: 0.92, 69: 0.94,
+    71: 0.89, 72: 0.94, 74: 0.89, 75: 0.94, 77: 0.89, 79: 0.92, 80: 0.94, 81: 0.92,
+    83: 0.94, 84: 0.92, 85: 0.94, 87: 0.92, 88: 0.94, 90: 0.92, 91: 0.94, 93: 0.92,
+    94: 0.94, 96: 0.89, 98: 0.92, 99: 0.92, 100: 0.94, 101: 0.94, 108: 0.94, 109: 0.95,
+    110: 0.92, 111: 0.89, 114: 0.89, 116: 0.89, 117: 0.96, 118: 0.89, 119: 0.95, 120: 0.92,
+    121: 0.89, 124: 0.89, 126: 0.89, 127: 0.95, 128: 0.89, 129: 0.96, 130: 0.89, 131: 0.94,
+    135: 0.9375, 137: 0.92, 138: 0.95, 139: 0.92, 140: 0.95, 141: 0.91, 142: 0.9375, 146: 0.9375,
+    148: 0.9375, 149: 0.9375, 150: 0.91, 151: 0.9375, 152: 0.95, 153: 0.92,}
 YOLOBILE_BLOCK_SHAPE = (8, 4)
-"""Block-punched block: 8 filters x 4 input channels (released admm.py, `length_f`,
-`num_channel_in_every_block`)."""
+"""Block-punched block: 8 filters x 4 input channels (released admm.py: `length_f = 8`,
+`num_channel_in_every_block = 4`)."""
 
 
-def yolobile_dense_convs(net: Network) -> tuple[str, ...]:
-    """Convs YOLObile's released 14x configuration leaves dense: the first conv (3 input
-    channels) and every conv whose filter count is not a multiple of the 8-filter block."""
-    convs = [op for op in net if op.weight_shape and len(op.weight_shape) == 4]
-    first = convs[0].name
-    return tuple(op.name for op in convs
-                 if op.name == first or op.weight_shape[0] % YOLOBILE_BLOCK_SHAPE[0])
-
-
-def yolobile(*, batch: int = 1, resolution: int = 320, num_classes: int = 80,
-             compression_rate: float = YOLOBILE_COMPRESSION_RATE) -> Network:
+def yolobile(*, batch: int = 1, resolution: int = 320, num_classes: int = 80) -> Network:
     """YOLObile: YOLOv4 block-punched-pruned 14x (Cai et al., "YOLObile", AAAI 2021, arXiv 2009.05697).
 
-    `yolov4` at 320x320 (the input YOLObile trains and tests at) with every conv but those of
-    `yolobile_dense_convs` pruned by the structured BLOCK scheme in (8, 4) blocks, at the one
-    ratio that leaves 1 / `compression_rate` of all conv weights (14x: 92.9 % of the pruned
-    convs' weights removed). Weights and activations stay float32: the paper's abstract states
-    no datatype, so quantize explicitly (`Network.quantized`, or `--quant fp16` / `w8a8` on the
-    command line). Raises SpecError as `yolov4` does, or when the rate cannot be reached by
-    pruning the prunable convs below a ratio of 1.
+    The released base network, csdarknet53s-panet-spp.cfg (YOLOv4's layers with Darknet-53's
+    plain first stage and leaky ReLU throughout; op names carry that cfg's layer indices), at
+    the 320x320 input YOLObile trains and tests at, with each conv pruned at its ratio in
+    `YOLOBILE_14X_RATIOS` by the structured BLOCK scheme in (8, 4) blocks: 14.1x fewer conv
+    weights than dense. Weights and activations stay float32: the abstract states no datatype
+    and the paper's body was not available to check, so quantize explicitly
+    (`Network.quantized`, or `--quant fp16` / `w8a8` on the command line). Outputs as `yolov4`.
+    Raises SpecError as `yolov4` does.
     """
-    rate = check_positive("yolobile", "compression_rate", compression_rate)
-    net = yolov4(batch=batch, resolution=resolution, num_classes=num_classes)
-    dense = set(yolobile_dense_convs(net))
-    weights = {op.name: op.weight_shape[0] * op.weight_shape[1] * op.weight_shape[2]
-               * op.weight_shape[3] for op in net if op.weight_shape and len(op.weight_shape) == 4}
-    total = sum(weights.values())
-    kept_dense = sum(n for name, n in weights.items() if name in dense)
-    prunable = total - kept_dense
-    ratio = 1.0 - (total / rate - kept_dense) / prunable
-    if not 0.0 < ratio < 1.0:
-        raise SpecError(
-            f"yolobile: 'compression_rate' {rate:g} needs a pruning ratio of {ratio:.4f} on the "
-            f"prunable convs; choose a rate between 1 and {total / kept_dense:.1f}"
-        )
-    pruned = net.pruned("block", ratio, block_shape=YOLOBILE_BLOCK_SHAPE,
-                        names=[name for name in weights if name not in dense])
-    return Network(name="yolobile", inputs=pruned.inputs, ops=pruned.ops, outputs=pruned.outputs,
-                   description=f"YOLObile: YOLOv4 {resolution}x{resolution}, block-punched "
-                   f"(8x4) pruning {rate:g}x on conv weights, batch {batch}")
+    _check_yolo_args("yolobile", batch, resolution, num_classes)
+    b = NetworkBuilder(
+        "yolobile",
+        description=f"YOLObile (csdarknet53s-panet-spp, block-punched 8x4, released 14x "
+        f"ratios), {resolution}x{resolution}, batch {batch}, {num_classes} classes",
+    )
+    image = b.input("image", (batch, 3, resolution, resolution))
+    net = b.build(_yolov4_graph(b, image, num_classes, csp_first_stage=False,
+                                backbone_act=Activation.LEAKY_RELU))
+    for ratio in sorted(set(YOLOBILE_14X_RATIOS.values())):
+        names = [f"L{i}.conv" for i, r in YOLOBILE_14X_RATIOS.items() if r == ratio]
+        net = net.pruned("block", ratio, block_shape=YOLOBILE_BLOCK_SHAPE, names=names)
+    return dataclasses.replace(net, name="yolobile")
