@@ -29,11 +29,11 @@ _B0_STAGES = (
 _STEM_CHANNELS = 32
 _HEAD_CHANNELS = 1280
 _SE_RATIO = 0.25
-"""Squeeze width as a fraction of the block's *input* channels (torchvision: `input_channels // 4`)."""
+"""Squeeze width over the block's *input* channels (torchvision: `input_channels // 4`)."""
 
 
 def _squeeze_excitation(b: NetworkBuilder, x: str, prefix: str, squeeze: int) -> str:
-    """torchvision `SqueezeExcitation`: x * sigmoid(fc2(silu(fc1(avgpool(x))))), 1x1 convs with bias."""
+    """torchvision `SqueezeExcitation`: x * sigmoid(fc2(silu(fc1(avgpool(x))))), 1x1 convs."""
     channels = b.shape(x)[1]
     s = b.global_pool(x, PoolMode.AVG, name=f"{prefix}.avgpool")
     s = b.conv2d(s, squeeze, 1, bias=True, name=f"{prefix}.fc1")

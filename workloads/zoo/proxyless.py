@@ -76,7 +76,7 @@ def proxylessnas_mobile(
 
 
 def proxyless_w03(*, batch: int = 1, resolution: int = 176, num_classes: int = 1000) -> Network:
-    """proxyless-w0.3: MCUNet's ProxylessNAS baseline for 320 kB SRAM (Cai et al., arXiv 1812.00332).
+    """proxyless-w0.3: MCUNet's ProxylessNAS baseline, 320 kB SRAM (Cai et al., arXiv 1812.00332).
 
     ProxylessNAS-Mobile at width 0.3, 176x176 (mit-han-lab/mcunet README: 38.3M MACs, 0.75M
     parameters). See `proxylessnas_mobile` for the layout and errors.

@@ -261,7 +261,7 @@ YOLOBILE_BLOCK_SHAPE = (8, 4)
 
 
 def yolobile(*, batch: int = 1, resolution: int = 320, num_classes: int = 80) -> Network:
-    """YOLObile: YOLOv4 block-punched-pruned 14x (Cai et al., "YOLObile", AAAI 2021, arXiv 2009.05697).
+    """YOLObile: YOLOv4 block-punched 14x (Cai et al., "YOLObile", AAAI 2021, arXiv 2009.05697).
 
     The released base network, csdarknet53s-panet-spp.cfg (YOLOv4's layers with Darknet-53's
     plain first stage and leaky ReLU throughout; op names carry that cfg's layer indices), at
