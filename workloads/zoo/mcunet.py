@@ -2,13 +2,14 @@
 
 Lin et al., "MCUNet: Tiny Deep Learning on IoT Devices", NeurIPS 2020, arXiv 2007.10319.
 The default architecture is the published "mcunet-in2" model ("mcunet-256kb-1mb_imagenet":
-fits 256 kB SRAM and 1 MB flash, ImageNet, 160x160 input). Its block list is carried over from
-the network config the mit-han-lab/mcunet model zoo downloads
-(``mcunet-256kb-1mb_imagenet.json``, a ProxylessNASNets config: first_conv 3->16 stride 2,
-18 MBInvertedConvLayer blocks, feature_mix_layer null, classifier 160->1000, resolution 160),
-as transcribed in two independent public repositories that agree block by block. The config's
-``mid_channels`` equal ``in_channels * expand_ratio`` for every block, as `IRBlock` computes.
-The mcunet README lists this model at 67.3M MACs and 0.73M parameters.
+fits 256 kB SRAM and 1 MB flash, ImageNet, 160x160 input). Block lists are carried over from
+the released ProxylessNASNets configs (first_conv 3 -> stem stride 2, MBInvertedConvLayer
+blocks, feature_mix_layer null, classifier, resolution), which the first commit of
+mit-han-lab/tinyml ships as ``mcunet/assets/configs/{net_name}.json`` and the mit-han-lab/mcunet
+model zoo downloads; every ImageNet list below equals its file block by block (expansion,
+width, kernel, stride; ``mid_channels`` = ``in_channels * expand_ratio`` as `IRBlock` computes;
+ReLU6 throughout; residuals exactly where the file has a shortcut). The mcunet README lists
+mcunet-in2 at 67.3M MACs and 0.73M parameters.
 """
 
 from __future__ import annotations
@@ -81,9 +82,11 @@ def mcunet(
 # --- the published model zoo ------------------------------------------------------------------
 # mit-han-lab/mcunet `mcunet/model_zoo.py` maps each net_id to a released ProxylessNASNets config
 # (`{net_name}.json`); the README's model lists give each model's MACs and parameters. The
-# JSON files themselves are downloads, not in the repository; the block lists below were carried
-# over from public transcriptions of those files and are checked against the README figures in
-# tests/workloads/test_zoo.py (every one within the README's rounding):
+# ImageNet configs are in mit-han-lab/tinyml's first commit (e899b1b, mcunet/assets/configs/);
+# the VWW configs are not, and their block lists were carried over from public Keras
+# transcriptions (Wake Vision challenge entries, layer by layer: expand width / input width,
+# kernel, stride, projection width). All are checked against the README figures in
+# tests/workloads/test_zoo_published.py, every one within the README's rounding:
 #   ImageNet (README "ImageNet model list"; 1000 classes)
 #     mcunet-in0  mcunet-10fps_imagenet      48 px   6.4M MACs  0.75M params
 #     mcunet-in1  mcunet-5fps_imagenet       96 px  12.8M MACs  0.64M params

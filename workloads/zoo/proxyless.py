@@ -1,20 +1,17 @@
 """ProxylessNAS-Mobile, the searched inverted-residual net for phones, and its narrow versions.
 
 Cai, Zhu & Han, "ProxylessNAS: Direct Neural Architecture Search on Target Task and Hardware",
-ICLR 2019, arXiv 1812.00332. The mobile architecture (the released ``proxyless_mobile`` net
-config) is a 32-channel stem, 20 MBConv blocks (five searched blocks of the 22-block search
-space are zero layers, i.e. skipped) with 3/5/7 depthwise kernels and expansion 1, 3 or 6, a
-1x1 head to 1280 channels and a 1000-way classifier. The block list below is carried over from
-the released config as transcribed by pytorchcv (``proxylessnas_mobile``: channels, kernel
-sizes, expansions and which blocks exist), whose own test asserts 4,080,512 parameters; we
-count the same.
+ICLR 2019, arXiv 1812.00332. The mobile architecture is the released ``proxyless_mobile`` net
+config (as shipped in mit-han-lab/tinyml's first commit, mcunet/assets/configs/): a 32-channel
+stem, 20 MBConv blocks (the other 2 of the 22-block search space are zero layers, i.e.
+skipped) with 3/5/7 depthwise kernels and expansion 1, 3 or 6, a 1x1 head to 1280 channels and
+a 1000-way classifier. The block list below equals that file block by block; pytorchcv's
+``proxylessnas_mobile`` test asserts 4,080,512 parameters, and we count the same.
 
-Narrow versions: MCUNet's baseline "proxyless-w0.3" (mit-han-lab/mcunet model zoo,
-``proxyless-w0.3-r176_imagenet``: 38.3M MACs, 0.75M parameters at 176x176) scales every width
-by 0.3. Its config is a download we could not read; TF-style `make_divisible` rounding gives
-36.8M MACs and 0.71M parameters, while rounding each scaled width *up* to a multiple of 8 gives
-38.28M and 0.754M, both within the README's rounding. We therefore round up, and say so: the
-rule is inferred from that one published pair, not read from the config.
+Narrow versions: MCUNet's baseline "proxyless-w0.3" (``proxyless-w0.3-r176_imagenet``, same
+commit; mcunet README: 38.3M MACs, 0.75M parameters at 176x176) scales every width by 0.3 and
+rounds *up* to a multiple of 8 (192 * 0.3 = 57.6 -> 64 in the file, where TF-style
+`make_divisible` would give 56), so `proxylessnas_mobile(width=...)` rounds up too.
 """
 
 from __future__ import annotations
@@ -41,7 +38,7 @@ _CHANNEL_DIVISOR = 8
 
 
 def _scaled(channels: int, width: float) -> int:
-    """`channels * width` rounded up to a multiple of 8 (see the module docstring)."""
+    """`channels * width` rounded up to a multiple of 8, as the released w0.3 config is."""
     return max(_CHANNEL_DIVISOR, math.ceil(channels * width / _CHANNEL_DIVISOR) * _CHANNEL_DIVISOR)
 
 
