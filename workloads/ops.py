@@ -87,6 +87,10 @@ class Activation(enum.Enum):
     SILU = "silu"
     HARD_SWISH = "hard_swish"
     SIGMOID = "sigmoid"
+    LEAKY_RELU = "leaky_relu"
+    """max(x, a x) for a small slope a (Darknet's YOLO layers use a = 0.1)."""
+    MISH = "mish"
+    """x * tanh(softplus(x)) (Misra 2019, arXiv 1908.08681): YOLOv4's CSPDarknet53 backbone."""
 
 
 class PoolMode(enum.Enum):
