@@ -138,7 +138,8 @@ def _cmd_list(args, registry: Registry) -> int:
 
 def _cmd_run(args, registry: Registry) -> int:
     device = registry.device(args.device)
-    network = transform(load_network(registry, args.model, parse_model_args(args.arg)), args)
+    model_args = parse_model_args(args.arg)
+    network = transform(load_network(registry, args.model, model_args), args)
     if args.fps is not None and not args.fps > 0:
         raise SpecError(f"--fps must be > 0 (got {args.fps})")
     if args.frames < 1:
@@ -151,9 +152,9 @@ def _cmd_run(args, registry: Registry) -> int:
         period_s=1.0 / args.fps if args.fps else 0.0,
         n_frames=args.frames,
         deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms else float("inf"),
+        model_args=model_args,
     )
     report = simulate(stream, device, seed=args.seed)
-    print(f"{'network':<18}{network.name}  ({len(network)} ops)")
     print(summary_text(report))
     if args.out:
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", network.name.split("/")[0])
@@ -187,13 +188,17 @@ def _cmd_compare(args, registry: Registry) -> int:
     import shlex
 
     from sim import compare
+    from sim.tables import pyplot
 
     rows = compare.compare(registry, args.model, args.setting,
                            [compare.DeviceChoice.parse(d) for d in args.device], seed=args.seed)
+    print(f"{'model':<14}{'setting':<24}{'device:target':<26}{'latency':>13} {'energy':>13} "
+          f"{'inferences':>12}  executed precision")
     for r in rows:
         where = f"{r['device']}:{r['target']}"
         result = r["error"] or (f"{r['latency_ms']:>10.3f} ms {r['energy_per_inference_mj']:>10.3f} mJ "
-                                f"{r['inferences_per_j']:>9.1f} /J")
+                                f"{r['inferences_per_j']:>9.1f} /J  {r['executed_precision']}"
+                                + ("  (SUBSTITUTE, not ranked)" if r["substituted"] else ""))
         print(f"{r['model']:<14}{r['setting']:<24}{where:<26}{result}")
     if args.out:
         parts = ["edgesim compare"]
@@ -201,8 +206,11 @@ def _cmd_compare(args, registry: Registry) -> int:
         parts += [f"--setting {shlex.quote(s)}" for s in args.setting]
         parts += [f"--device {shlex.quote(d)}" for d in args.device]
         parts.append(f"--out {shlex.quote(args.out)}")
-        for path in compare.write(rows, Path(args.out), " ".join(parts)):
+        paths = compare.write(rows, Path(args.out), " ".join(parts))
+        for path in paths:
             print(f"wrote {path}")
+        if not any(p.name == "compare.png" for p in paths):
+            print(compare.PLOT_MISSING if pyplot() is None else "compare.png not written: no design point ran")
     return 0
 
 

@@ -19,7 +19,7 @@ US = 1e-6
 def report():
     cost = Cost(
         stages=((Phase("dma", 2 * US, "load"),), (Phase("compute", 5 * US),)),
-        energy_j={"mac": 1e-6, "dram": 2e-6},
+        energy_j={"mac": 1e-6, "off_chip": 2e-6},
         bytes_moved={"dram": 1000},
         bound_by="compute",
     )
