@@ -56,6 +56,12 @@ class RooflineSpec:
     """True: a DMA engine prefetches weights and streams activations beside compute."""
     n_compute_units: int = 1
     """Identical compute units; independent ops run on them concurrently."""
+    dram_energy_pj_per_byte: float | None = None
+    """DRAM energy per byte moved, pJ (the board's memory, e.g. LPDDR5); None: the energy
+    table's figure (Horowitz's 1.3 nJ per 64-bit access, 162.5 pJ/B)."""
+    energy_note: str | None = None
+    """How this model's energy relates to a fuller model of the same chip (which one, by how
+    much on the zoo, and why), printed in every report summary; None: no such model."""
 
     def __post_init__(self) -> None:
         for name in ("fp32_macs_per_s", "fp16_macs_per_s", "int8_macs_per_s",
@@ -104,12 +110,21 @@ class RooflineDevice:
         """Per-action: Horowitz ALU and DRAM energies scaled to the node (see the module doc)."""
         return EnergyModel(
             method=EnergyMethod.PER_ACTION,
-            detail=(f"MACs, vector ops and DRAM bytes x Horowitz ISSCC 2014 energies scaled to "
-                    f"{self.spec.node_nm:g} nm, {self.spec.voltage_v:g} V"),
+            detail=(f"MACs and vector ops x Horowitz ISSCC 2014 energies scaled to "
+                    f"{self.spec.node_nm:g} nm, {self.spec.voltage_v:g} V; DRAM bytes x "
+                    f"{self.dram_pj_per_byte:.4g} pJ/B"),
             leaves_out=("instruction, register-file, cache and control energy, and power at "
-                        "the achieved (not peak) rate"),
+                        "the achieved (not peak) rate"
+                        + (f" ({self.spec.energy_note})" if self.spec.energy_note else "")),
             assumed=f"static power {self.spec.static_power_w:g} W" if self.spec.static_power_w else None,
         )
+
+    @property
+    def dram_pj_per_byte(self) -> float:
+        """DRAM energy per byte: the spec's, else the energy table's, pJ."""
+        if self.spec.dram_energy_pj_per_byte is not None:
+            return self.spec.dram_energy_pj_per_byte
+        return self._energy.dram_pj_per_byte
 
     def unit_text(self, target: str) -> str:
         """The one unit: its peak rates (a roofline models no clock)."""
@@ -158,7 +173,7 @@ class RooflineDevice:
             EnergyComponent.MAC: op.effective_macs * table.mac_pj(bits, is_float=comp.is_float) * 1e-12,
             EnergyComponent.VECTOR: op.vector_ops * table.vector_op_pj(comp.activation_bits,
                                                                        is_float=comp.is_float) * 1e-12,
-            EnergyComponent.OFF_CHIP: (act_bytes + weight_bytes) * table.dram_pj_per_byte * 1e-12,
+            EnergyComponent.OFF_CHIP: (act_bytes + weight_bytes) * self.dram_pj_per_byte * 1e-12,
         }
         peak = self.peak_macs_per_s(op)
         bytes_moved = {"dram": act_bytes + weight_bytes}
