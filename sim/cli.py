@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.engine import Stream, simulate
-from sim.export import summary_text, write_report
+from sim.export import binary_size, summary_text, write_report
 from sim.registry import Registry
 from workloads import EdgesimError, Network, QuantScheme, SpecError, SparsityScheme
 from workloads.compression import parse_enum
@@ -176,7 +176,7 @@ def _cmd_trace(args, registry: Registry) -> int:
     s = network.summary()
     print(f"{network.name}: {s.n_ops} ops, {s.macs / 1e9:.4g} GMACs "
           f"({s.effective_macs / 1e9:.4g} effective), {s.params / 1e6:.4g} M params, "
-          f"weights {s.weight_bytes / 1024:.1f} kB, activation peak {s.activation_peak_bytes / 1024:.1f} kB")
+          f"weights {binary_size(s.weight_bytes)}, activation peak {binary_size(s.activation_peak_bytes)}")
     print(f"{'op':<40}{'kind':<15}{'output':<22}{'MACs':>14}  compression")
     for op in network.ops:
         print(f"{op.name[:39]:<40}{op.kind.value:<15}{str(op.output_shape):<22}"

@@ -177,7 +177,7 @@ def _si(value: float, unit: str) -> str:
     return f"{value:.4g} {unit}"
 
 
-def _bytes(n_bytes: float) -> str:
+def binary_size(n_bytes: float) -> str:
     """Binary sizes: B, KiB or MiB (1024-based, named so)."""
     if n_bytes >= 1024**2:
         return f"{n_bytes / 1024**2:.4g} MiB"
@@ -245,8 +245,8 @@ def summary_text(report: Report, *, top: int = 8) -> str:
         ("throughput", f"{report.throughput_per_s:.4g} frames/s"),
         ("energy (run)", _si(report.energy_j, "J")),
         ("average power", _si(report.average_power_w, "W")),
-        ("peak activations", _bytes(report.peak_activation_bytes)),
-        ("weights", _bytes(report.weight_bytes)),
+        ("peak activations", binary_size(report.peak_activation_bytes)),
+        ("weights", binary_size(report.weight_bytes)),
     ]
     lines += [f"{k:<18}{v}" for k, v in rows]
     util = report.utilization()

@@ -524,8 +524,14 @@ class PointAccDevice:
         if op.is_free or (op.kind in (OpKind.RESHAPE, OpKind.TRANSPOSE) and not op.attrs.copy):
             return Cost(stages=(), bound_by="free")
         cost = self._cost(op)
+        changes = {}
         executed = self._executed(op)
-        return cost if executed is None else replace(cost, executed_precision=executed)
+        if executed is not None:
+            changes["executed_precision"] = executed
+        if op.macs:  # the systolic array's peak: one MAC per PE per cycle
+            m = self.spec.matrix
+            changes["peak_macs_per_s"] = m.rows * m.cols * self.spec.freq_hz
+        return replace(cost, **changes) if changes else cost
 
     def _cost(self, op: Op) -> Cost:
         kind = op.kind
