@@ -35,7 +35,7 @@ from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, gemm_of, map_gemm, plan
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
-from sim.spec import load_preset
+from sim.spec_legacy import load_preset
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
 from workloads.compression import parse_enum
 
