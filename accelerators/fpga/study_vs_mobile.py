@@ -207,7 +207,8 @@ def plot(rows, out: Path) -> list[str]:
                        color=colours(k % 10), marker=markers[i % len(markers)], s=28,
                        label=dev if i == 0 else None)
     for i, model in enumerate(models):
-        ax.scatter([], [], color="grey", marker=markers[i % len(markers)], label=model)
+        ax.scatter([], [], facecolors="none", edgecolors="black", marker=markers[i % len(markers)],
+                   label=model)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("latency (ms)")
