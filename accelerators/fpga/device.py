@@ -324,6 +324,11 @@ class FpgaDevice:
         if overhead_s >= 0.5 * busy_s and busy_s > 0:
             bound = "overhead"
         substitute = op.anchor.compression.is_float and s.datapath is not Datapath.FLOAT32
+        peak = None
+        if plan is not None:  # every array row at this op's widths, one MAC per column per cycle
+            classes = self._row_classes(anchor, plan.gemm)
+            rows = max(c.dsp_rows for c in classes) + (d.lut_rows if any(c.lut_ok for c in classes) else 0)
+            peak = max(1, rows) * d.cols * clock
         cost = Cost(
             stages=(tuple(stage),),
             prefetch=prefetch,
@@ -332,5 +337,6 @@ class FpgaDevice:
             bound_by=bound,
             executed_precision=(f"w{FLOAT_AS_FIXED_BITS}a{FLOAT_AS_FIXED_BITS}"
                                 if substitute else None),
+            peak_macs_per_s=peak,
         )
         return cost, energy
