@@ -148,6 +148,8 @@ def test_hand_computed_mixed_linear():
         8 * 8.0e-6 * 100 * 67 / 100e6)  # 8 slices x 8 uW/MHz x 100 MHz x 0.67 us
     assert cost.energy_j["mac"] == pytest.approx(
         detail["dsp"] + detail["array_logic"] + detail["control"])
+    # Peak: 2 DSP rows (w4a8 fixed) + 2 LUT rows, 8 columns, 100 MHz.
+    assert cost.peak_macs_per_s == pytest.approx((2 + 2) * 8 * 100e6)
 
 
 def test_fixed_rows_stay_on_dsps_and_block_pruning_shortens_the_reduction():
