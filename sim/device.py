@@ -137,6 +137,10 @@ class Cost:
         for phase in self.phases:
             if not math.isfinite(phase.duration_s) or phase.duration_s < 0:
                 raise SpecError(f"phase on {phase.engine!r} has duration {phase.duration_s!r} s")
+            if not math.isfinite(phase.duration_s * 1e12):  # the engine's clock is integer ps
+                raise SpecError(
+                    f"phase on {phase.engine!r} lasts {phase.duration_s:.3g} s, beyond the "
+                    "simulation clock; check the device's times and rates for a typo")
 
     @classmethod
     def serial(cls, *phases: Phase, **fields) -> Cost:

@@ -94,7 +94,13 @@ class EnergyTable:
         """This table moved to another node and voltage by E ~ node * V^2 (see module doc)."""
         if node_nm <= 0 or voltage_v <= 0:
             raise SpecError(f"node and voltage must be > 0 (got {node_nm} nm, {voltage_v} V)")
-        f = (node_nm / self.node_nm) * (voltage_v / self.voltage_v) ** 2
+        try:
+            f = (node_nm / self.node_nm) * (voltage_v / self.voltage_v) ** 2
+        except OverflowError:
+            f = math.inf
+        if not math.isfinite(f):
+            raise SpecError(f"node {node_nm:g} nm and {voltage_v:g} V scale the energy table past "
+                            "a float; check them for a typo")
         logic = {
             name: getattr(self, name) * f
             for name in vars(self)

@@ -72,3 +72,8 @@ def test_static_power_is_booked_to_the_engines_component():
     report = simulate(chain(1), device)
     assert report.energy_by_component_j == pytest.approx({"static": 0.5 * 4e-6, "host": 0.25 * 4e-6})
     assert list(report.energy_by_component_j) == [EnergyComponent.STATIC, EnergyComponent.HOST]
+
+
+def test_scaling_to_an_absurd_node_or_voltage_is_a_spec_error():
+    with pytest.raises(SpecError, match="scale the energy table past a float"):
+        T.scaled(7, 1e308)

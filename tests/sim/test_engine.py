@@ -224,3 +224,11 @@ def test_a_device_may_refuse_a_whole_network_first():
 
     with pytest.raises(DoesNotFitError, match="chain needs .* B on main"):
         simulate(chain(2), Small(costs={}))
+
+
+def test_a_phase_too_long_for_the_picosecond_clock_is_a_spec_error():
+    from sim import Cost, Phase
+
+    assert Cost.serial(Phase("compute", 1e290)).latency_s == 1e290  # huge but representable
+    with pytest.raises(SpecError, match="lasts 1e.308 s, beyond the simulation clock"):
+        Cost.serial(Phase("compute", 1e308))  # 1e308 s x 1e12 ps/s overflows to inf
