@@ -163,6 +163,13 @@ class EnergyComponent(str, enum.Enum):
     BOARD = "board"
     """Measured power of a whole chip or board that the model does not split by component."""
 
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        # f"{component}" is its value on every Python version (3.11 would give the member name).
+        return format(self.value, spec)
+
 
 def parse_component(key: str | EnergyComponent, where: str) -> EnergyComponent:
     """`key` as an EnergyComponent; SpecError naming `where` and the members otherwise."""

@@ -40,12 +40,12 @@ class OpRecord:
     """Dynamic energy of the op, J."""
     phases: tuple[tuple[str, str, float, float], ...]
     """(engine, label, start_s, end_s) of each phase as it ran, in order of finishing."""
+    requested_precision: str
+    """The numeric format the op asked for (`sim.device.precision_label`), e.g. 'fp32'."""
+    executed_precision: str
+    """The format the device ran; differs from requested_precision only for a substitute."""
     energy_by_component_j: Mapping[EnergyComponent, float] = field(default_factory=dict)
     """Dynamic energy of the op by component, J (sums to energy_j)."""
-    requested_precision: str = ""
-    """The numeric format the op asked for (`sim.device.precision_label`), e.g. 'fp32'."""
-    executed_precision: str = ""
-    """The format the device ran; differs from requested_precision only for a substitute."""
     peak_macs_per_s: float | None = None
     """Peak MAC rate of the unit it ran on at the executed precision; None if not stated."""
 

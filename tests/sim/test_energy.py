@@ -77,3 +77,10 @@ def test_static_power_is_booked_to_the_engines_component():
 def test_scaling_to_an_absurd_node_or_voltage_is_a_spec_error():
     with pytest.raises(SpecError, match="scale the energy table past a float"):
         T.scaled(7, 1e308)
+
+
+def test_a_component_prints_as_its_value():
+    from sim import EnergyComponent
+
+    assert f"{EnergyComponent.OFF_CHIP}_energy_j" == "off_chip_energy_j"
+    assert str(EnergyComponent.MAC) == "mac" and f"{EnergyComponent.MAC:>5}" == "  mac"
