@@ -21,11 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from sim.device import Cost, EngineKind, EngineSpec, Phase
+from pydantic import Field
+
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
-from sim.spec import DeviceSpec, Family, NonNegativeFloat, PositiveFloat, PositiveInt
+from sim.spec import DeviceSpec, Family, NodeNm, OverheadS, PowerW, RatePerS, Text, VoltageV
 from workloads import Op, OpKind
 
 PRESETS = Path(__file__).parent / "presets"
@@ -36,32 +38,32 @@ class RooflineSpec(DeviceSpec):
 
     family: ClassVar[str] = "roofline"
 
-    fp32_macs_per_s: PositiveFloat
+    fp32_macs_per_s: RatePerS
     """Peak fp32 MAC/s."""
-    fp16_macs_per_s: PositiveFloat
+    fp16_macs_per_s: RatePerS
     """Peak fp16 MAC/s."""
-    int8_macs_per_s: PositiveFloat
+    int8_macs_per_s: RatePerS
     """Peak 8-bit integer MAC/s; narrower integers run at this rate, wider ones slower by bits/8."""
-    vector_ops_per_s: PositiveFloat
+    vector_ops_per_s: RatePerS
     """Elementwise ops per second (pooling, activations, norms)."""
-    dram_bytes_per_s: PositiveFloat
+    dram_bytes_per_s: RatePerS
     """Peak DRAM bandwidth."""
-    node_nm: PositiveFloat
+    node_nm: NodeNm
     """Process node, for scaling the energy table."""
-    voltage_v: PositiveFloat = 0.9
+    voltage_v: VoltageV = 0.9
     """Core supply voltage, for scaling the energy table."""
-    static_power_w: NonNegativeFloat = 0.0
+    static_power_w: PowerW = 0.0
     """Leakage and idle power over the whole run."""
-    op_overhead_s: NonNegativeFloat = 0.0
+    op_overhead_s: OverheadS = 0.0
     """Fixed time per op (kernel launch, DMA set-up)."""
     separate_dma: bool = False
     """True: a DMA engine prefetches weights and streams activations beside compute."""
-    n_compute_units: PositiveInt = 1
+    n_compute_units: Annotated[int, Field(ge=1, le=4096)] = 1
     """Identical compute units; independent ops run on them concurrently."""
-    dram_energy_pj_per_byte: PositiveFloat | None = None
-    """DRAM energy per byte moved, pJ (the board's memory, e.g. LPDDR5); None: the energy
-    table's figure (Horowitz's 1.3 nJ per 64-bit access, 162.5 pJ/B)."""
-    energy_note: str | None = None
+    dram_energy_pj_per_byte: Annotated[float, Field(gt=0, le=1e4)] | None = None
+    """DRAM energy per byte moved, pJ (the board's memory, e.g. LPDDR5; at most 10 nJ/B);
+    None: the energy table's figure (Horowitz's 1.3 nJ per 64-bit access, 162.5 pJ/B)."""
+    energy_note: Text | None = None
     """How this model's energy relates to a fuller model of the same chip (which one, by how
     much on the zoo, and why), printed in every report summary; None: no such model."""
 
