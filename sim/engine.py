@@ -87,7 +87,9 @@ class _PlannedOp:
     engines: str
     """Engines of its stages joined by '+' (for its records)."""
     requested_precision: str
+    """`precision_label` of the op's (anchor's) compression."""
     executed_precision: str
+    """The cost's executed precision, or the requested one when the device did not substitute."""
 
 
 @dataclass(frozen=True, slots=True)
