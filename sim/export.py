@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import textwrap
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -211,8 +212,9 @@ def summary_text(report: Report, *, top: int = 8) -> str:
     one by one, never averaged across networks. Then the run: energy by component, engine
     utilization, memory (KiB/MiB), per-stream latency percentiles, the slowest ops.
     """
-    lines = [f"{'device':<18}{report.device}",
-             f"{'energy method':<18}{report.energy_model or 'not stated by the device'}"]
+    method = textwrap.wrap(report.energy_model or "not stated by the device", 82) or [""]
+    lines = [f"{'device':<18}{report.device}", f"{'energy method':<18}{method[0]}"]
+    lines += [f"{'':<18}{line}" for line in method[1:]]
     stats = {s.stream: s for s in report.stream_stats()}
     for info in report.streams:
         st = stats.get(info.stream)

@@ -52,6 +52,6 @@ def test_both_price_dram_alike_so_the_gap_is_compute(pair):
 
 def test_roofline_summary_names_the_board_model_and_the_band(pair):
     registry, roofline, _ = pair
-    text = simulate(registry.workload("resnet18"), roofline).summary()
+    text = " ".join(simulate(registry.workload("resnet18"), roofline).summary().split())  # unwrap
     assert "snapdragon865" in text and "2-16 x" in text
     assert "leaves out instruction, register-file" in text
