@@ -62,7 +62,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert path.read_text() == "{}" and [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
-def test_summary_says_what_ran(registry_device=None):
+def test_summary_says_what_ran():
     from devices.roofline import RooflineDevice
     from tests.helpers import unit_spec
 
