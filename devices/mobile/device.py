@@ -142,7 +142,7 @@ class MobileBoard:
         structure = unit.structure
         # A reduction that ends a kernel (layer norm, softmax): one more launch and one more
         # pass over that member's input, per extra kernel.
-        extras = [(extra_kernels(m, structure), m.input_bytes) for m in members]
+        extras = [(extra_kernels(m, structure), m.input_bytes_read) for m in members]
         for m in members:
             m_cls = kernel_class(m)
             if m.macs:
