@@ -341,8 +341,10 @@ def allocate(part: FpgaPartSpec, spec: AcceleratorSpec, *, name: str | None = No
 
     if spec.datapath is Datapath.FLOAT32:
         lane_dsp = spec.fp32_mul_dsp + spec.fp32_add_dsp
-        rows = spec.dsp_rows if spec.dsp_rows is not None else max(0, min(dsp_budget // (lane_dsp * cols),
-                                           lut_budget // max(1, spec.fp32_lane_luts * cols)))
+        ff_budget = math.floor(part.n_ff * spec.max_ff_ratio) - fixed_cost.n_ff
+        rows = spec.dsp_rows if spec.dsp_rows is not None else max(0, min(
+            dsp_budget // (lane_dsp * cols), lut_budget // max(1, spec.fp32_lane_luts * cols),
+            ff_budget // max(1, spec.fp32_lane_ffs * cols)))
         if rows < 1:
             raise DoesNotFitError(
                 f"design {name!r} does not fit {part.name}: not one row of {cols} fp32 lanes "
