@@ -12,9 +12,11 @@ them); high-precision rows of a multi-precision layer run on the DSPs at the pac
 allows; activation x activation matmuls (attention) and float layers run on the DSPs (floats
 deploy as 16-bit fixed point on the quantized datapath). The split minimises the slower array's
 passes, both arrays work concurrently (one stage, two phases), and each array's time is
-`timing.tile_cycles` over its passes. Elementwise ops fused behind a GEMM run in the rows' output
-stage (one op per row per cycle, on the 'vector' track); standalone ones (softmax, layer norm,
-pooling) on the vector unit. Block- and pattern-pruned weights shorten the reduction
+`timing.tile_cycles` over its passes. A depthwise conv on a design with `depthwise_taps` puts
+one channel on each physical DSP row (packing lost: packed multiplies share an activation) and
+its kernel window on `depthwise_lanes` of the row's lanes. Elementwise ops fused behind a GEMM
+run in the rows' output stage (one op per row per cycle, on the 'vector' track); standalone ones
+(softmax, layer norm, pooling) on the vector unit. Block- and pattern-pruned weights shorten the reduction
 by the kept fraction (the pruned column blocks are skipped, GRIM-style); unstructured sparsity
 is computed dense (the array cannot skip scattered zeros) but moves compressed weights.
 
