@@ -39,7 +39,7 @@ def test_hand_computed_depthwise_3x3():
     # 4 rows x 9 taps busy out of 8 x 16 / 2 = 64 physical lanes; the 64 slices draw
     # 64 x 8 uW/MHz x 100 MHz = 51.2 mW while busy.
     assert plan.dsp_active_ratio == pytest.approx(36 / 64)
-    assert cost.energy_j["dsp"] == pytest.approx(0.0512 * 150e-8 * 36 / 64)
+    assert dev.energy_detail_j(_depthwise(3))["dsp"] == pytest.approx(0.0512 * 150e-8 * 36 / 64)
 
 
 def test_hand_computed_depthwise_5x5_takes_three_beats_a_window():
