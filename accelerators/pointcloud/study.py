@@ -35,6 +35,7 @@ from sim import Device, Registry, simulate
 from sim.cli import add_device_args, device_from_args, seed_value
 from sim.export import write_atomic
 from sim import memory as sim_memory
+from sim.energy import EnergyComponent
 from sim.spec import override
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import EdgesimError, SpecError
@@ -375,7 +376,8 @@ def gap_paragraphs(result: StudyResult) -> list[str]:
     """What sets the speedup and the energy saving, and what the paper's figures imply, from
     `result`'s numbers."""
     p_gpu, p_acc, ratio = result.geomean_gpu_power_w, result.geomean_accel_power_w, result.geomean_power_ratio
-    sram = [r.accel_energy_by_component_mj.get("sram", 0.0) / r.accel_energy_mj for r in result.paper_rows()]
+    sram = [r.accel_energy_by_component_mj.get(EnergyComponent.ON_CHIP, 0.0) / r.accel_energy_mj
+            for r in result.paper_rows()]
     mac_w = 64 * 64 * 1e9 * sim_memory.mac_pj(16, node_nm=40) * 1e-12
     return [
         "What closes the energy gap, and what cannot. The speedup is set by the array (64x64 at "

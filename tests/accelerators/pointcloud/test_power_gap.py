@@ -40,3 +40,12 @@ def test_pointnet2_cls_powers_and_the_gap(pointnet_cls):
     # The model's ratio (31.9) is 5.4x the paper's 5.95: the accelerator would need about
     # 105 / 5.95 = 18 W for the paper's saving. Band: 4-7x the paper's ratio.
     assert 4 < r.power_ratio / study.PAPER_POWER_RATIO < 7
+
+
+def test_the_gap_paragraphs_carry_the_runs_numbers(pointnet_cls):
+    result = study.StudyResult(rows=(pointnet_cls,), accel="pointacc", gpu="gpu-rtx2080ti",
+                               scale="full", seed=0, metadata={})
+    text = "\n".join(study.gap_paragraphs(result))
+    share = pointnet_cls.accel_energy_by_component_mj["on_chip"] / pointnet_cls.accel_energy_mj
+    assert 0.1 < share < 0.3 and f"SRAM share ({100 * share:.0f}-{100 * share:.0f} %" in text
+    assert f"a ratio of {pointnet_cls.power_ratio:.1f}" in text and "22x / 3.7x = 5.95" in text
