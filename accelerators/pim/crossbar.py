@@ -148,8 +148,9 @@ class CrossbarSpec(BuiltInPythonSpec):
     encoding: Annotated[WeightEncoding, Field(strict=False)] = WeightEncoding.DIFFERENTIAL
     """How signed weights are stored: 'differential' pairs or an 'offset'."""
     input_encoding: Annotated[InputEncoding, Field(strict=False)] = InputEncoding.UNSIGNED
-    """How inputs drive rows: 'unsigned', or signed 'differential_rows', 'bipolar',
-    'two_phase_analog' or 'two_phase_digital'."""
+    """How inputs drive rows: 'unsigned' or one of the four signed schemes (module doc).
+
+    Signed: 'differential_rows', 'bipolar', 'two_phase_analog' or 'two_phase_digital'."""
     weight_format: Annotated[WeightFormat, Field(strict=False)] = WeightFormat.INTEGER
     """'integer' (bit-sliced) or 'float' (one conductance per weight, scaled by w_max)."""
     g_max_siemens: Annotated[float, Field(gt=0, le=1.0)] = 25e-6

@@ -84,9 +84,10 @@ class PimChipSpec(DeviceSpec):
     encoding: WeightEncoding
     """How signed weights are stored: 'offset' (unipolar ADCs) or 'differential' (bipolar)."""
     input_encoding: InputEncoding = InputEncoding.UNSIGNED
-    """How every layer's inputs drive rows: 'unsigned', or signed 'differential_rows' (two rows
-    per input), 'bipolar', 'two_phase_analog' (two reads) or 'two_phase_digital' (two reads and
-    conversions); see accelerators.pim.crossbar."""
+    """How every layer's inputs drive rows: 'unsigned' or signed (see accelerators.pim.crossbar).
+
+    Signed: 'differential_rows' (two rows per input), 'bipolar' (+-V pulses), 'two_phase_analog'
+    (two reads, one conversion) or 'two_phase_digital' (two reads and two conversions)."""
     weight_format: WeightFormat = WeightFormat.INTEGER
     """'integer' (bit-sliced in cell_bits slices) or 'float' (one analog conductance per weight)."""
     n_crossbars: Annotated[int, Field(ge=1, le=10**9)]

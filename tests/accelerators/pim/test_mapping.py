@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accelerators.pim.crossbar import InputEncoding, WeightFormat
-from accelerators.pim.device import PimDevice, isaac
+from accelerators.pim.device import PimDevice, isaac, isaac_reprogram
 from sim import Registry
 from sim.spec import override
 from workloads import NetworkBuilder, SpecError
@@ -85,3 +85,12 @@ def test_a_bipolar_input_encoding_needs_a_sign_bit_in_the_adc(tmp_path):
     bad.write_text("base: pim-isaac\ninput_encoding: signed\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"input_encoding: expected 'unsigned', 'differential_rows'"):
         REGISTRY.load_device(bad)
+
+
+@pytest.mark.parametrize("encoding, rows_written", [("unsigned", 100), ("differential_rows", 128)])
+def test_reprogramming_writes_the_rows_differential_inputs_use(encoding, rows_written):
+    # a 100-input layer on 128-row crossbars: 100 rows, or 2 x 100 = 200 rows over two row
+    # tiles written in parallel (128 rows each) at the preset's 1 us per row
+    chip = PimDevice(override(isaac_reprogram().spec, {"input_encoding": encoding}))
+    (write,) = chip.cost(linear_op(k=100), "pim").prefetch
+    assert write.duration_s == pytest.approx(rows_written * 1e-6)
