@@ -187,13 +187,16 @@ def convert(
     rng: np.random.Generator | None,
     *,
     inplace: bool = False,
+    saturated: np.ndarray | None = None,
 ) -> np.ndarray:
     """Digitise column sums: the ADC output code times the LSB, in unit-cell units.
 
     `analog` is any array of column sums; `full_scale` (> 0) is the input that maps to the top
     code. Works on a float copy of `analog` (on `analog` itself when `inplace` and it is a float
     array, to save memory in large sweeps) and returns it. `rng` is needed only when
-    spec.noise_std > 0 or the rounding is stochastic (SpecError otherwise).
+    spec.noise_std > 0 or the rounding is stochastic (SpecError otherwise). `saturated`, a
+    boolean array of analog's shape, is set where the rounded code lies beyond the code range
+    (before any clipping: aihwkit's test for bound management).
     """
     if not (math.isfinite(full_scale) and full_scale > 0):
         raise SpecError(f"ADC full scale must be finite and > 0 (got {full_scale!r})")
@@ -225,6 +228,8 @@ def convert(
             raise SpecError("ADC stochastic rounding needs a numpy.random.Generator (got rng=None)")
         v += rng.random(v.shape, dtype=v.dtype) - 0.5
         np.rint(v, out=v)
+    if saturated is not None:
+        np.logical_or(v < lo, v > hi, out=saturated)
     if spec.clipping is Clipping.SATURATE:
         np.clip(v, lo, hi, out=v)
     v *= lsb

@@ -50,6 +50,14 @@ the ADC's LSB is not floored at one cell step; the digital side multiplies codes
 that, after removing the mid-range offset, for offset encoding). g_min cancels in a differential
 pair but still carries its share of cell variation.
 
+Out-of-bound handling: the ADC clips (`adc.clipping`) conversions beyond its output bound
+(`adc.full_scale_ratio`); with `bound_management` 'iterative' (aihwkit's ITERATIVE bound
+management) an input vector any of whose conversions saturated is run again with its input codes
+halved (rounded half to even: aihwkit re-quantises x / 2**r on the DAC grid) and its outputs
+doubled, until nothing saturates or 2 magnitude bits of input are left (aihwkit's max_bm_res =
+1/4). aihwkit's torch tile re-runs the whole batch when any output clips; here only the vectors
+that clipped are re-run, as a per-vector controller would.
+
 Cell conductance variation is multiplicative, drawn once per cell when the weights are programmed
 (`program`); thermal noise is drawn per conversion. `ideal=True` skips every non-ideality and the
 ADC quantisation but keeps the decomposition, so it returns exactly x @ w (int64; float64 equal
@@ -70,7 +78,7 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from accelerators.pim.adc import AdcSpec, BuiltInPythonSpec, convert
+from accelerators.pim.adc import AdcSpec, BuiltInPythonSpec, Clipping, convert
 from sim.spec import NonNegativeFloat
 from workloads import SpecError
 
@@ -125,6 +133,18 @@ class WeightScaling(enum.Enum):
     """One w_max per output column, its largest |w| (the digital side rescales each column)."""
 
 
+class BoundManagement(enum.Enum):
+    """What happens to an input vector whose conversions pass the ADC's output bound (aihwkit's
+    `bound_management`)."""
+
+    NONE = "none"
+    """Its saturated conversions stay clipped."""
+    ITERATIVE = "iterative"
+    """It is run again with its inputs halved (codes rounded half to even) and its outputs
+    doubled, until no conversion saturates or 2 magnitude bits of input are left (aihwkit's
+    ITERATIVE with max_bm_res = 1/4)."""
+
+
 _SIGNED_INPUTS = frozenset(InputEncoding) - {InputEncoding.UNSIGNED}
 _BIPOLAR_INPUTS = frozenset({InputEncoding.BIPOLAR, InputEncoding.TWO_PHASE_ANALOG})
 
@@ -161,6 +181,10 @@ class CrossbarSpec(BuiltInPythonSpec):
     """Float weights: w_max of the whole matrix ('per_tensor') or of each column ('per_column')."""
     weight_abs_max: Annotated[float, Field(gt=0)] | None = None
     """Float weights: the |w| mapped to g_max; None (null): the largest |w| per weight_scaling."""
+    # strict=False: Python callers may name it by its value, e.g. bound_management="iterative".
+    bound_management: Annotated[BoundManagement, Field(strict=False)] = BoundManagement.NONE
+    """Input vectors whose conversions saturate: 'none' (stay clipped) or 'iterative' (re-run
+    with halved inputs); no effect with adc.clipping 'none'."""
     adc: AdcSpec = AdcSpec()
     """The column ADCs."""
     cell_variation_ratio: NonNegativeFloat = 0.0
@@ -238,6 +262,12 @@ class CrossbarSpec(BuiltInPythonSpec):
     def n_conversion_phases(self) -> int:
         """Conversions per column per input slice: 2 for 'two_phase_digital', else 1."""
         return 2 if self.input_encoding is InputEncoding.TWO_PHASE_DIGITAL else 1
+
+    @property
+    def max_input_halvings(self) -> int:
+        """Iterative bound management halves inputs at most this often: until 2 magnitude bits
+        remain (aihwkit's max_bm_res = 1/4: at least 4 input levels)."""
+        return max(0, self.input_magnitude_bits - 2)
 
     @property
     def g_min_ratio(self) -> float:
@@ -561,8 +591,12 @@ def _offset_per_level(spec: CrossbarSpec) -> float:
     return float(2 ** (spec.weight_bits - 1))
 
 
-def _run_phase(prog: ProgrammedCrossbar, levels: np.ndarray, spec_adc, rng) -> np.ndarray:
-    """(B, N) shift-added codes of one input phase, with the offset of offset weights removed."""
+def _run_phase(prog: ProgrammedCrossbar, levels: np.ndarray, spec_adc, rng,
+               saturated: np.ndarray | None = None) -> np.ndarray:
+    """(B, N) shift-added codes of one input phase, with the offset of offset weights removed.
+
+    `saturated` (B,), when given, is or-ed with whether any conversion of each vector saturated.
+    """
     spec = prog.spec
     b = levels.shape[0]
     n, s_w = prog.n, spec.n_weight_slices
@@ -573,13 +607,25 @@ def _run_phase(prog: ProgrammedCrossbar, levels: np.ndarray, spec_adc, rng) -> n
     for start, sums in _column_sums(prog, levels):
         bc = sums.shape[1] // s_in
         if spec_adc is not None:
-            sums = convert(sums, *spec_adc, rng, inplace=True)
+            hit = None if saturated is None else np.zeros(sums.shape, dtype=bool)
+            sums = convert(sums, *spec_adc, rng, inplace=True, saturated=hit)
+            if hit is not None:  # (tiles, input slices x vectors, columns) -> per vector
+                saturated[start : start + bc] |= hit.reshape(hit.shape[0], s_in, bc, -1).any(axis=(0, 1, 3))
         # shift-and-add: row tiles (x1), input slices (x 2**(d*i)), weight slices (x 2**(c*j))
         acc = sums.sum(axis=0, dtype=np.float64).reshape(s_in, bc, s_w, n)
         acc = np.tensordot(in_coef, acc, axes=(0, 0))  # (bc, S_w, N)
         out[start : start + bc] = np.tensordot(acc, w_coef, axes=(1, 0))
     if not spec.differential_weights:  # remove the offset digitally: offset x sum of levels
         out -= _offset_per_level(spec) * levels.sum(axis=1, dtype=np.int64)[:, None]
+    return out
+
+
+def _run_phases(prog: ProgrammedCrossbar, x: np.ndarray, spec_adc, rng, saturated) -> np.ndarray:
+    """(B, N) output of inputs x in cell units: every phase converted, signed, summed."""
+    out = None
+    for levels, sign in _phases(prog.spec, x):
+        part = _run_phase(prog, levels, spec_adc, rng, saturated)
+        out = part if out is None else out + sign * part
     return out
 
 
@@ -604,10 +650,21 @@ def run(
     if not spec.ideal:
         full_scale = adc_full_scale(spec, full_scale)
     spec_adc = None if spec.ideal else (full_scale, spec.bipolar, spec.adc)
-    out = None
-    for levels, sign in _phases(spec, x):
-        part = _run_phase(prog, levels, spec_adc, rng)
-        out = part if out is None else out + sign * part
+    managed = (spec.bound_management is BoundManagement.ITERATIVE and spec_adc is not None
+               and spec.adc.clipping is Clipping.SATURATE)
+    saturated = np.zeros(x.shape[0], dtype=bool) if managed else None
+    out = _run_phases(prog, x, spec_adc, rng, saturated)
+    if managed:
+        for halvings in range(1, spec.max_input_halvings + 1):
+            again = np.flatnonzero(saturated)
+            if not again.size:
+                break
+            # aihwkit scales the input by 1 / 2**r and re-quantises it on the DAC's grid
+            smaller = np.rint(x[again] / 2.0**halvings).astype(np.int64)
+            still = np.zeros(again.size, dtype=bool)
+            out[again] = _run_phases(prog, smaller, spec_adc, rng, still) * 2.0**halvings
+            saturated[:] = False
+            saturated[again] = still
     if spec.float_weights:  # cell units -> weight units: x w_max (twice: offset spans 2 w_max)
         return out * (prog.weight_abs_max * (1.0 if spec.differential_weights else 2.0))
     if spec.ideal:

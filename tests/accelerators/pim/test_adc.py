@@ -166,3 +166,14 @@ def test_bipolar_converter_is_aihwkits_output_bound_and_resolution(bits, roundin
     ours = convert(y, bound, True, AdcSpec(resolution_bits=bits, rounding=rounding), None)
     res = 1.0 / (2**bits - 2) if rounding == "nearest" else 0.0
     np.testing.assert_allclose(ours, aihwkit_output_stage(y, res, bound), rtol=1e-12, atol=1e-12)
+
+
+def test_saturation_is_reported_before_clipping():
+    # codes 0, 0, 2, 6 (6.5 to even), 10, -2 against the range 0..7; the exact top code is not
+    # beyond it (aihwkit's test: out <= bound after rounding)
+    hit = np.zeros(S_HAND.shape, dtype=bool)
+    convert(S_HAND, 14.0, False, AdcSpec(resolution_bits=3), None, saturated=hit)
+    np.testing.assert_array_equal(hit, [False, False, False, False, True, True])
+    top = np.zeros(1, dtype=bool)
+    convert(np.array([14.0]), 14.0, False, AdcSpec(resolution_bits=3), None, saturated=top)
+    assert not top[0]

@@ -1,6 +1,6 @@
-"""Signed inputs, float weights mapped to conductances, and the ADC's bound, clipping and rounding
-in the crossbar product: hand-computed small cases, a loop-free numpy reference on seeded random
-cases, and IBM aihwkit's documented one-pass forward."""
+"""Signed inputs, float weights mapped to conductances, the ADC's bound, clipping and rounding, and
+bound management in the crossbar product: hand-computed small cases, a numpy reference on seeded
+random cases, and IBM aihwkit's documented one-pass forward."""
 
 from __future__ import annotations
 
@@ -331,6 +331,7 @@ def test_a_bipolar_float_crossbar_is_aihwkits_one_pass_tile():
     ({"g_min_siemens": 25e-6}, r"g_min_siemens: expected below g_max_siemens"),
     ({"g_max_siemens": 0.0}, "g_max_siemens"),
     ({"weight_abs_max": 0.0}, "weight_abs_max"),
+    ({"bound_management": "shift"}, "bound_management"),
     ({"encoding": "offset", "input_encoding": "bipolar", "adc": AdcSpec(resolution_bits=1)},
      "signed-input"),
 ])
@@ -352,3 +353,51 @@ def test_defaults_are_unsigned_integer_inputs_and_weights():
     spec = CrossbarSpec()
     assert spec.input_encoding is InputEncoding.UNSIGNED and spec.weight_format is WeightFormat.INTEGER
     assert (spec.rows_per_input, spec.n_read_phases, spec.n_conversion_phases) == (1, 1, 1)
+
+
+# --- out-of-bound handling: aihwkit's iterative bound management -----------------------------------
+
+
+def bm_spec(**changes) -> CrossbarSpec:
+    # 2 rows, 4-bit unsigned inputs in one pulse, weights +-1 on 1-bit cells, a 3-bit bipolar
+    # ADC at full_scale_ratio 0.2 of 2 x 15 x 1 = 30: full scale 6, lsb 2, codes -3..3
+    base = dict(rows=2, cell_bits=1, dac_bits=4, input_bits=4, weight_bits=2,
+                bound_management="iterative",
+                adc=AdcSpec(resolution_bits=3, full_scale_ratio=0.2))
+    return CrossbarSpec(**{**base, **changes})
+
+
+def test_iterative_bound_management_halves_saturating_inputs_by_hand():
+    x = np.array([[12, 10], [2, 1]])
+    w = np.ones((2, 1), int)
+    # vector 0: 22 -> 11 LSB saturates; halved (6, 5): 11 -> 5.5 -> 6 saturates; quartered
+    # (3, 2) (2.5 rounds to even): 5 -> 2.5 -> code 2 -> 4, times 4 = 16 (exact 22).
+    # vector 1: 3 -> 1.5 -> code 2 -> 4, never saturates, never re-run.
+    np.testing.assert_array_equal(crossbar_matmul(x, w, bm_spec()), [[16.0], [4.0]])
+    clipped = bm_spec(bound_management="none")
+    np.testing.assert_array_equal(crossbar_matmul(x, w, clipped), [[6.0], [4.0]])  # code 3
+
+
+def test_bound_management_stops_with_two_input_bits_left():
+    # 4 magnitude bits: at most 2 halvings (aihwkit max_bm_res 1/4). (15, 15): 30 -> 15 LSB;
+    # (8, 8): 8 LSB; (4, 4): 4 LSB still beyond 3 -> stop, clipped code 3 -> 6, times 4 = 24
+    assert bm_spec().max_input_halvings == 2
+    got = crossbar_matmul(np.array([[15, 15]]), np.ones((2, 1), int), bm_spec())
+    np.testing.assert_array_equal(got, [[24.0]])
+
+
+def test_bound_management_needs_a_bound_to_manage():
+    # without clipping nothing saturates: the unbounded converter's 11 x 2 = 22 stands
+    spec = bm_spec(adc=AdcSpec(resolution_bits=3, full_scale_ratio=0.2, clipping="none"))
+    np.testing.assert_array_equal(crossbar_matmul(np.array([[12, 10]]), np.ones((2, 1), int), spec),
+                                  [[22.0]])
+
+
+@pytest.mark.parametrize("inputs", ["bipolar", "two_phase_digital"])
+def test_bound_management_on_signed_inputs_by_hand(inputs):
+    # 5-bit signed inputs (+-15, 4 magnitude bits, one pulse), x = (-12, -10) on w = (1, 1):
+    # bipolar: -22 -> -11 LSB saturates; (-6, -5): -5.5 -> -6; (-3, -2): -2.5 -> -2 -> -4 x 4.
+    # two-phase digital: the negative phase (12, 10) saturates the same way -> the same -16
+    spec = bm_spec(input_bits=5, input_encoding=inputs)
+    np.testing.assert_array_equal(crossbar_matmul(np.array([[-12, -10]]), np.ones((2, 1), int), spec),
+                                  [[-16.0]])
