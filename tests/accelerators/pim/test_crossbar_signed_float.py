@@ -175,7 +175,21 @@ def test_float_weights_occupy_one_slice():
 
 def reference(x, w, spec: CrossbarSpec) -> np.ndarray:
     """The crossbar pipeline written directly: phases, slices and tiles as loops of numpy dots,
-    the ADC as rounding and clipping of s / lsb (no gain, offset, INL or noise), no variation."""
+    the ADC as rounding and clipping of s / lsb (no gain, offset, INL or noise), no variation;
+    iterative bound management as a loop over vectors."""
+    out, saturated = reference_pass(x, w, spec)
+    if spec.bound_management.value == "iterative" and spec.adc.clipping.value == "saturate":
+        for b in range(len(x)):
+            r = 0
+            while saturated[b] and r < spec.input_magnitude_bits - 2:
+                r += 1
+                row, sat = reference_pass(np.rint(x[b:b + 1] / 2**r).astype(np.int64), w, spec)
+                out[b], saturated[b] = row[0] * 2**r, sat[0]
+    return out
+
+
+def reference_pass(x, w, spec: CrossbarSpec) -> tuple[np.ndarray, np.ndarray]:
+    """One pass of `reference`: (outputs, whether any conversion of each vector saturated)."""
     d, c, rows = spec.dac_bits, spec.cell_bits, spec.rows
     k, n = w.shape
     enc = spec.input_encoding
@@ -212,6 +226,7 @@ def reference(x, w, spec: CrossbarSpec) -> np.ndarray:
     full_scale = spec.adc.full_scale_ratio * spec.column_max
     lsb = full_scale / top if spec.weight_format is WeightFormat.FLOAT else max(full_scale / top, 1)
     total = np.zeros((len(x), n))
+    saturated = np.zeros(len(x), dtype=bool)
     for levels, sign in phases:
         part = np.zeros((len(x), n))
         for i in range(spec.n_input_slices):
@@ -224,12 +239,13 @@ def reference(x, w, spec: CrossbarSpec) -> np.ndarray:
                         code = np.rint(code)
                     elif spec.adc.rounding.value == "floor":
                         code = np.floor(code)
+                    saturated |= ((code < lo) | (code > top)).any(axis=1)
                     if spec.adc.clipping.value == "saturate":
                         code = np.clip(code, lo, top)
                     part += code * lsb * 2.0 ** (d * i) * 2.0 ** (c * j)
         part -= offset * levels.sum(axis=1, keepdims=True)
         total += sign * part
-    return total * back
+    return total * back, saturated
 
 
 CASES = [  # (input encoding, weight encoding, weight format, dac, cell, adc bits, rounding, clipping)
@@ -247,17 +263,22 @@ CASES = [  # (input encoding, weight encoding, weight format, dac, cell, adc bit
     ("two_phase_digital", "differential", "float", 2, 2, 4, "none", "saturate"),
     ("two_phase_analog", "offset", "float", 4, 2, 6, "nearest", "saturate"),
 ]
+MANAGED = [  # the same with iterative bound management and a tighter bound, so vectors clip
+    (*case[:-1], "saturate", "iterative") for case in CASES if case[-1] == "saturate"
+]
 
 
-@pytest.mark.parametrize("inputs, weights, fmt, dac, cell, bits, rounding, clipping", CASES)
+@pytest.mark.parametrize("inputs, weights, fmt, dac, cell, bits, rounding, clipping, bm",
+                         [(*case, "none") for case in CASES] + MANAGED)
 def test_pipeline_matches_the_numpy_reference_on_random_cases(inputs, weights, fmt, dac, cell,
-                                                              bits, rounding, clipping):
+                                                              bits, rounding, clipping, bm):
     rng = np.random.default_rng(11)
     spec = CrossbarSpec(
         rows=8, cell_bits=cell, dac_bits=dac, input_bits=5, weight_bits=5, encoding=weights,
-        input_encoding=inputs, weight_format=fmt, g_min_siemens=2e-6,
+        input_encoding=inputs, weight_format=fmt, g_min_siemens=2e-6, bound_management=bm,
         weight_scaling="per_column" if weights == "offset" else "per_tensor",
-        adc=AdcSpec(resolution_bits=bits, rounding=rounding, clipping=clipping, full_scale_ratio=0.5))
+        adc=AdcSpec(resolution_bits=bits, rounding=rounding, clipping=clipping,
+                    full_scale_ratio=0.5 if bm == "none" else 0.15))
     lo, hi = spec.input_range
     x = rng.integers(lo, hi + 1, (6, 19))
     if fmt == "float":
