@@ -43,7 +43,7 @@ def test_signed_input_mapping_by_hand(encoding, row_tiles, read_cycles, conversi
     assert (layer.read_cycles, layer.conversions) == (read_cycles, conversions)
     assert (layer.dac_drives, layer.cells) == (dac_drives, cells)
     cost = chip.cost(op, "pim")
-    assert cost.energy_j["adc"] == pytest.approx(conversions * FOM_J * 256)
+    assert chip.energy_detail_j(op)["adc"] == pytest.approx(conversions * FOM_J * 256)
     assert cost.latency_s == pytest.approx(read_cycles * 100e-9)
 
 
