@@ -326,6 +326,11 @@ class Network:
         scheme = parse_enum(SparsityScheme, scheme, "sparsity")
         if scheme is SparsityScheme.DENSE:
             raise SpecError("prune with a sparsity scheme other than 'dense'")
+        if scheme is SparsityScheme.N_M:
+            raise SpecError(
+                "N:M sparsity is read from a model's weights (load_onnx); prune with "
+                "'unstructured', 'pattern', 'block' or 'channel'"
+            )
         if not 0.0 < ratio < 1.0:
             raise SpecError(f"pruning ratio must be in (0, 1) (got {ratio})")
         if any(op.kind is OpKind.FUSED for op in self.ops):

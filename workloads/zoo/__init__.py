@@ -10,11 +10,12 @@ against the published figures.
 from workloads.zoo.mcunet import mcunet
 from workloads.zoo.mobilenet import IRBlock, inverted_residual_net, mobilenetv2
 from workloads.zoo.resnet import resnet18, resnet50
-from workloads.zoo.transformer import bert_base, deit_base, deit_small, deit_tiny, vit
+from workloads.zoo.transformer import bert, bert_base, deit_base, deit_small, deit_tiny, vit
 from workloads.zoo.vgg import vgg16
 
 __all__ = [
     "IRBlock",
+    "bert",
     "bert_base",
     "deit_base",
     "deit_small",
