@@ -304,8 +304,15 @@ class _Importer:
             )
 
     def _inputs(self) -> dict[str, Shape]:
-        """Graph inputs that are not initializers, with the batch dim made concrete."""
+        """Graph inputs that are not initializers, with the batch dim made concrete.
+
+        `batch` applies to the inputs whose first dim is symbolic; an input with a fixed first
+        dim keeps it (Hugging Face's position ids are (1, L), broadcast over the batch), but when
+        no input has a symbolic one, `batch` cannot apply and that is an error.
+        """
         result = {}
+        fixed_batch: list[tuple[str, int]] = []
+        symbolic = False
         for value in self.model.graph.input:
             if value.name in self.consts:
                 continue  # old exporters list initializers as inputs too
@@ -321,21 +328,26 @@ class _Importer:
                 label = dim.dim_param or "?"
                 if axis == 0 and fixed is None:
                     shape.append(self.batch or 1)
+                    symbolic = True
                 elif fixed is None:
                     raise TraceError(
                         f"{where}: dim {axis} is symbolic ({label!r}); only the batch dim (0) may "
                         "be; export with fixed sizes for the others"
                     )
                 elif axis == 0 and self.batch is not None and fixed != self.batch:
-                    raise TraceError(
-                        f"{where}: the batch dim is fixed at {fixed}, so batch={self.batch} cannot "
-                        "apply; export with a symbolic batch dim (dynamic_axes)"
-                    )
+                    fixed_batch.append((where, fixed))
+                    shape.append(fixed)
                 else:
                     shape.append(fixed)
             if not shape:
                 raise TraceError(f"{where}: a scalar input; expected a tensor of rank >= 1")
             result[value.name] = tuple(shape)
+        if fixed_batch and not symbolic:
+            where, fixed = fixed_batch[0]
+            raise TraceError(
+                f"{where}: the batch dim is fixed at {fixed}, so batch={self.batch} cannot "
+                "apply; export with a symbolic batch dim (dynamic_axes)"
+            )
         return result
 
     def _infer_shapes(self, inputs: dict[str, Shape]) -> None:

@@ -1,0 +1,148 @@
+"""Real torch exports (tests/data/onnx, made by make_exports.py there, both exporters) import with
+the ops, MACs and parameters of the zoo model of the same shape.
+
+Where an export necessarily differs from the zoo's modelling choices, the test states the
+difference and checks it exactly:
+
+- both exporters fold each batch norm into the conv before it (a bias of one value per channel
+  instead of the norm's scale and shift), so CNNs are compared with the zoo model with its batch
+  norms folded the same way (`fold_batch_norms`);
+- attention written as ``(q @ k) * scale`` has one scalar Mul per layer (ViT), and torch's
+  scaled-dot-product attention scales q and k by sqrt(scale) each (two per layer, BERT): the zoo
+  folds the scale into W_q; each is one MUL op with a (1,) weight;
+- `nn.MultiheadAttention` works in (L, N, D) and lays heads out with more views and transposes
+  than the zoo does, so for the BERT-style encoder the layout ops (reshape, transpose) are not
+  compared, and ops are compared by their output's element count; every op that computes is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnx")
+
+from workloads import Network, NormKind, OpKind, zoo  # noqa: E402
+from workloads.onnx_import import load_onnx  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "onnx"
+EXPORTERS = ("legacy", "dynamo")
+
+
+def fold_batch_norms(net: Network) -> Network:
+    """The network as the exporters leave it: each batch norm after a conv folded into its bias."""
+    consumers = net.consumers
+    folded = {
+        op.name: op.inputs[0]
+        for op in net.ops
+        if op.kind is OpKind.NORM and op.attrs.kind is NormKind.BATCH
+        and net[op.inputs[0]].kind is OpKind.CONV2D and len(consumers[op.inputs[0]]) == 1
+    }
+    convs = set(folded.values())
+    ops = []
+    for op in net.ops:
+        if op.name in folded:
+            continue
+        if op.name in convs:
+            op = op.replace(attrs=replace(op.attrs, bias=True))
+        if any(s in folded for s in op.inputs):
+            op = op.replace(inputs=tuple(folded.get(s, s) for s in op.inputs))
+        ops.append(op)
+    outputs = tuple(folded.get(o, o) for o in net.outputs)
+    return replace(net, ops=tuple(ops), outputs=outputs)
+
+
+def signature(ops, *, skip=frozenset(), layout_free: bool = False) -> Counter:
+    """The multiset of (kind, weight shape, output shape) of `ops`, without the kinds in `skip`.
+
+    `layout_free` counts the output's elements instead of its shape.
+    """
+    return Counter(
+        (op.kind, op.weight_shape, math.prod(op.output_shape) if layout_free else op.output_shape)
+        for op in ops if op.kind not in skip
+    )
+
+
+def scale_muls(net: Network) -> list:
+    return [op for op in net.ops if op.kind is OpKind.MUL and op.weight_shape == (1,)]
+
+
+CNNS = {
+    "resnet18_w0.0625": lambda batch: zoo.resnet18(width=0.0625, resolution=32, num_classes=10,
+                                                   batch=batch),
+    "mobilenetv2_w0.05": lambda batch: zoo.mobilenetv2(width=0.05, resolution=32, num_classes=10,
+                                                       scale_head=True, batch=batch),
+}
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+@pytest.mark.parametrize("stem", CNNS)
+def test_cnn_exports_match_the_zoo_with_folded_batch_norms(stem, exporter):
+    net = load_onnx(DATA / f"{stem}.{exporter}.onnx")
+    zoo_net = CNNS[stem](1)
+    ref = fold_batch_norms(zoo_net)
+    assert net.name == f"{stem}.{exporter}"  # torch names every graph main_graph
+    assert signature(net.ops) == signature(ref.ops)
+    assert len(net) == len(ref)
+    assert net.macs == ref.macs == zoo_net.macs
+    n_bn_channels = sum(op.output_shape[1] for op in zoo_net.ops if op.kind is OpKind.NORM)
+    assert net.params == ref.params == zoo_net.params - n_bn_channels  # 2 per channel -> 1
+    # Fusion follows either operand: torchvision's `x + self.conv(x)` fuses as the zoo's does.
+    assert len(net.fused()) == len(zoo_net.fused())
+    assert all(op.compression.sparsity.value == "dense" for op in net.ops)
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_the_batch_argument_replaces_the_symbolic_batch(exporter):
+    net = load_onnx(DATA / f"resnet18_w0.0625.{exporter}.onnx", batch=3, name="r18")
+    assert net.name == "r18" and net.inputs[0].shape == (3, 3, 32, 32)
+    assert net.macs == CNNS["resnet18_w0.0625"](3).macs
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_vit_export_matches_the_zoo(exporter):
+    # Legacy at opset 14: LayerNorm decomposed (ReduceMean, Sub, Pow, Sqrt, Div), GELU as Erf,
+    # the class token expanded over a Shape-computed batch; dynamo at opset 20.
+    net = load_onnx(DATA / f"vit_d32.{exporter}.onnx")
+    ref = zoo.vit(resolution=32, patch=8, dim=32, depth=2, heads=2, mlp_ratio=2.0, num_classes=10)
+    scales = scale_muls(net)
+    assert len(scales) == 2  # one (q @ k) * scale per layer
+    assert signature(op for op in net.ops if op not in scales) == signature(ref.ops)
+    assert net.macs == ref.macs
+    assert net.params == ref.params + len(scales)
+    norms = [op for op in net.ops if op.kind is OpKind.NORM]
+    assert len(norms) == 5 and all(op.attrs.kind is NormKind.LAYER for op in norms)
+    assert sum(op.kind is OpKind.ACTIVATION and op.attrs.function.value == "gelu"
+               for op in net.ops) == 2
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_transformer_encoder_export_matches_the_zoo_bert(exporter):
+    net = load_onnx(DATA / f"bert_d32.{exporter}.onnx", batch=2)
+    ref = zoo.bert(vocab=100, hidden=32, layers=2, heads=2, ffn=64, max_positions=64, seq_len=16,
+                   batch=2)
+    layout = {OpKind.RESHAPE, OpKind.TRANSPOSE}
+    scales = scale_muls(net)
+    assert len(scales) == 4  # sqrt(scale) on q and on k, per layer
+    computing = [op for op in net.ops if op not in scales]
+    # nn.MultiheadAttention runs its projections on (L, N, D), and out_proj on (L * N, D).
+    assert signature(computing, skip=layout, layout_free=True) == signature(
+        ref.ops, skip=layout, layout_free=True)
+    assert net.macs == ref.macs
+    assert net.params == ref.params + len(scales)
+    # The packed in_proj (3D x D) is split into q, k and v linears of D x D each.
+    parts = [op for op in net.ops if ".part" in op.name]
+    assert len(parts) == 6 and all(op.weight_shape == (32, 32) for op in parts)
+    assert not any(op.kind is OpKind.LINEAR and op.weight_shape == (96, 32) for op in net.ops)
+    assert [s.name for s in net.inputs] == ["input_ids", "token_type_ids", "position_ids"]
+    assert len(net.outputs) == 2
+
+
+def test_exports_are_small():
+    files = sorted(DATA.glob("*.onnx"))
+    assert len(files) == 8
+    assert all(f.stat().st_size <= 200 * 1024 for f in files)
