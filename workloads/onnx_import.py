@@ -197,6 +197,8 @@ class _Importer:
         """Weighted op -> (its weight constant, that constant's name, ONNX -> edgesim layout)."""
         self.act_inputs: dict[str, str] = {}
         """edgesim op -> the ONNX name of its first activation input (for its bit-width)."""
+        self.act_outputs: dict[str, str] = {}
+        """edgesim op -> the ONNX name of its output."""
 
     def _initializer(self, tensor) -> Const:
         from onnx import helper, numpy_helper
@@ -397,6 +399,7 @@ class _Importer:
             first = next((t for t, v in zip(node.input, ins) if isinstance(v, str)), None)
             if first is not None:
                 self.act_inputs[name] = first
+            self.act_outputs[name] = node.output[0]
         for out, value in zip(node.output, results):
             if not out:
                 continue
@@ -460,7 +463,11 @@ class _Importer:
         for op in network.ops:
             comp = op.compression
             weight = self.weights.get(op.name)
+            # The bits of what the op reads, or else of what it writes (a ReLU between a conv
+            # and a QuantizeLinear reads the conv's wide accumulator, and writes int8).
             act_bits = g.activation_bits.get(self.act_inputs.get(op.name, ""))
+            if act_bits is None:
+                act_bits = g.activation_bits.get(self.act_outputs.get(op.name, ""))
             wq = g.weight_quant.get(weight[1]) if weight else None
             if wq is not None or act_bits is not None:
                 w_bits = wq.bits if wq is not None else (act_bits if weight is None else 32)

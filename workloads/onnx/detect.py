@@ -12,10 +12,10 @@ most structured scheme that explains all of them, checked in this order:
    (PatDNN, Niu et al. 2001.00138, uses 6 to 8 four-entry patterns);
 4. block: the zeros are whole tiles of the (out, in x kh x kw) GEMM view; the largest tile
    (rows x cols, powers of two up to 64) that covers every zero is reported;
-5. unstructured: anything else with at least `MIN_UNSTRUCTURED_RATIO` zeros.
+5. unstructured: anything else.
 
-The ratio is always the exact fraction of zero weights. Fewer scattered zeros than
-`MIN_UNSTRUCTURED_RATIO` are read as a dense layer: trained float weights are almost never exactly
+The ratio is always the exact fraction of zero weights. Fewer zeros than `MIN_UNSTRUCTURED_RATIO`
+that are not whole filters, N:M groups or kernel patterns are read as a dense layer: trained float weights are almost never exactly
 zero, and int8 weights have a few zeros by rounding; neither is pruning.
 """
 
@@ -71,7 +71,7 @@ def detect_sparsity(weight: np.ndarray, *, kernel_3x3: bool = False) -> Sparsity
         return Sparsity(SparsityScheme.N_M, 1 - nm[0] / nm[1], n_m=nm)
     if kernel_3x3 and w.ndim == 4 and w.shape[2:] == (3, 3) and _is_pattern(zeros):
         return Sparsity(SparsityScheme.PATTERN, ratio)
-    block = _block(rows, n_zero)
+    block = _block(rows, n_zero) if ratio >= MIN_UNSTRUCTURED_RATIO else None
     if block is not None:
         return Sparsity(SparsityScheme.BLOCK, ratio, block_shape=block)
     if ratio >= MIN_UNSTRUCTURED_RATIO:
