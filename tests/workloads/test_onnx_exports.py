@@ -8,8 +8,8 @@ difference and checks it exactly:
   instead of the norm's scale and shift), so CNNs are compared with the zoo model with its batch
   norms folded the same way (`fold_batch_norms`);
 - attention written as ``(q @ k) * scale`` has one scalar Mul per layer (ViT), and torch's
-  scaled-dot-product attention scales q and k by sqrt(scale) each (two per layer, BERT): the zoo
-  folds the scale into W_q; each is one MUL op with a (1,) weight;
+  scaled-dot-product attention scales q and k by sqrt(scale) each (BERT); the importer folds
+  them into W_q as the zoo does, so they are checked to be gone;
 - `nn.MultiheadAttention` works in (L, N, D) and lays heads out with more views and transposes
   than the zoo does, so for the BERT-style encoder the layout ops (reshape, transpose) are not
   compared, and ops are compared by their output's element count; every op that computes is.
@@ -67,8 +67,8 @@ def signature(ops, *, skip=frozenset(), layout_free: bool = False) -> Counter:
     )
 
 
-def scale_muls(net: Network) -> list:
-    return [op for op in net.ops if op.kind is OpKind.MUL and op.weight_shape == (1,)]
+def scalar_ops(net: Network) -> list:
+    return [op for op in net.ops if op.weight_shape == (1,)]
 
 
 CNNS = {
@@ -109,11 +109,10 @@ def test_vit_export_matches_the_zoo(exporter):
     # the class token expanded over a Shape-computed batch; dynamo at opset 20.
     net = load_onnx(DATA / f"vit_d32.{exporter}.onnx")
     ref = zoo.vit(resolution=32, patch=8, dim=32, depth=2, heads=2, mlp_ratio=2.0, num_classes=10)
-    scales = scale_muls(net)
-    assert len(scales) == 2  # one (q @ k) * scale per layer
-    assert signature(op for op in net.ops if op not in scales) == signature(ref.ops)
+    assert not scalar_ops(net)  # (q @ k) * scale: folded into W_q, as the zoo models it
+    assert signature(net.ops) == signature(ref.ops) and len(net) == len(ref)
     assert net.macs == ref.macs
-    assert net.params == ref.params + len(scales)
+    assert net.params == ref.params
     norms = [op for op in net.ops if op.kind is OpKind.NORM]
     assert len(norms) == 5 and all(op.attrs.kind is NormKind.LAYER for op in norms)
     assert sum(op.kind is OpKind.ACTIVATION and op.attrs.function.value == "gelu"
@@ -126,14 +125,12 @@ def test_transformer_encoder_export_matches_the_zoo_bert(exporter):
     ref = zoo.bert(vocab=100, hidden=32, layers=2, heads=2, ffn=64, max_positions=64, seq_len=16,
                    batch=2)
     layout = {OpKind.RESHAPE, OpKind.TRANSPOSE}
-    scales = scale_muls(net)
-    assert len(scales) == 4  # sqrt(scale) on q and on k, per layer
-    computing = [op for op in net.ops if op not in scales]
+    assert not scalar_ops(net)  # sqrt(scale) on q and on k: folded into W_q
     # nn.MultiheadAttention runs its projections on (L, N, D), and out_proj on (L * N, D).
-    assert signature(computing, skip=layout, layout_free=True) == signature(
+    assert signature(net.ops, skip=layout, layout_free=True) == signature(
         ref.ops, skip=layout, layout_free=True)
     assert net.macs == ref.macs
-    assert net.params == ref.params + len(scales)
+    assert net.params == ref.params
     # The packed in_proj (3D x D) is split into q, k and v linears of D x D each.
     parts = [op for op in net.ops if ".part" in op.name]
     assert len(parts) == 6 and all(op.weight_shape == (32, 32) for op in parts)

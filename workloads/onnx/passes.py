@@ -240,10 +240,70 @@ def _reduce_axes(graph: Graph, node) -> tuple[int, ...] | None:
     return None
 
 
+_VIEW_OPS = ("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten")
+
+
+def _fold_attention_scale(graph: Graph, graph_outputs: set[str]) -> None:
+    """Drop the 1/sqrt(d) scaling of attention: a Mul or Div by a scalar constant of the scores
+    (a MatMul of two activations) or of an operand of that MatMul, through views.
+
+    At inference the scale folds into W_q, as the zoo's transformers model it (and as inference
+    compilers do), so it is neither an op nor a parameter. Torch's scaled-dot-product attention
+    scales q and k by sqrt(scale) each; both fold.
+    """
+    producers, consumers = graph.producers(), graph.consumers()
+
+    def attention_matmul(node) -> bool:
+        return _is(node, "MatMul") and not any(i in graph.consts for i in node.input)
+
+    def feeds_attention(name: str, depth: int = 0) -> bool:
+        for reader in consumers.get(name, []):
+            if attention_matmul(reader):
+                return True
+            if depth < 6 and _is(reader, *_VIEW_OPS) and feeds_attention(reader.output[0], depth + 1):
+                return True
+        return False
+
+    static: dict[str, bool] = {}
+
+    def is_static(name: str, depth: int = 0) -> bool:
+        """Computed from constants and shapes only (legacy exports compute the scale so)."""
+        if name in graph.consts:
+            return True
+        if name not in static:
+            node = producers.get(name)
+            static[name] = node is not None and depth < 32 and is_default_domain(node) and (
+                node.op_type in ("Shape", "Size")
+                or all(not i or is_static(i, depth + 1) for i in node.input)
+            ) and bool(node.input)
+        return static[name]
+
+    def is_scalar_constant(name: str) -> bool:
+        if name in graph.consts:
+            return _scalar(graph, name) is not None
+        return is_static(name) and graph.shapes.get(name, ()) in ((), (1,))
+
+    for node in graph.nodes:
+        if not _is(node, "Mul", "Div") or len(node.input) != 2 or node.output[0] in graph_outputs:
+            continue
+        consts = [i for i in node.input if is_scalar_constant(i)]
+        if len(consts) != 1:
+            continue
+        if node.op_type == "Div" and node.input[1] != consts[0]:
+            continue  # c / x is not a scaling
+        x = node.input[0] if node.input[1] == consts[0] else node.input[1]
+        if attention_matmul(producers.get(x)) or feeds_attention(node.output[0]):
+            node.op_type = "Identity"
+            del node.input[:]
+            node.input.append(x)
+
+
 def fuse_patterns(graph: Graph, graph_outputs: set[str]) -> None:
-    """Rewrite Erf GELU, decomposed layer norms and MatMul + bias into one node each."""
+    """Rewrite Erf GELU, decomposed layer norms and MatMul + bias into one node each, and drop
+    attention's scalar scaling (`_fold_attention_scale`)."""
     from onnx import helper
 
+    _fold_attention_scale(graph, graph_outputs)
     for matcher in (_match_gelu, _match_layer_norm, _match_linear_bias):
         consumers = graph.consumers()
         producers = graph.producers()
