@@ -180,6 +180,7 @@ class _Importer:
             description=f"imported from {source} (ONNX opset {self.opset}"
             + (f", {producer})" if producer else ")"),
         )
+        self.read_weights = read_weights
         self.consts: dict[str, Const] = {t.name: self._initializer(t) for t in graph.initializer}
         self.acts: dict[str, str] = {}
         """ONNX tensor name -> edgesim tensor name, for activations."""
@@ -212,6 +213,8 @@ class _Importer:
             ) from None
         shape = tuple(int(d) for d in tensor.dims)
         learned = dtype.kind == "f" and math.prod(shape) > 1
+        if learned and not self.read_weights:
+            return Const(shape, dtype, None, shape)
 
         def load() -> np.ndarray:
             if tensor.data_location == self.onnx.TensorProto.EXTERNAL and self.base_dir is None:
@@ -420,12 +423,22 @@ class _Importer:
 
     def _fold(self, node, ins: list) -> list:
         """A node on constants only, evaluated (its constants became known during conversion)."""
+        learned = next((c.param_shape for c in ins if c is not None and c.param_shape), None)
+        if any(c is not None and not c.known for c in ins):
+            # A layout op on a weight whose values are not read: only its shape is needed.
+            if node.op_type == "Expand" and len(ins) > 1 and ins[1] is not None:
+                target = tuple(int(v) for v in self.value(ins[1], "shape").reshape(-1))
+                shape = tuple(int(d) for d in np.broadcast_shapes(ins[0].shape, target))
+            elif node.op_type in ("Identity", "Cast"):
+                shape = ins[0].shape
+            else:
+                shape = self.onnx_shape(node)
+            return [Const(shape, ins[0].dtype, None, learned)]
         values = [None if c is None else self.value(c, f"input of {node.op_type}") for c in ins]
         try:
             outs = evaluate(node, values, self.opset)
         except Exception as err:  # noqa: BLE001 - onnx.reference raises anything on bad input
             raise NodeError(f"cannot evaluate it on its constant inputs: {_one_line(err)}") from None
-        learned = next((c.param_shape for c in ins if c is not None and c.param_shape), None)
         return [Const.of(v, learned if node.op_type in LAYOUT_OPS else None) for v in outs]
 
     def _output(self, onnx_name: str) -> str:
