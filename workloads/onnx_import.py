@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -110,6 +111,7 @@ def load_onnx(path_or_model, *, name: str | None = None, batch: int | None = Non
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise TraceError(f"load_onnx: 'name' must be a non-empty string (got {name!r})")
     model, source, base_dir = _read_model(onnx, path_or_model)
+    _check_text(model, source)
     return _Importer(onnx, model, source, base_dir, name=name, batch=batch,
                      read_weights=read_weights).run()
 
@@ -153,6 +155,26 @@ class _Linear:
     bias: bool
     onnx_weight: str
     """Name of the weight constant (its quantization is looked up by it)."""
+
+
+def _check_text(model, source: str) -> None:
+    """Every name and type in the graph is text: a corrupted file can hold invalid UTF-8 there."""
+    graph = model.graph
+    for kind, values in (("input", graph.input), ("output", graph.output),
+                         ("initializer", graph.initializer)):
+        for index, value in enumerate(values):
+            if not isinstance(value.name, str):
+                raise TraceError(f"{source}: graph {kind} #{index} has a name that is not UTF-8 "
+                                 "text; the file is corrupted")
+    for index, node in enumerate(graph.node):
+        fields = [("name", node.name), ("op_type", node.op_type), ("domain", node.domain)]
+        fields += [("input", v) for v in node.input] + [("output", v) for v in node.output]
+        fields += [("attribute", a.name) for a in node.attribute]
+        for field, value in fields:
+            if not isinstance(value, str):
+                label = node.name if isinstance(node.name, str) and node.name else f"#{index}"
+                raise TraceError(f"{source}: node {label!r}: its {field} is not UTF-8 text; the "
+                                 "file is corrupted")
 
 
 class _Importer:
@@ -368,9 +390,12 @@ class _Importer:
             model = onnx.shape_inference.infer_shapes(model, data_prop=True)
         except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError,
                 RuntimeError, ValueError) as err:
-            raise TraceError(
-                f"{self.source}: ONNX shape inference failed: {_one_line(err)}"
-            ) from None
+            text = _one_line(err)
+            m = re.search(r"\(op_type:([\w.]+), node name: ([^)]*)\): (.*)", text)
+            if m:  # say it as every other node error does
+                raise TraceError(f"{self.source}: node {m[2]!r} ({m[1]}): {m[3]} (ONNX shape "
+                                 "inference)") from None
+            raise TraceError(f"{self.source}: ONNX shape inference failed: {text}") from None
         graph = model.graph
         for value in (*graph.input, *graph.value_info, *graph.output):
             tensor = value.type.tensor_type

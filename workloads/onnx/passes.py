@@ -127,7 +127,7 @@ def attrs(node) -> dict:
     values = {}
     for attr in node.attribute:
         value = helper.get_attribute_value(attr)
-        values[attr.name] = value.decode() if isinstance(value, bytes) else value
+        values[attr.name] = value.decode(errors="replace") if isinstance(value, bytes) else value
     return values
 
 
@@ -218,6 +218,8 @@ def _scalar(graph: Graph, name: str) -> float | None:
 
 def _other(node, name: str) -> str | None:
     """The other input of a two-input node that reads `name` (None when it reads it twice)."""
+    if len(node.input) != 2:
+        return None
     a, b = node.input[0], node.input[1]
     if a == name and b != name:
         return b
@@ -227,7 +229,8 @@ def _other(node, name: str) -> str | None:
 
 
 def _is(node, *types: str) -> bool:
-    return node is not None and is_default_domain(node) and node.op_type in types
+    return (node is not None and is_default_domain(node) and node.op_type in types
+            and len(node.output) >= 1 and len(node.input) >= 1)
 
 
 def _reduce_axes(graph: Graph, node) -> tuple[int, ...] | None:
@@ -339,7 +342,8 @@ def _match_gelu(graph: Graph, erf, producers, consumers, outputs):
     if not _is(erf, "Erf"):
         return None
     scaled = producers.get(erf.input[0])
-    if not _is(scaled, "Div", "Mul") or _sole(consumers, erf.input[0], outputs) is None:
+    if not _is(scaled, "Div", "Mul") or _sole(consumers, erf.input[0], outputs) is None \
+            or len(scaled.input) != 2:
         return None
     x, c = scaled.input[0], _scalar(graph, scaled.input[1])
     want = math.sqrt(2) if scaled.op_type == "Div" else 1 / math.sqrt(2)
@@ -393,6 +397,8 @@ def _match_layer_norm(graph: Graph, mean, producers, consumers, outputs):
     square = next((r for r in readers if _is(r, "Pow", "Mul")), None)
     div = next((r for r in readers if _is(r, "Div")), None)
     if len(readers) != 2 or square is None or div is None or div.input[0] != sub.output[0]:
+        return None
+    if len(square.input) != 2:
         return None
     if square.op_type == "Pow" and _scalar(graph, square.input[1]) != 2.0:
         return None
