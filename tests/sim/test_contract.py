@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import dataclasses
 import io
 import math
 import os
@@ -25,6 +26,7 @@ import simpy
 
 from sim import Cost, Device, EngineSpec, Registry, Stream, simulate
 from workloads import (
+    Compression,
     DoesNotFitError,
     EdgesimError,
     Network,
@@ -94,6 +96,14 @@ def every_kind_network() -> Network:
     return b.build(outputs=[cnn_out, seq_out, grouped, grouped_ball, pooled])
 
 
+def _n_m(net: Network) -> Network:
+    """2:4 sparsity on every conv and linear (N:M is read from ONNX weights; no pruned() knob)."""
+    comp = Compression(sparsity="n_m", sparsity_ratio=0.5, n_m=(2, 4))
+    weighted = (OpKind.CONV2D, OpKind.LINEAR)
+    return dataclasses.replace(net, ops=tuple(
+        op.replace(compression=comp) if op.kind in weighted else op for op in net.ops))
+
+
 def variants(net: Network) -> dict[str, Network]:
     """The network dense and under each compression scheme, and fused."""
     return {
@@ -110,6 +120,7 @@ def variants(net: Network) -> dict[str, Network]:
         "multi_precision": net.quantized(
             "multi_precision", weight_bits=4, activation_bits=8, high_bits=8, high_ratio=0.25
         ),
+        "n_m": _n_m(net),
         "fused": net.fused(),
         "block-int8-fused": net.pruned("block", 0.75).quantized("fixed", weight_bits=8).fused(),
     }
@@ -142,7 +153,7 @@ def test_representatives_cover_every_kind_and_scheme():
     schemes |= {m.compression.sparsity for op in OPS for m in op.members}
     assert schemes == set(SparsityScheme)
     assert {op.compression.quant for op in OPS} == set(QuantScheme)
-    for scheme in ("block", "unstructured", "pattern", "channel"):  # each variant really prunes
+    for scheme in ("block", "unstructured", "pattern", "channel", "n_m"):  # each really prunes
         assert any(op.compression.sparsity.value == scheme for op in VARIANTS[scheme].ops), scheme
 
 
