@@ -244,7 +244,7 @@ class _Importer:
                                  "an in-memory model has no folder to read it from")
             try:
                 return numpy_helper.to_array(tensor, self.base_dir or "")
-            except (OSError, ValueError) as err:
+            except (OSError, ValueError, self.onnx.checker.ValidationError) as err:
                 raise NodeError(f"cannot read the values of initializer {tensor.name!r}: "
                                  f"{_one_line(err)}") from None
 

@@ -228,22 +228,25 @@ def _einsum(imp, node, name: str, ins: list):
     batch = [c for c in out if c in left and c in right]
     rows = [c for c in out if c in left and c not in right]
     cols = [c for c in out if c in right and c not in left]
-    if len(rows) != 1 or len(cols) != 1 or out != "".join(batch) + rows[0] + cols[0]:
-        raise NodeError(f"equation {equation!r} is not a matmul (output ...mn)")
     a, b = ins
-    if left != "".join(batch) + rows[0] + k:
+    if len(cols) != 1 or out != "".join(batch + rows + cols):
+        raise NodeError(f"equation {equation!r} is not a matmul (output ...mn)")
+    n_col = cols[0]
+    if left != "".join(batch + rows) + k:
         raise NodeError(f"equation {equation!r}: the first operand must be laid out ...mk")
-    if isinstance(b, Const):
-        if batch or right not in (k + cols[0], cols[0] + k):
+    if isinstance(b, Const):  # x @ W over any leading dims: a linear layer
+        if batch or right not in (k + n_col, n_col + k):
             raise NodeError(f"equation {equation!r}: a constant operand must be a matrix")
-        return _linear_op(imp, node, name, act(a), b, right == k + cols[0], False, 1)
+        return _linear_op(imp, node, name, act(a), b, right == k + n_col, False, 1)
+    if len(rows) != 1:
+        raise NodeError(f"equation {equation!r} is not a matmul (one row index)")
     x, y = act(a), act(b, "second operand")
-    if right == "".join(batch) + cols[0] + k:  # ...nk: contract last dims, as q @ k^T
+    if right == "".join(batch) + n_col + k:  # ...nk: contract last dims, as q @ k^T
         rank = len(right)
         perm = tuple(range(rank - 2)) + (rank - 1, rank - 2)
         y = imp.builder.op(OpKind.TRANSPOSE, [y], TransposeAttrs(perm=perm, copy=True),
                            name=imp.fresh(f"{name}.transpose"))
-    elif right != "".join(batch) + k + cols[0]:
+    elif right != "".join(batch) + k + n_col:
         raise NodeError(f"equation {equation!r}: the second operand must be ...kn or ...nk")
     return imp.builder.op(OpKind.MATMUL, [x, y], name=name)
 

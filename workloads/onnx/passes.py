@@ -376,7 +376,8 @@ def _match_gelu(graph: Graph, erf, producers, consumers, outputs):
             return None
         group.insert(0, half)
     out = group[-1].output[0]
-    return group, helper.make_node("Gelu", [x], [out], name=erf.name or out)
+    label = next((g.name for g in group if g.name), out)
+    return group, helper.make_node("Gelu", [x], [out], name=label)
 
 
 def _match_layer_norm(graph: Graph, mean, producers, consumers, outputs):
