@@ -22,7 +22,8 @@ Add, Sub / Mul, Div                        ADD / MUL; a constant operand is the 
                                            weight (a scalar one counts as shape (1,))
 Relu, Clip(0, 6) / Clip(0, inf), Sigmoid,  ACTIVATION relu6 / relu, sigmoid, hard_swish, gelu;
 HardSwish, Gelu (or Erf GELU), Tanh,       tanh and hard sigmoid are SIGMOID, the activation of
-HardSigmoid                                the same exponential cost class (as the zoo's BERT)
+HardSigmoid; x * Sigmoid(x),               the same exponential cost class (as the zoo's BERT);
+x * HardSigmoid(x)                         silu; hard_swish
 Softmax                                    SOFTMAX along the node's axis
 BatchNormalization, LayerNormalization     NORM batch (inference: scale + shift) / layer (last
 (or the decomposed ReduceMean pattern)     axis only)

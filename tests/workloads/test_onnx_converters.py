@@ -182,3 +182,16 @@ def test_torch_exports_are_named_by_their_file(tmp_path):
                     name="main_graph"), path)
     assert load_onnx(path).name == "resnet_custom"
     assert load_onnx(path, name="mine").name == "mine"
+
+
+def test_gated_activations_are_silu_and_hard_swish():
+    # EfficientNet's SiLU and an older MobileNetV3 export's hard swish, each spelt as x * gate(x).
+    nodes = [
+        n("Sigmoid", ["x"], ["sx"], name="silu"), n("Mul", ["x", "sx"], ["a"]),
+        n("HardSigmoid", ["a"], ["ha"], name="hswish", alpha=1 / 6, beta=0.5),
+        n("Mul", ["ha", "a"], ["b"]),
+        n("HardSigmoid", ["b"], ["y"], name="gate"),  # alpha 0.2: a plain hard sigmoid
+    ]
+    net = load_onnx(build(nodes, {"x": [1, 8]}, [], ["y"]))
+    assert [(op.name, op.attrs.function) for op in net] == [
+        ("silu", Activation.SILU), ("hswish", Activation.HARD_SWISH), ("gate", Activation.SIGMOID)]

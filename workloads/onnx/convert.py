@@ -613,6 +613,7 @@ CONVERTERS: dict[str, Converter] = {
     "QLinearMatMul": _qlinear_matmul,
     "Einsum": _einsum,
     f"{EDGESIM_DOMAIN}.Linear": _linear,
+    f"{EDGESIM_DOMAIN}.Silu": _activation(Activation.SILU),
     "MaxPool": _pool(PoolMode.MAX),
     "AveragePool": _pool(PoolMode.AVG),
     "GlobalAveragePool": _global_pool(PoolMode.AVG),

@@ -12,8 +12,10 @@ that back into the layers the network has, without changing its MACs or paramete
   weight only by a layout op (Identity, Reshape, Transpose, Expand, ...) keeps the shape of that
   weight as `param_shape`, so a class token expanded over the batch still counts its own
   parameters once; any other computation on learned weights is left to the converters.
-- `fuse_patterns`: Erf GELU -> Gelu, a decomposed layer norm -> LayerNormalization, and
-  MatMul(x, W) + Add(b) -> one linear layer with bias (node type ``edgesim.Linear``).
+- `fuse_patterns`: Erf GELU -> Gelu, a decomposed layer norm -> LayerNormalization,
+  MatMul(x, W) + Add(b) -> one linear layer with bias (node type ``edgesim.Linear``),
+  x * Sigmoid(x) -> SiLU (``edgesim.Silu``), x * HardSigmoid(x) -> HardSwish, and attention's
+  scalar scale dropped (folded into W_q).
 - `strip_qdq`: QuantizeLinear / DequantizeLinear pairs are removed and their bit-widths recorded
   per tensor (activations) and per initializer (weights, per-tensor or per-channel).
 
@@ -307,7 +309,7 @@ def fuse_patterns(graph: Graph, graph_outputs: set[str]) -> None:
     from onnx import helper
 
     _fold_attention_scale(graph, graph_outputs)
-    for matcher in (_match_gelu, _match_layer_norm, _match_linear_bias):
+    for matcher in (_match_gelu, _match_layer_norm, _match_linear_bias, _match_gated):
         consumers = graph.consumers()
         producers = graph.producers()
         removed: set[int] = set()
@@ -448,6 +450,27 @@ def _match_linear_bias(graph: Graph, matmul, producers, consumers, outputs):
     node = helper.make_node("Linear", [matmul.input[0], matmul.input[1], bias], [add.output[0]],
                             name=matmul.name or add.output[0], domain=EDGESIM_DOMAIN)
     return [matmul, add], node
+
+
+def _match_gated(graph: Graph, gate, producers, consumers, outputs):
+    """x * sigmoid(x) -> SiLU (EfficientNet, RegNet-Y), x * hard_sigmoid(x) -> HardSwish."""
+    from onnx import helper
+
+    if not _is(gate, "Sigmoid", "HardSigmoid"):
+        return None
+    x = gate.input[0]
+    mul = _sole(consumers, gate.output[0], outputs)
+    if not _is(mul, "Mul") or _other(mul, gate.output[0]) != x:
+        return None
+    if gate.op_type == "HardSigmoid":
+        a = attrs(gate)
+        if not (math.isclose(a.get("alpha", 0.2), 1 / 6, rel_tol=1e-3)
+                and math.isclose(a.get("beta", 0.5), 0.5)):
+            return None  # HardSwish is x * max(0, min(1, x / 6 + 1 / 2)) only
+        return [gate, mul], helper.make_node("HardSwish", [x], [mul.output[0]],
+                                             name=gate.name or mul.output[0])
+    return [gate, mul], helper.make_node("Silu", [x], [mul.output[0]],
+                                         name=gate.name or mul.output[0], domain=EDGESIM_DOMAIN)
 
 
 # --- quantize / dequantize -------------------------------------------------------------------
