@@ -73,7 +73,7 @@ def compare(registry: Registry, models: Sequence[str | tuple[str, Network]],
     A model is a registered name, or a (label, network) pair (a trace or ONNX file loaded by
     the caller); labels must differ.
     """
-    boards = {d.name: registry.device(d.name) for d in devices}
+    boards = {d.name: registry.resolve_device(d.name) for d in devices}
     rows = []
     labels = [m[0] if isinstance(m, tuple) else m for m in models]
     if len(set(labels)) != len(labels):
