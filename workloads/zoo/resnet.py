@@ -66,7 +66,7 @@ def _resnet(
     batch: int,
     resolution: int,
     num_classes: int,
-    width: float,
+    width: float = 1.0,
 ) -> Network:
     width = check_positive(name, "width", width)
     widths = tuple(int(w * width) for w in _STAGE_WIDTHS)
