@@ -83,12 +83,16 @@ def _n_m(zeros: np.ndarray) -> tuple[int, int] | None:
     # Groups run along the input channels (dim 1): conv weights go to (out, kh, kw, in).
     along_in = np.moveaxis(zeros, 1, -1) if zeros.ndim == 4 else zeros
     n_in = along_in.shape[-1]
+    kept_mask = ~along_in.reshape(-1, n_in)
+    total = int(np.count_nonzero(kept_mask))
     for m in _NM_GROUPS:
         if n_in % m:
             continue
-        kept = m - along_in.reshape(-1, m).sum(axis=1)
-        n = int(kept[0])
-        if 0 < n < m and bool((kept == n).all()):
+        groups = kept_mask.reshape(-1, m)
+        n = int(np.count_nonzero(groups[0]))
+        if not 0 < n < m or total != n * len(groups):
+            continue  # the total must be n per group before every group is counted
+        if bool((np.count_nonzero(groups, axis=1) == n).all()):
             return (n, m)
     return None
 
