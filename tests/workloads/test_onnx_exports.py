@@ -141,5 +141,22 @@ def test_transformer_encoder_export_matches_the_zoo_bert(exporter):
 
 def test_exports_are_small():
     files = sorted(DATA.glob("*.onnx"))
-    assert len(files) == 8
+    assert len(files) == 9
     assert all(f.stat().st_size <= 200 * 1024 for f in files)
+
+
+def test_a_pruned_export_imports_with_its_sparsity():
+    # torch.nn.utils.prune.l1_unstructured(amount=0.75) on every conv and the classifier: each
+    # layer keeps n - round(0.75 n) weights, so the ratio read back is exact per layer.
+    net = load_onnx(DATA / "resnet18_w0.0625_pruned75.legacy.onnx")
+    dense = load_onnx(DATA / "resnet18_w0.0625.legacy.onnx")
+    weighted = [op for op in net.ops if op.kind in (OpKind.CONV2D, OpKind.LINEAR)]
+    assert len(weighted) == 21
+    for op in weighted:
+        n = math.prod(op.weight_shape)
+        assert op.compression.sparsity.value == "unstructured"
+        assert op.compression.sparsity_ratio == round(0.75 * n) / n
+    assert net.macs == dense.macs
+    assert net.effective_macs == sum(round(op.macs * (1 - op.compression.sparsity_ratio))
+                                     for op in weighted)
+    assert net.effective_macs < 0.26 * net.macs

@@ -231,6 +231,10 @@ MODELS = {
     ),
 }
 
+PRUNED = {"resnet18_w0.0625_pruned75": "resnet18_w0.0625"}
+"""Exported with the legacy exporter only, after torch.nn.utils.prune.l1_unstructured removed 75 %
+of every conv's and the classifier's weights (the issue's "a 75 %-pruned ResNet-18")."""
+
 LEGACY_OPSET = {"vit_d32": 14}
 """Opsets for the legacy exporter (default 17): ViT at 14, before LayerNormalization existed,
 so its file has the decomposed norm (ReduceMean, Sub, Pow, Sqrt, Div) the importer recognises."""
@@ -262,11 +266,23 @@ def _strip_metadata(path: Path) -> None:
     onnx.save(model, str(path))
 
 
+def _pruned(module: nn.Module, amount: float) -> None:
+    from torch.nn.utils import prune
+
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            prune.l1_unstructured(m, "weight", amount=amount)
+            prune.remove(m, "weight")  # bake the mask into the weight, as a deployed model has
+
+
 def export(stem: str, dynamo: bool) -> Path:
-    make, example, names, _ = MODELS[stem]
+    base = PRUNED.get(stem, stem)
+    make, example, names, _ = MODELS[base]
     torch.manual_seed(0)
     module = make().eval()
     _trained_like(module)
+    if stem in PRUNED:
+        _pruned(module, 0.75)
     args = example()
     path = HERE / f"{stem}.{'dynamo' if dynamo else 'legacy'}.onnx"
     if dynamo:
@@ -285,8 +301,8 @@ def export(stem: str, dynamo: bool) -> Path:
 
 def main() -> int:
     warnings.filterwarnings("ignore")
-    for stem in MODELS:
-        for dynamo in (False, True):
+    for stem in (*MODELS, *PRUNED):
+        for dynamo in (False,) if stem in PRUNED else (False, True):
             try:
                 path = export(stem, dynamo)
             except Exception as err:  # report and go on: one failing exporter is a finding
