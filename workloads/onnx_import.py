@@ -278,6 +278,7 @@ class _Importer:
         except NodeError as err:
             raise TraceError(f"{self.source}: {err}") from None
         self.graph = g
+        _name_by_modules(g.nodes, self.node_names)
         self._check_supported(g.nodes)
         for onnx_name, shape in inputs.items():
             self.acts[onnx_name] = self.builder.input(onnx_name, shape)
@@ -713,6 +714,46 @@ def _view_layout(flat: np.ndarray, total: int):
     target = sorted(order)
     perm = tuple(order.index(i) for i in target)
     return tuple(order), perm
+
+
+def _name_scopes(node) -> list[str] | None:
+    """The `pkg.torch.onnx.name_scopes` the dynamo exporter records for a node: the nested
+    module paths, outermost first, then the op (['', 'layer1', 'layer1.0', 'layer1.0.conv1',
+    'conv2d']); None when absent or unreadable."""
+    import ast
+
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = ast.literal_eval(prop.value)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                return None
+            if isinstance(scopes, list) and scopes and all(isinstance(x, str) for x in scopes):
+                return scopes
+    return None
+
+
+def _name_by_modules(nodes, names: dict[int, str]) -> None:
+    """Name dynamo-exported nodes by their torch module, as the legacy exporter's names read.
+
+    A node of a leaf module is named by it ('layer1.0.conv1'; a module applied twice, such as
+    torchvision's shared ReLU, gets '_1' on its second use), a node of an outer module by the
+    module and the op ('layer1.0.add'); nodes without scopes keep their names.
+    """
+    scoped = {id(n): s for n in nodes if (s := _name_scopes(n)) is not None}
+    modules = {key: (s[-2] if len(s) > 1 else "") for key, s in scoped.items()}
+    inner = {m.rpartition(".")[0] for m in modules.values()} | {
+        p for m in modules.values() for p in _prefixes(m)}
+    for key, scopes in scoped.items():
+        module = modules[key]
+        op = re.sub(r"_\d+$", "", scopes[-1])  # the exporter's counter: the importer has its own
+        names[key] = module if module and module not in inner else (
+            f"{module}.{op}" if module else op)
+
+
+def _prefixes(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _qualified_type(node) -> str:

@@ -321,6 +321,10 @@ def fuse_patterns(graph: Graph, graph_outputs: set[str]) -> None:
             group, new_node = found
             if any(id(n) in removed for n in group):
                 continue
+            # The module names a dynamo export records (the importer names ops by them).
+            source = next((n for n in group if n.metadata_props), None)
+            if source is not None:
+                new_node.metadata_props.extend(source.metadata_props)
             removed.update(id(n) for n in group)
             replacement[id(group[-1])] = new_node
         graph.nodes = [

@@ -256,13 +256,19 @@ def _trained_like(module: nn.Module) -> None:
 
 
 def _strip_metadata(path: Path) -> None:
-    """Drop the per-node stack traces the dynamo exporter records: they double the file size."""
+    """Drop the per-node stack traces the dynamo exporter records (they double the file size),
+    keeping the module names (`pkg.torch.onnx.name_scopes`) the importer names ops by."""
     import onnx
 
     model = onnx.load(str(path))
     for node in model.graph.node:
         node.doc_string = ""
+        kept = [(p.key, p.value) for p in node.metadata_props
+                if p.key == "pkg.torch.onnx.name_scopes"]
         del node.metadata_props[:]
+        for key, value in kept:
+            entry = node.metadata_props.add()
+            entry.key, entry.value = key, value
     onnx.save(model, str(path))
 
 
