@@ -430,6 +430,7 @@ def _assign(data: Any, key: str, value: Any) -> None:
 _UNITS = (
     ("_bytes_per_s", "B/s"), ("_macs_per_s", "MAC/s"), ("_ops_per_s", "op/s"),
     ("_per_cycle", "per cycle"), ("_pj_per_byte", "pJ/B"), ("_pj_per_bit", "pJ/bit"),
+    ("_uw_per_mhz", "uW/MHz"),
     ("_pj", "pJ"), ("_nj", "nJ"), ("_j", "J"), ("_hz", "Hz"), ("_mhz", "MHz"), ("_ms", "ms"),
     ("_us", "us"), ("_ns", "ns"), ("_s", "s"), ("_mw", "mW"), ("_w", "W"), ("_kib", "KiB"),
     ("_bytes", "B"), ("_bits", "bit"), ("_mm2", "mm2"), ("_um2", "um2"), ("_nm", "nm"),
