@@ -141,7 +141,7 @@ def test_transformer_encoder_export_matches_the_zoo_bert(exporter):
 
 def test_exports_are_small():
     files = sorted(DATA.glob("*.onnx"))
-    assert len(files) == 9
+    assert len(files) == 10
     assert all(f.stat().st_size <= 205 * 1024 for f in files)  # "at most about 200 kB"
 
 
@@ -173,3 +173,20 @@ def test_dynamo_exports_name_ops_by_their_torch_modules():
     vit = load_onnx(DATA / "vit_d32.dynamo.onnx")
     assert {"blocks.0.attn.q", "blocks.0.attn.k", "blocks.0.mlp.0", "head"} <= {
         op.name for op in vit.ops}
+
+
+def test_an_onnxruntime_qdq_model_imports_as_int8():
+    # onnxruntime's quantize_static (QDQ, per-channel int8 weights, uint8 activations) of the
+    # legacy ResNet export. Its quantizer also drops each ReLU after a conv (the uint8 range
+    # clamps at zero), so the graph has no Relu nodes: 20 convs, 8 adds, pools and the fc.
+    net = load_onnx(DATA / "resnet18_w0.0625.qdq.onnx")
+    fp32 = load_onnx(DATA / "resnet18_w0.0625.legacy.onnx")
+    assert not any(op.kind is OpKind.ACTIVATION for op in net.ops)
+    assert len(net) == len(fp32) - 17  # the 17 ReLUs
+    assert net.macs == fp32.macs and net.params == fp32.params
+    for op in net.ops:
+        comp = op.compression
+        assert (comp.quant.value, comp.weight_bits, comp.activation_bits) == ("fixed", 8, 8), op.name
+    weighted = [op for op in net.ops if op.kind in (OpKind.CONV2D, OpKind.LINEAR)]
+    assert len(weighted) == 21
+    assert net.weight_bytes == sum(op.params for op in weighted)  # one byte per parameter

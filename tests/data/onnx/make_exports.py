@@ -1,6 +1,7 @@
 """Make the small real ONNX exports that tests/workloads/test_onnx_exports.py imports.
 
-Run with a Python that has torch (and onnxscript, for the dynamo exporter):
+Run with a Python that has torch (and onnxscript, for the dynamo exporter; onnxruntime for the
+QDQ-quantized ResNet):
 
     python tests/data/onnx/make_exports.py
 
@@ -305,6 +306,41 @@ def export(stem: str, dynamo: bool) -> Path:
     return path
 
 
+def quantize_qdq(stem: str = "resnet18_w0.0625") -> Path | None:
+    """The legacy export quantized by onnxruntime's static quantizer in QDQ format (int8
+    per-channel weights, uint8 activations, calibrated on 4 seeded random images); None when
+    onnxruntime is not installed."""
+    try:
+        import onnx
+        from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                              quantize_static)
+    except ImportError:
+        return None
+    import numpy as np
+
+    class Images(CalibrationDataReader):
+        def __init__(self) -> None:
+            rng = np.random.default_rng(0)
+            self.batches = iter([{"image": rng.random((1, 3, 32, 32), dtype=np.float32)}
+                                 for _ in range(4)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    model = onnx.load(str(HERE / f"{stem}.legacy.onnx"))
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1  # calibration batch
+    fixed = HERE / f"{stem}.fixed.tmp.onnx"
+    onnx.save(model, str(fixed))
+    path = HERE / f"{stem}.qdq.onnx"
+    try:
+        quantize_static(str(fixed), str(path), Images(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8)
+    finally:
+        fixed.unlink()
+    return path
+
+
 def main() -> int:
     warnings.filterwarnings("ignore")
     for stem in (*MODELS, *PRUNED):
@@ -315,6 +351,11 @@ def main() -> int:
                 print(f"{stem} ({'dynamo' if dynamo else 'legacy'}): export failed: {err}")
                 continue
             print(f"wrote {path.name} ({path.stat().st_size / 1024:.1f} kB)")
+    path = quantize_qdq()
+    if path is None:
+        print("onnxruntime is not installed: the QDQ model was not written")
+    else:
+        print(f"wrote {path.name} ({path.stat().st_size / 1024:.1f} kB)")
     return 0
 
 
