@@ -81,6 +81,7 @@ from workloads.onnx.passes import (
     evaluate,
     fold_constants,
     fuse_patterns,
+    strip_dynamic_quant,
     strip_qdq,
 )
 from workloads.ops import LinearAttrs, OpKind, ReshapeAttrs, Shape, TransposeAttrs
@@ -223,6 +224,8 @@ class _Importer:
         """edgesim op -> the ONNX name of its first activation input (for its bit-width)."""
         self.act_outputs: dict[str, str] = {}
         """edgesim op -> the ONNX name of its output."""
+        self.read_bits: dict[str, int] = {}
+        """edgesim op -> bits of the quantized input it reads (through a removed Q/DQ)."""
 
     def _initializer(self, tensor) -> Const:
         from onnx import helper, numpy_helper
@@ -269,6 +272,7 @@ class _Importer:
         g = Graph(nodes, self.consts, shapes, self.opset)
         outputs = {o.name for o in graph.output}
         try:
+            strip_dynamic_quant(g)
             strip_qdq(g, lambda t: np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(t)).name)
             fold_constants(g, outputs)
             fuse_patterns(g, outputs)
@@ -436,6 +440,8 @@ class _Importer:
             if first is not None:
                 self.act_inputs[name] = first
             self.act_outputs[name] = node.output[0]
+            if id(node) in self.graph.input_bits:
+                self.read_bits[name] = self.graph.input_bits[id(node)]
         for out, value in zip(node.output, results):
             if not out:
                 continue
@@ -511,9 +517,10 @@ class _Importer:
             weight = self.weights.get(op.name)
             # The bits of what the op reads, or else of what it writes (a ReLU between a conv
             # and a QuantizeLinear reads the conv's wide accumulator, and writes int8).
-            act_bits = g.activation_bits.get(self.act_inputs.get(op.name, ""))
-            if act_bits is None:
-                act_bits = g.activation_bits.get(self.act_outputs.get(op.name, ""))
+            out = self.act_outputs.get(op.name, "")
+            act_bits = (self.read_bits.get(op.name)
+                        or g.activation_bits.get(self.act_inputs.get(op.name, ""))
+                        or g.activation_bits.get(out) or g.quantized_after.get(out))
             wq = g.weight_quant.get(weight[1]) if weight else None
             if wq is not None or act_bits is not None:
                 w_bits = wq.bits if wq is not None else (act_bits if weight is None else 32)
@@ -684,6 +691,8 @@ class _Importer:
         self.acts[key] = out  # a private key: ONNX names never hold brackets like this
         if source in self.act_inputs:
             self.act_inputs[out] = self.act_inputs[source]
+        if source in self.read_bits:
+            self.read_bits[out] = self.read_bits[source]
         return out
 
 

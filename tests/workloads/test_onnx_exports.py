@@ -141,7 +141,7 @@ def test_transformer_encoder_export_matches_the_zoo_bert(exporter):
 
 def test_exports_are_small():
     files = sorted(DATA.glob("*.onnx"))
-    assert len(files) == 10
+    assert len(files) == 12
     assert all(f.stat().st_size <= 205 * 1024 for f in files)  # "at most about 200 kB"
 
 
@@ -190,3 +190,31 @@ def test_an_onnxruntime_qdq_model_imports_as_int8():
     weighted = [op for op in net.ops if op.kind in (OpKind.CONV2D, OpKind.LINEAR)]
     assert len(weighted) == 21
     assert net.weight_bytes == sum(op.params for op in weighted)  # one byte per parameter
+
+
+def test_an_onnxruntime_qoperator_model_imports_as_int8():
+    # The same quantization in QOperator format: QLinearConv, com.microsoft QLinearAdd,
+    # QLinearGlobalAveragePool and QGemm between one QuantizeLinear and one DequantizeLinear.
+    net = load_onnx(DATA / "resnet18_w0.0625.qoperator.onnx")
+    qdq = load_onnx(DATA / "resnet18_w0.0625.qdq.onnx")
+    assert signature(net.ops) == signature(qdq.ops)
+    assert net.macs == qdq.macs and net.params == qdq.params
+    assert {op.compression.label() for op in net.ops} == {"w8a8"}
+
+
+def test_an_onnxruntime_dynamic_int8_encoder_imports_with_int8_linears():
+    # quantize_dynamic: DynamicQuantizeLinear + MatMulInteger + Cast + Mul(scales) per linear
+    # (each becomes one int8 linear, with its bias), and Gather of an int8 embedding table then
+    # DequantizeLinear; norms, softmax and the attention matmuls stay float.
+    net = load_onnx(DATA / "bert_d32.dynamic_int8.onnx")
+    fp32 = load_onnx(DATA / "bert_d32.legacy.onnx")
+    assert signature(net.ops) == signature(fp32.ops) and len(net) == len(fp32)
+    assert net.macs == fp32.macs and net.params == fp32.params
+    by_kind = Counter((op.kind, op.compression.label()) for op in net.ops
+                      if op.compression.label() != "fp32")
+    n_linear = sum(op.kind is OpKind.LINEAR for op in fp32.ops)
+    assert n_linear == 13  # per layer q, k, v, out_proj, linear1, linear2; and the pooler
+    assert by_kind[(OpKind.LINEAR, "w8a8")] == n_linear
+    assert by_kind[(OpKind.EMBEDDING, "w8a32")] == 3  # int8 tables, int64 token ids
+    # The two embedding sums read the dequantized int8 lookups.
+    assert by_kind[(OpKind.ADD, "w8a8")] == 2 and sum(by_kind.values()) == n_linear + 5

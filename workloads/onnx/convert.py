@@ -210,6 +210,47 @@ def _qlinear_matmul(imp, node, name: str, ins: list):
     return _linear_op(imp, node, name, x, weight(ins[3], "b"), True, False, 3)
 
 
+def _qlinear_binary(kind: OpKind) -> Converter:
+    """com.microsoft QLinearAdd / QLinearMul(A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp)."""
+
+    def convert(imp, node, name: str, ins: list):
+        _inputs(ins, 7, "A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale")
+        imp.quantized_activation(node.input[0], ins[2])
+        if len(ins) > 7:
+            imp.quantized_activation(node.output[0], ins[7])
+        operands = [ins[0], ins[3]]
+        acts = [v for v in operands if isinstance(v, str)]
+        consts = [v for v in operands if isinstance(v, Const)]
+        if not acts:
+            return Const(imp.onnx_shape(node), np.dtype(np.uint8))
+        shape = learned_shape(consts[0]) if consts else ()
+        return imp.builder.op(kind, acts, weight_shape=shape, name=name)
+
+    return convert
+
+
+def _qlinear_global_pool(imp, node, name: str, ins: list):
+    """com.microsoft QLinearGlobalAveragePool(X, x_scale, x_zp, y_scale, y_zp), NCHW only."""
+    _inputs(ins, 4, "X, x_scale, x_zero_point, y_scale")
+    if attrs(node).get("channels_last", 0):
+        raise NodeError("channels_last=1 (NHWC) is not supported; edgesim models NCHW")
+    imp.quantized_activation(node.input[0], ins[2])
+    return _global_pool(PoolMode.AVG)(imp, node, name, ins[:1])
+
+
+def _qgemm(imp, node, name: str, ins: list):
+    """com.microsoft QGemm(A, a_scale, a_zp, B, b_scale, b_zp, [C, y_scale, y_zp])."""
+    _inputs(ins, 6, "A, a_scale, a_zero_point, B, b_scale, b_zero_point")
+    a = attrs(node)
+    if a.get("transA", 0):
+        raise NodeError("transA=1 (a transposed activation) is not supported")
+    x, w = act(ins[0], "input A"), weight(ins[3], "input B")
+    imp.quantized_activation(node.input[0], ins[2])
+    imp.quantized_weight(node.input[3], ins[4])
+    bias = len(ins) > 6 and ins[6] is not None
+    return _linear_op(imp, node, name, x, w, not a.get("transB", 0), bias, 3)
+
+
 _EINSUM = re.compile(r"^([a-z]+),([a-z]+)->([a-z]+)$")
 
 
@@ -498,6 +539,8 @@ def _gather(imp, node, name: str, ins: list):
                             "edgesim models embedding tables (vocab, dim) looked up on axis 0")
         out = imp.builder.embedding(indices, data.shape[0], data.shape[1], name=name)
         imp.weighted(out, node, 0)
+        if data.dtype.kind in "iu":  # a quantized table (onnxruntime dequantizes after the lookup)
+            imp.quantized_weight(node.input[0], None)
         return out
     if isinstance(data, Const):
         raise NodeError("gathers from a constant with computed indices")
@@ -612,6 +655,10 @@ CONVERTERS: dict[str, Converter] = {
     "MatMul": _matmul,
     "QLinearMatMul": _qlinear_matmul,
     "Einsum": _einsum,
+    "com.microsoft.QLinearAdd": _qlinear_binary(OpKind.ADD),
+    "com.microsoft.QLinearMul": _qlinear_binary(OpKind.MUL),
+    "com.microsoft.QLinearGlobalAveragePool": _qlinear_global_pool,
+    "com.microsoft.QGemm": _qgemm,
     f"{EDGESIM_DOMAIN}.Linear": _linear,
     f"{EDGESIM_DOMAIN}.Silu": _activation(Activation.SILU),
     "MaxPool": _pool(PoolMode.MAX),
@@ -651,7 +698,7 @@ CONVERTERS: dict[str, Converter] = {
     "Expand": _expand,
     "Constant": _constant,
 }
-SUPPORTED_OP_TYPES = tuple(sorted(k for k in CONVERTERS if not k.startswith(EDGESIM_DOMAIN)))
+SUPPORTED_OP_TYPES = tuple(sorted(k for k in CONVERTERS if not k.startswith(EDGESIM_DOMAIN + ".")))
 """ONNX op types (default domain) that `load_onnx` maps; shape arithmetic on constants, Erf
 GELU, decomposed layer norms and QuantizeLinear / DequantizeLinear are handled before."""
 

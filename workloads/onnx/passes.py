@@ -104,7 +104,14 @@ class Graph:
     shapes: dict[str, Shape]
     opset: int
     activation_bits: dict[str, int] = field(default_factory=dict)
-    """Tensor name -> bit-width of its quantized values (from QuantizeLinear)."""
+    """Tensor name -> bit-width of a tensor that is integer itself (QLinear* inputs, outputs)."""
+    alias_bits: dict[str, int] = field(default_factory=dict)
+    """Quantized tensor (a QuantizeLinear's output...) -> its bits; readers are renamed to the
+    float tensor it stands for and remember the bits in `input_bits`."""
+    input_bits: dict[int, int] = field(default_factory=dict)
+    """id(node) -> bits of the quantized input it reads (through a removed Q/DQ)."""
+    quantized_after: dict[str, int] = field(default_factory=dict)
+    """Float tensor -> the bits a QuantizeLinear after its producer stores it at."""
     weight_quant: dict[str, WeightQuant] = field(default_factory=dict)
     """Constant name (the dequantized weight) -> its quantization."""
     rename: dict[str, str] = field(default_factory=dict)
@@ -325,6 +332,9 @@ def fuse_patterns(graph: Graph, graph_outputs: set[str]) -> None:
             source = next((n for n in group if n.metadata_props), None)
             if source is not None:
                 new_node.metadata_props.extend(source.metadata_props)
+            bits = next((graph.input_bits[id(n)] for n in group if id(n) in graph.input_bits), None)
+            if bits is not None:
+                graph.input_bits[id(new_node)] = bits
             removed.update(id(n) for n in group)
             replacement[id(group[-1])] = new_node
         graph.nodes = [
@@ -484,6 +494,62 @@ def dtype_bits(dtype) -> int | None:
     return _INT_BITS.get(np.dtype(dtype).name if not isinstance(dtype, str) else dtype)
 
 
+def strip_dynamic_quant(graph: Graph) -> None:
+    """onnxruntime's dynamic quantization: DynamicQuantizeLinear then MatMulInteger, Cast, Mul.
+
+    DynamicQuantizeLinear passes its input on as uint8 (its scale and zero point, computed at
+    run time, become scalar constants of unknown value); MatMulInteger(a, W) of an integer
+    initializer, the Cast of its int32 result and the Mul by the scales become one MatMul of
+    `W`, recorded as an 8-bit (W's type) weight, which the linear-bias pattern then completes.
+    """
+    producers, consumers = graph.producers(), graph.consumers()
+    removed: set[int] = set()
+    for node in graph.nodes:
+        if not is_default_domain(node):
+            continue
+        if node.op_type == "DynamicQuantizeLinear" and node.input and len(node.output) == 3:
+            src = graph.rename.get(node.input[0], node.input[0])
+            graph.rename[node.output[0]] = src
+            graph.alias_bits[node.output[0]] = 8  # the producer still writes float
+            for out, dtype in zip(node.output[1:], (np.float32, np.uint8)):
+                graph.consts[out] = Const((), np.dtype(dtype))
+            removed.add(id(node))
+        elif node.op_type == "MatMulInteger" and len(node.input) >= 2:
+            w = graph.consts.get(node.input[1])
+            cast = _sole(consumers, node.output[0], set())
+            mul = _sole(consumers, cast.output[0], set()) if _is(cast, "Cast") else None
+            if w is None or dtype_bits(w.dtype) is None or not _is(mul, "Mul"):
+                continue
+            graph.weight_quant[node.input[1]] = WeightQuant(dtype_bits(w.dtype), False)
+            graph.consts[node.input[1]] = Const(w.shape, w.dtype, w.load, w.shape, w._value)
+            matmul = _copy_as(node, "MatMul", node.input[:2], [mul.output[0]])
+            graph.nodes[graph.nodes.index(mul)] = matmul
+            removed.update((id(node), id(cast)))
+    graph.nodes = [n for n in graph.nodes if id(n) not in removed]
+    for node in graph.nodes:
+        _rename_inputs(graph, node)
+    del producers
+
+
+def _rename_inputs(graph: Graph, node) -> None:
+    """Point a node's inputs past removed quantize nodes, remembering the bits it reads."""
+    bits = [graph.alias_bits[i] for i in node.input if i in graph.alias_bits]
+    if bits:
+        graph.input_bits[id(node)] = bits[0]
+    renamed = [graph.rename.get(i, i) for i in node.input]
+    if renamed != list(node.input):
+        del node.input[:]
+        node.input.extend(renamed)
+
+
+def _copy_as(node, op_type: str, inputs, outputs):
+    from onnx import helper
+
+    new = helper.make_node(op_type, list(inputs), list(outputs), name=node.name)
+    new.metadata_props.extend(node.metadata_props)
+    return new
+
+
 def strip_qdq(graph: Graph, onnx_dtype_name: Callable[[int], str]) -> None:
     """Remove QuantizeLinear / DequantizeLinear, recording the bit-widths they carry.
 
@@ -495,10 +561,7 @@ def strip_qdq(graph: Graph, onnx_dtype_name: Callable[[int], str]) -> None:
     rename = graph.rename
     kept = []
     for node in graph.nodes:
-        node_inputs = [rename.get(i, i) for i in node.input]
-        if list(node.input) != node_inputs:
-            del node.input[:]
-            node.input.extend(node_inputs)
+        _rename_inputs(graph, node)
         if not is_default_domain(node) or node.op_type not in ("QuantizeLinear", "DequantizeLinear"):
             kept.append(node)
             continue
@@ -521,8 +584,10 @@ def strip_qdq(graph: Graph, onnx_dtype_name: Callable[[int], str]) -> None:
                 graph.weight_quant[out] = WeightQuant(bits, per_channel)
             else:
                 rename[out] = src
-                if src in graph.activation_bits:
-                    graph.activation_bits[out] = graph.activation_bits[src]
+                bits = graph.input_bits.get(id(node)) or graph.activation_bits.get(src)
+                if bits is None and len(node.input) > 2 and node.input[2] in graph.consts:
+                    bits = dtype_bits(graph.consts[node.input[2]].dtype)
+                graph.alias_bits[out] = bits or 8
             continue
         # QuantizeLinear: the output type is the zero point's, or output_dtype, or uint8.
         bits = 8
@@ -536,6 +601,6 @@ def strip_qdq(graph: Graph, onnx_dtype_name: Callable[[int], str]) -> None:
             graph.weight_quant[out] = WeightQuant(bits, per_channel)
             continue
         rename[out] = src
-        graph.activation_bits[src] = bits
-        graph.activation_bits[out] = bits
+        graph.alias_bits[out] = bits
+        graph.quantized_after[src] = bits
     graph.nodes = kept

@@ -1,7 +1,7 @@
 """Make the small real ONNX exports that tests/workloads/test_onnx_exports.py imports.
 
 Run with a Python that has torch (and onnxscript, for the dynamo exporter; onnxruntime for the
-QDQ-quantized ResNet):
+quantized models):
 
     python tests/data/onnx/make_exports.py
 
@@ -306,16 +306,28 @@ def export(stem: str, dynamo: bool) -> Path:
     return path
 
 
-def quantize_qdq(stem: str = "resnet18_w0.0625") -> Path | None:
-    """The legacy export quantized by onnxruntime's static quantizer in QDQ format (int8
-    per-channel weights, uint8 activations, calibrated on 4 seeded random images); None when
-    onnxruntime is not installed."""
+def quantize_with_onnxruntime() -> list[Path]:
+    """onnxruntime's quantizers on the legacy exports; [] when onnxruntime is not installed.
+
+    The ResNet statically, in QDQ format and in QOperator format (QLinearConv, and the
+    com.microsoft QLinearAdd, QLinearGlobalAveragePool and QGemm), int8 per-channel weights and
+    uint8 activations calibrated on 4 seeded random images; the BERT-style encoder dynamically
+    (DynamicQuantizeLinear + MatMulInteger, int8 weights).
+    """
     try:
-        import onnx
-        from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                              quantize_static)
+        from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic
     except ImportError:
-        return None
+        return []
+    paths = [quantize_static_as(QuantFormat.QDQ, "qdq"), quantize_static_as(QuantFormat.QOperator,
+                                                                           "qoperator")]
+    path = HERE / "bert_d32.dynamic_int8.onnx"
+    quantize_dynamic(str(HERE / "bert_d32.legacy.onnx"), str(path), weight_type=QuantType.QInt8)
+    return [*paths, path]
+
+
+def quantize_static_as(quant_format, suffix: str, stem: str = "resnet18_w0.0625") -> Path:
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
     import numpy as np
 
     class Images(CalibrationDataReader):
@@ -331,9 +343,9 @@ def quantize_qdq(stem: str = "resnet18_w0.0625") -> Path | None:
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1  # calibration batch
     fixed = HERE / f"{stem}.fixed.tmp.onnx"
     onnx.save(model, str(fixed))
-    path = HERE / f"{stem}.qdq.onnx"
+    path = HERE / f"{stem}.{suffix}.onnx"
     try:
-        quantize_static(str(fixed), str(path), Images(), quant_format=QuantFormat.QDQ,
+        quantize_static(str(fixed), str(path), Images(), quant_format=quant_format,
                         per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8)
     finally:
@@ -351,10 +363,10 @@ def main() -> int:
                 print(f"{stem} ({'dynamo' if dynamo else 'legacy'}): export failed: {err}")
                 continue
             print(f"wrote {path.name} ({path.stat().st_size / 1024:.1f} kB)")
-    path = quantize_qdq()
-    if path is None:
-        print("onnxruntime is not installed: the QDQ model was not written")
-    else:
+    paths = quantize_with_onnxruntime()
+    if not paths:
+        print("onnxruntime is not installed: the quantized models were not written")
+    for path in paths:
         print(f"wrote {path.name} ({path.stat().st_size / 1024:.1f} kB)")
     return 0
 
