@@ -39,6 +39,11 @@ Reshape, Flatten, Squeeze, Unsqueeze       RESHAPE, copy=False (a view)
 Transpose                                  TRANSPOSE, copy=True
 Identity, Dropout, Cast, Expand to the     skipped: readers are rewired to the input
 same shape
+QuantizeLinear, DequantizeLinear,          removed; their types give the bit-widths (weights:
+DynamicQuantizeLinear; MatMulInteger +     the integer initializer's; activations: the zero
+Cast + Mul; com.microsoft QLinearAdd,      point's) of the ops they feed; the com.microsoft
+QLinearMul, QLinearGlobalAveragePool,      ops map as their float counterparts, with bits
+QGemm
 =========================================  ===================================================
 
 Every node computed from constants only (shape arithmetic: Shape, Gather, Range, Slice,
