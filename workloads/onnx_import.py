@@ -70,11 +70,18 @@ from pathlib import Path
 
 import numpy as np
 
-from workloads.compression import Compression, QuantScheme, SparsityScheme
+from workloads.compression import QuantScheme, SparsityScheme
 from workloads.errors import GraphError, ShapeError, SpecError, TraceError, UnsupportedOpError
 from workloads.network import Network, NetworkBuilder
 from workloads.onnx import detect
-from workloads.onnx.convert import CONVERTERS, SHAPE_HINTS, SUPPORTED_OP_TYPES, NodeError
+from workloads.onnx.names import check_text, name_by_modules
+from workloads.onnx.convert import (
+    CONVERTERS,
+    SHAPE_HINTS,
+    SUPPORTED_OP_TYPES,
+    NodeError,
+    view_layout,
+)
 from workloads.onnx.passes import (
     DEFAULT_DOMAINS,
     LAYOUT_OPS,
@@ -89,7 +96,7 @@ from workloads.onnx.passes import (
     strip_dynamic_quant,
     strip_qdq,
 )
-from workloads.ops import LinearAttrs, OpKind, ReshapeAttrs, Shape, TransposeAttrs
+from workloads.ops import LinearAttrs, OpKind, Shape, TransposeAttrs
 
 __all__ = ["GENERIC_GRAPH_NAMES", "SUPPORTED_OP_TYPES", "load_onnx"]
 
@@ -118,7 +125,7 @@ def load_onnx(path_or_model, *, name: str | None = None, batch: int | None = Non
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise TraceError(f"load_onnx: 'name' must be a non-empty string (got {name!r})")
     model, source, base_dir = _read_model(onnx, path_or_model)
-    _check_text(model, source)
+    check_text(model, source)
     return _Importer(onnx, model, source, base_dir, name=name, batch=batch,
                      read_weights=read_weights).run()
 
@@ -162,26 +169,6 @@ class _Linear:
     bias: bool
     onnx_weight: str
     """Name of the weight constant (its quantization is looked up by it)."""
-
-
-def _check_text(model, source: str) -> None:
-    """Every name and type in the graph is text: a corrupted file can hold invalid UTF-8 there."""
-    graph = model.graph
-    for kind, values in (("input", graph.input), ("output", graph.output),
-                         ("initializer", graph.initializer)):
-        for index, value in enumerate(values):
-            if not isinstance(value.name, str):
-                raise TraceError(f"{source}: graph {kind} #{index} has a name that is not UTF-8 "
-                                 "text; the file is corrupted")
-    for index, node in enumerate(graph.node):
-        fields = [("name", node.name), ("op_type", node.op_type), ("domain", node.domain)]
-        fields += [("input", v) for v in node.input] + [("output", v) for v in node.output]
-        fields += [("attribute", a.name) for a in node.attribute]
-        for field, value in fields:
-            if not isinstance(value, str):
-                label = node.name if isinstance(node.name, str) and node.name else f"#{index}"
-                raise TraceError(f"{source}: node {label!r}: its {field} is not UTF-8 text; the "
-                                 "file is corrupted")
 
 
 class _Importer:
@@ -287,7 +274,7 @@ class _Importer:
         except NodeError as err:
             raise TraceError(f"{self.source}: {err}") from None
         self.graph = g
-        _name_by_modules(g.nodes, self.node_names)
+        name_by_modules(g.nodes, self.node_names)
         self._check_supported(g.nodes)
         for onnx_name, shape in inputs.items():
             self.acts[onnx_name] = self.builder.input(onnx_name, shape)
@@ -660,7 +647,7 @@ class _Importer:
         lo, hi = int(features.min()), int(features.max()) + 1
         k, n_rows = hi - lo, math.prod(full[:-1])
         flat = rows * k + (features - lo)
-        layout = _view_layout(flat, n_rows * k)
+        layout = view_layout(flat, n_rows * k)
         if layout is None:
             raise NodeError(
                 f"takes a part of linear {source!r}'s output that is not a block of its output "
@@ -699,75 +686,6 @@ class _Importer:
         if source in self.read_bits:
             self.read_bits[out] = self.read_bits[source]
         return out
-
-
-def _view_layout(flat: np.ndarray, total: int):
-    """How an array of positions in a (rows, k) tensor is a view + transpose of it, or None.
-
-    Returns (order, perm): the axes of `flat` (those of size > 1) from the outermost to the
-    innermost in memory, and the transpose that takes that order back to the axes' own order.
-    """
-    if flat.size != total or int(flat.reshape(-1)[0]) != 0:
-        return None
-    shape = flat.shape
-    axes = [i for i, n in enumerate(shape) if n > 1]
-    strides = {}
-    for i in axes:
-        step = [0] * len(shape)
-        step[i] = 1
-        strides[i] = int(flat[tuple(step)])
-    grid = np.indices(shape)
-    if not np.array_equal(flat, sum(grid[i] * strides[i] for i in axes) if axes else flat * 0):
-        return None
-    order = sorted(axes, key=lambda i: -strides[i])
-    expected = 1
-    for i in reversed(order):
-        if strides[i] != expected:
-            return None
-        expected *= shape[i]
-    target = sorted(order)
-    perm = tuple(order.index(i) for i in target)
-    return tuple(order), perm
-
-
-def _name_scopes(node) -> list[str] | None:
-    """The `pkg.torch.onnx.name_scopes` the dynamo exporter records for a node: the nested
-    module paths, outermost first, then the op (['', 'layer1', 'layer1.0', 'layer1.0.conv1',
-    'conv2d']); None when absent or unreadable."""
-    import ast
-
-    for prop in node.metadata_props:
-        if prop.key == "pkg.torch.onnx.name_scopes":
-            try:
-                scopes = ast.literal_eval(prop.value)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                return None
-            if isinstance(scopes, list) and scopes and all(isinstance(x, str) for x in scopes):
-                return scopes
-    return None
-
-
-def _name_by_modules(nodes, names: dict[int, str]) -> None:
-    """Name dynamo-exported nodes by their torch module, as the legacy exporter's names read.
-
-    A node of a leaf module is named by it ('layer1.0.conv1'; a module applied twice, such as
-    torchvision's shared ReLU, gets '_1' on its second use), a node of an outer module by the
-    module and the op ('layer1.0.add'); nodes without scopes keep their names.
-    """
-    scoped = {id(n): s for n in nodes if (s := _name_scopes(n)) is not None}
-    modules = {key: (s[-2] if len(s) > 1 else "") for key, s in scoped.items()}
-    inner = {m.rpartition(".")[0] for m in modules.values()} | {
-        p for m in modules.values() for p in _prefixes(m)}
-    for key, scopes in scoped.items():
-        module = modules[key]
-        op = re.sub(r"_\d+$", "", scopes[-1])  # the exporter's counter: the importer has its own
-        names[key] = module if module and module not in inner else (
-            f"{module}.{op}" if module else op)
-
-
-def _prefixes(module: str) -> list[str]:
-    parts = module.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _qualified_type(node) -> str:

@@ -648,6 +648,35 @@ def _constant(imp, node, name: str, ins: list):
     raise NodeError(f"a {attr.name} Constant is not supported")
 
 
+def view_layout(flat: np.ndarray, total: int):
+    """How an array of positions in a (rows, k) tensor is a view + transpose of it, or None.
+
+    Returns (order, perm): the axes of `flat` (those of size > 1) from the outermost to the
+    innermost in memory, and the transpose that takes that order back to the axes' own order.
+    """
+    if flat.size != total or int(flat.reshape(-1)[0]) != 0:
+        return None
+    shape = flat.shape
+    axes = [i for i, n in enumerate(shape) if n > 1]
+    strides = {}
+    for i in axes:
+        step = [0] * len(shape)
+        step[i] = 1
+        strides[i] = int(flat[tuple(step)])
+    grid = np.indices(shape)
+    if not np.array_equal(flat, sum(grid[i] * strides[i] for i in axes) if axes else flat * 0):
+        return None
+    order = sorted(axes, key=lambda i: -strides[i])
+    expected = 1
+    for i in reversed(order):
+        if strides[i] != expected:
+            return None
+        expected *= shape[i]
+    target = sorted(order)
+    perm = tuple(order.index(i) for i in target)
+    return tuple(order), perm
+
+
 CONVERTERS: dict[str, Converter] = {
     "Conv": _conv,
     "QLinearConv": _qlinear_conv,
