@@ -12,14 +12,17 @@ never imports a concrete device.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from sim.engine import Stream, simulate
 from sim.export import summary_text, write_report
-from sim.registry import Registry
+from sim.registry import PluginError, Registry, call_plugin, describe_entry_point
 from sim.spec import DeviceSpec, dump_yaml, json_schema, parse_assignment
 from workloads import EdgesimError, Network, QuantScheme, SpecError, SparsityScheme
 from workloads.compression import parse_enum
@@ -64,25 +67,46 @@ def parse_quant(text: str) -> dict:
     if head == "mixed":
         kwargs["pot_ratio"] = _number(parts[2], "--quant mixed ratio")
     elif head == "mp":
-        kwargs["high_bits"] = int(_number(parts[2], "--quant mp high bits"))
+        kwargs["high_bits"] = _integer(parts[2], "--quant mp high bits")
         kwargs["high_ratio"] = _number(parts[3], "--quant mp ratio")
     return kwargs
 
 
 def _number(text: str, what: str) -> float:
+    """A finite float; 'nan', 'inf' and non-numbers are a SpecError naming `what`."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise SpecError(f"{what} must be a number (got {text!r})") from None
+    if not math.isfinite(value):
+        raise SpecError(f"{what} must be a finite number (got {text!r})")
+    return value
+
+
+def _integer(text: str, what: str) -> int:
+    """A decimal integer of at most 6 digits (bit-widths and counts; '8.7' is refused, not cut)."""
+    if not re.fullmatch(r"\d{1,6}", text):
+        raise SpecError(f"{what} must be a whole number such as 8 (got {text!r})")
+    return int(text)
 
 
 def parse_model_args(pairs: Sequence[str]) -> dict:
-    """['width=0.5', 'resolution=160', 'name=x'] -> {'width': 0.5, 'resolution': 160, 'name': 'x'}."""
+    """['width=0.5', 'resolution=160', 'head=true', 'name=x'] -> {'width': 0.5,
+    'resolution': 160, 'head': True, 'name': 'x'}.
+
+    'true'/'false' (any case) are booleans; the registry then checks each value against the
+    type of the builder's default, so 'scale_head=no' is an error rather than a truthy string.
+    """
     kwargs = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SpecError(f"--arg {pair!r}: expected KEY=VALUE, e.g. --arg resolution=160")
+        if key in kwargs:
+            raise SpecError(f"--arg {key!r} is given twice; give each argument once")
+        if value.lower() in ("true", "false"):
+            kwargs[key] = value.lower() == "true"
+            continue
         for convert in (int, float):
             try:
                 kwargs[key] = convert(value)
@@ -91,6 +115,8 @@ def parse_model_args(pairs: Sequence[str]) -> dict:
                 continue
         else:
             kwargs[key] = value
+        if isinstance(kwargs[key], float) and not math.isfinite(kwargs[key]):
+            raise SpecError(f"--arg {pair!r}: the value must be finite")
     return kwargs
 
 
@@ -136,7 +162,7 @@ def transform(network: Network, args: argparse.Namespace) -> Network:
     """Apply --prune, --quant and --fuse, in that order."""
     for spec in args.prune or ():
         network = network.pruned(**parse_prune(spec))
-    if args.quant:
+    if args.quant is not None:  # '' is an error, not "no quantization"
         network = network.quantized(**parse_quant(args.quant))
     if args.fuse:
         network = network.fused()
@@ -189,27 +215,30 @@ def _cmd_device(args, registry: Registry) -> int:
 
 
 def _cmd_run(args, registry: Registry) -> int:
-    device = device_from_args(registry, args)
-    network = transform(load_network(registry, args.model, parse_model_args(args.arg),
-                                     name=args.name, batch=args.batch), args)
-    if args.fps is not None and not args.fps > 0:
-        raise SpecError(f"--fps must be > 0 (got {args.fps})")
+    # Flags first: they are cheap to check and a bad one should not wait for a model build.
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise SpecError(f"--fps must be > 0 and finite (got {args.fps})")
     if args.frames < 1:
         raise SpecError(f"--frames must be >= 1 (got {args.frames})")
     if args.frames > 1 and args.fps is None:
         raise SpecError("--frames > 1 needs --fps (the release rate)")
+    if args.deadline_ms is not None and not (math.isfinite(args.deadline_ms) and args.deadline_ms > 0):
+        raise SpecError(f"--deadline-ms must be > 0 and finite (got {args.deadline_ms})")
+    device = device_from_args(registry, args)
+    network = transform(load_network(registry, args.model, parse_model_args(args.arg), name=args.name,
+                                     batch=args.batch), args)
     stream = Stream(
         network=network,
         target=args.target or "",
-        period_s=1.0 / args.fps if args.fps else 0.0,
+        period_s=1.0 / args.fps if args.fps is not None else 0.0,
         n_frames=args.frames,
-        deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms else float("inf"),
+        deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms is not None else float("inf"),
     )
     report = simulate(stream, device, seed=args.seed)
     print(f"{'network':<18}{network.name}  ({len(network)} ops)")
     print(summary_text(report))
     if args.out:
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", network.name.split("/")[0])
+        stem = output_stem(network.name)
         _refuse_other_report(Path(args.out) / f"{stem}.json", report)
         for path in write_report(report, args.out, stem=stem):
             print(f"wrote {path}")
@@ -233,6 +262,13 @@ def _refuse_other_report(path: Path, report) -> None:
             f"{path} holds the report of another run (network or device); pass --name to write "
             "this one under another name, or choose another --out"
         )
+
+
+def output_stem(name: str) -> str:
+    """A safe file stem for a network name: its part before '/', with characters outside
+    [A-Za-z0-9_.-] replaced and leading dots dropped (no hidden files); 'report' if empty."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.split("/")[0]).lstrip(".")
+    return stem[:100] or "report"
 
 
 def _cmd_trace(args, registry: Registry) -> int:
@@ -307,6 +343,19 @@ def _cmd_compare(args, registry: Registry) -> int:
     return 0
 
 
+def _cmd_check_device(args, registry: Registry) -> int:
+    from sim.contract import check_device
+
+    what = args.device
+    device = registry.resolve_device(what)  # a registered name or a YAML device file
+    found = check_device(device)
+    for violation in found:
+        print(one_line(violation))
+    name = getattr(device, "name", what)
+    print(f"{name}: {'breaks the contract: ' + str(len(found)) + ' violation(s)' if found else 'meets the contract'}")
+    return 1 if found else 0
+
+
 def _add_transform_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model name (see `edgesim list`) or trace file (.json/.yaml/.onnx)")
     p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
@@ -329,9 +378,30 @@ def _add_name_batch(p: argparse.ArgumentParser, *, name: bool) -> None:
 COMMAND_GROUP = "edgesim.commands"
 
 
+def seed_value(text: str) -> int:
+    """An argparse type: a seed numpy accepts, an integer in [0, 2**64)."""
+    if not re.fullmatch(r"\d{1,20}", text) or int(text) >= 2**64:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64) (got {text!r})")
+    return int(text)
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped, so that a name read from a
+    file (an op called 'x\\nedgesim: error: ...') can never forge a second line of output."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `edgesim run: error: ...; see edgesim run --help`, exit 2
+    (argparse prints the whole usage block first, which buries the message)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)}; see `{self.prog} --help`\n")
+
+
 def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     """The parser; `extra_commands` are `register(subparsers)` functions of plug-in commands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="edgesim",
         description="Latency and energy of compressed neural networks on edge hardware.",
     )
@@ -345,7 +415,7 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, help="run as a periodic stream at this rate")
     p.add_argument("--frames", type=int, default=1, help="frames to run (with --fps)")
     p.add_argument("--deadline-ms", type=float, help="per-frame deadline, ms")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**64-1 (default 0)")
     p.add_argument("--out", help="directory for report.csv, report.json and a Perfetto trace")
     p = sub.add_parser("trace", help="export a model as a trace file, or show one")
     p.add_argument("action", choices=["export", "show"])
@@ -361,7 +431,7 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
                    help="'+'-joined transforms, e.g. fp32, w8a8, block:0.75+w8a8+fuse (repeat)")
     p.add_argument("--device", action="append", required=True,
                    help="NAME, FILE.yaml, NAME:TARGET or FILE.yaml:TARGET (repeat)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**64-1 (default 0)")
     p.add_argument("--out", help="directory for compare.csv, README.md, compare.png")
     p = sub.add_parser("device", help="show a device's resolved spec as YAML, or a family's schema")
     p.add_argument("action", choices=["show", "schema"])
@@ -369,16 +439,67 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
                    help="show: a device name or file; schema: a family name")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a field before showing it (repeat)")
+    p = sub.add_parser("check-device", help="check a device against the physics contract",
+                       description="Price representative ops of every kind on every target and "
+                       "list each violation of sim.contract; exit 1 if there is one.")
+    p.add_argument("device", help="device name (see `edgesim list`) or device file (.yaml)")
     for register in extra_commands:
-        register(sub)
+        _register_guarded(sub, register)
     return parser
 
 
+def _register_guarded(sub, register) -> None:
+    """Run one plug-in's `register(subparsers)`; if it (or loading it) fails, add a stand-in
+    command of the same name that reports the failure in one line when called, so a broken
+    plug-in breaks only itself, never `--help` or the other commands."""
+    failure = getattr(register, "plugin_failure", None)
+    if failure is None:
+        try:
+            register(sub)
+            return
+        # Plug-in code can raise anything; it is reported typed and named, not as a traceback.
+        except Exception as err:  # noqa: BLE001 - the plug-in boundary
+            failure = PluginError(f"command plug-in {describe_entry_point(register)} failed "
+                                  f"to register: {type(err).__name__}: {err}")
+    name = getattr(register, "entry_point_name", None) or getattr(register, "__name__", "plugin")
+    if name in sub.choices:
+        return  # the plug-in added its command before failing; calling it reports its own error
+    p = sub.add_parser(name, help=f"(broken plug-in: {one_line(failure)[:60]})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=_fail_with(failure))
+
+
+def _fail_with(error: EdgesimError):
+    def handler(args, registry):
+        raise error
+
+    return handler
+
+
 def plugin_commands() -> list:
-    """The `register` functions of the installed `edgesim.commands` entry points."""
+    """The `register` functions of the installed `edgesim.commands` entry points.
+
+    An entry point that fails to import gives a stand-in (carrying `plugin_failure`) instead of
+    raising, so `build_parser` can keep every other command working.
+    """
     from importlib import metadata
 
-    return [ep.load() for ep in sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name)]
+    registers = []
+    for ep in sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except Exception as err:  # noqa: BLE001 - the plug-in boundary, re-raised on use
+            def register(sub):  # noqa: ARG001 - stand-in, never called
+                raise AssertionError("a failed plug-in is never registered")
+
+            register.plugin_failure = PluginError(
+                f"command plug-in {describe_entry_point(ep)} failed to load: "
+                f"{type(err).__name__}: {err}; reinstall or uninstall it"
+            )
+        register.entry_point_name = ep.name
+        register.entry_point = ep
+        registers.append(register)
+    return registers
 
 
 def main(
@@ -387,18 +508,49 @@ def main(
     commands: Sequence | None = None,
 ) -> int:
     """Run the CLI; `registry` and `commands` default to the installed entry points."""
-    args = build_parser(plugin_commands() if commands is None else commands).parse_args(argv)
-    registry = registry or Registry.from_entry_points()
-    builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
-               "device": _cmd_device}
-    handler = builtin.get(args.command) or args.handler
+    # SIGTERM (a killed job) unwinds like Ctrl-C, so half-staged output files are removed.
+    previous_term = _unwind_on_sigterm()
     try:
-        return handler(args, registry)
+        args = build_parser(plugin_commands() if commands is None else commands).parse_args(argv)
+        registry = registry or Registry.from_entry_points()
+        builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
+                   "device": _cmd_device, "check-device": _cmd_check_device}
+        if args.command in builtin:
+            return builtin[args.command](args, registry)
+        # A plug-in command's own failure is reported as a one-line PluginError naming it.
+        return call_plugin(args.handler, f"command plug-in {args.command!r}", args, registry)
     except EdgesimError as err:
-        # A spec file's problems are reported all at once, one complete error line each.
+        # A spec file's problems are reported all at once, one complete error line each; text
+        # from files inside a line has its control characters escaped.
         for line in str(err).splitlines() or [""]:
-            print(f"edgesim: error: {line}", file=sys.stderr)
+            print(f"edgesim: error: {one_line(line)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: output files are all-or-nothing (workloads.atomic), so say so in one line.
+        print("edgesim: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) has gone: stop quietly, as `cat` does. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a broken pipe
+    finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _unwind_on_sigterm():
+    """Make SIGTERM raise SystemExit (143) while the CLI runs; returns the previous handler,
+    or None when handlers cannot be set (not the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from sim.engine import Stream, simulate
 from sim.export import write_atomic
-from sim.tables import output_dir, pyplot, write_csv
+from sim.tables import pyplot, save_figure, write_csv
 from sim.registry import Registry
 from workloads import DoesNotFitError, Network, SparsityScheme, SpecError, UnsupportedOpError
+from workloads.atomic import staged_directory
 
 COLUMNS = ("model", "setting", "device", "target", "latency_ms", "energy_per_inference_mj",
            "inferences_per_j", "average_power_w", "top_energy_component", "error")
@@ -178,16 +179,17 @@ def plot(rows: Sequence[dict], path: Path) -> bool:
     ax.legend(fontsize=7)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return True
 
 
 def write(rows: Sequence[dict], out: Path, command: str) -> list[Path]:
     """Write compare.csv, README.md and (with matplotlib) compare.png into `out`."""
-    out = output_dir(out)
-    paths = [write_csv(out / "compare.csv", rows, COLUMNS),
-             write_atomic(out / "README.md", readme(rows, command))]
-    if plot(rows, out / "compare.png"):
-        paths.append(out / "compare.png")
-    return paths
+    out = Path(out)
+    with staged_directory(out) as staging:  # all files land together or none do
+        names = [write_csv(staging / "compare.csv", rows, COLUMNS).name,
+                 write_atomic(staging / "README.md", readme(rows, command)).name]
+        if plot(rows, staging / "compare.png"):
+            names.append("compare.png")
+    return [out / name for name in names]

@@ -18,10 +18,22 @@ import numpy as np
 import simpy
 
 from sim.device import Cost, Device, Phase
+from sim.registry import PluginError, call_plugin, origin_of
 from sim.report import FrameRecord, OpRecord, Report, RunMetadata
 from workloads import Network, Op, SpecError, UnsupportedOpError
 
 PS_PER_S = 10**12
+
+MAX_CLOCK_PS = 2**63 - 1
+"""Latest simulated time, ps (int64: about 106 days). Reports keep times in int64 arrays, so a
+stream whose releases or deadline reach past it (e.g. `--fps 1e-7`) is refused up front."""
+
+MAX_OP_INSTANCES = 100_000
+"""Most op executions (ops x frames, over all streams) one simulation may hold: each is a SimPy
+process and a report row, measured at about 30 us and 0.5 kB, so a run stays under about 3 s
+and 60 MB (ResNet-50 for 570 frames; the driving study's 2 s of three streams is 20,000). A
+request beyond it (`--frames 1000000000`) is refused before anything is built; throughput and
+latency percentiles settle within a few hundred frames."""
 
 
 def to_ps(seconds: float) -> int:
@@ -66,6 +78,13 @@ class Stream:
                 raise SpecError(f"stream {self.name!r}: {field_name!r} must be >= 0 (got {value})")
         if not self.deadline_s > 0:
             raise SpecError(f"stream {self.name!r}: 'deadline_s' must be > 0 (got {self.deadline_s})")
+        horizon_s = self.offset_s + self.n_frames * self.period_s + self.jitter_s
+        if horizon_s * PS_PER_S > MAX_CLOCK_PS:
+            raise SpecError(
+                f"stream {self.name!r}: its frames are released until {horizon_s:.4g} s, past the "
+                f"clock's range (MAX_CLOCK_PS = {MAX_CLOCK_PS / PS_PER_S:.4g} s); use fewer frames "
+                "or a shorter period"
+            )
         unknown = set(self.placement) - {op.name for op in self.network.ops}
         if unknown:
             raise SpecError(f"stream {self.name!r}: placement names unknown ops {sorted(unknown)}")
@@ -120,7 +139,7 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
         key = (id(op), target)
         cost = cost_cache.get(key)
         if cost is None:
-            cost = cost_cache[key] = device.cost(op, target)
+            cost = cost_cache[key] = _price(device, op, target)
         planned.append(
             _PlannedOp(
                 op=op,
@@ -152,7 +171,7 @@ def check_supported(streams: Sequence[Stream], device: Device) -> None:
                     f"choose one of {list(device.targets)}"
                 )
         missing: dict[tuple[str, str], list[str]] = {}
-        supported = {t: device.supported_kinds(t) for t in device.targets}
+        supported = {t: _supported_kinds(device, t) for t in device.targets}
         for op in stream.network.ops:
             target = stream.placement.get(op.name, default)
             for member in op.members or (op,):  # a fused op needs every member's kind
@@ -166,6 +185,30 @@ def check_supported(streams: Sequence[Stream], device: Device) -> None:
             f"device {device.name!r} cannot run: " + "; ".join(problems)
             + ". Pick another device or target, or transform the network (e.g. unfuse)."
         )
+
+
+def _supported_kinds(device: Device, target: str) -> frozenset:
+    kinds = call_plugin(
+        device.supported_kinds,
+        lambda: f"device {device.name!r} ({origin_of(device)}) supported_kinds({target!r})", target)
+    if not isinstance(kinds, (frozenset, set)):
+        raise PluginError(f"device {device.name!r} ({origin_of(device)}) supported_kinds({target!r}) "
+                          f"returned {type(kinds).__name__}, not a frozenset of OpKind")
+    return kinds
+
+
+def _price(device: Device, op: Op, target: str) -> Cost:
+    """`device.cost(op, target)`, with every failure naming the device, its origin and the op."""
+    def what() -> str:
+        return f"device {device.name!r} ({origin_of(device)}) pricing op {op.name!r} on {target!r}"
+
+    try:
+        cost = call_plugin(device.cost, what, op, target)
+    except SpecError as err:  # e.g. a Cost with a NaN or negative duration
+        raise SpecError(f"{what()}: {err}") from err
+    if not isinstance(cost, Cost):
+        raise PluginError(f"{what()}: cost() returned {type(cost).__name__}, not sim.Cost")
+    return cost
 
 
 def _check_engines(costs: Iterable[tuple[Op, Cost]], device: Device) -> None:
@@ -199,11 +242,20 @@ def simulate(
     names = [s.name for s in streams]
     if len(set(names)) != len(names):
         raise SpecError(f"stream names must be unique (got {names}); set Stream(name=...)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise SpecError(f"seed must be an integer in [0, 2**64) (got {seed!r})")
+    n_instances = sum(len(s.network.ops) * s.n_frames for s in streams)
+    if n_instances > MAX_OP_INSTANCES:
+        raise SpecError(
+            f"{n_instances:,} op executions (ops x frames) exceed MAX_OP_INSTANCES = "
+            f"{MAX_OP_INSTANCES:,}; simulate fewer frames (throughput settles within a few)"
+        )
     check_supported(streams, device)
     check = getattr(device, "check", None)
     if check is not None:  # optional whole-network check (see sim.device)
         for stream in streams:
-            check(stream.network, stream.target or device.targets[0])
+            call_plugin(check, lambda: f"device {device.name!r} ({origin_of(device)}) check()",
+                        stream.network, stream.target or device.targets[0])
     cost_cache: dict = {}
     plans = [_plan_stream(s, device, cost_cache) for s in streams]
     # Each distinct cost once (frames and streams share the cached Cost objects).

@@ -1,7 +1,9 @@
 """Files and text from a `Report`: per-op CSV, JSON, Chrome/Perfetto trace, summary table.
 
-Every writer writes to a temporary file beside the target and renames it into place, so a failed
-write leaves nothing half-written. Paths are arguments; nothing here picks a location.
+A report's files are one `workloads.atomic.OutputSet`: all are written to temporaries and renamed
+into place together at the end, so a failed or interrupted write leaves none of them (and no
+half-written one). Paths are arguments; nothing here picks a location. `write_atomic` and
+`OutputError` are re-exported from `workloads.atomic`, the project's one atomic writer.
 """
 
 from __future__ import annotations
@@ -10,16 +12,14 @@ import csv
 import io
 import json
 import os
-import tempfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
 from sim.report import Report
-from workloads import EdgesimError
+from workloads.atomic import OutputError, OutputSet, write_atomic
 
-
-class OutputError(EdgesimError, OSError):
-    """A report file cannot be written (unwritable or missing directory)."""
+__all__ = ["OP_COLUMNS", "OutputError", "chrome_trace", "ops_csv", "report_dict", "summary_text",
+           "write_atomic", "write_report"]
 
 
 OP_COLUMNS = (
@@ -27,25 +27,6 @@ OP_COLUMNS = (
     "latency_s", "wait_s", "bound_by", "macs", "energy_j",
 )
 """CSV columns before the per-memory-level byte columns (`bytes_<level>`)."""
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` via a temporary file and rename; OutputError if it cannot."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise OutputError(
-            f"cannot write {str(path)!r}: {err.strerror}; choose a writable directory"
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
 
 
 def ops_csv(report: Report) -> str:
@@ -142,7 +123,8 @@ def write_report(report: Report, out_dir: str | os.PathLike, stem: str = "report
         f"{stem}.trace.json": json.dumps(chrome_trace(report)),
     }
     out = output_dir(out_dir)
-    return [write_atomic(out / name, text) for name, text in texts.items()]
+    with OutputSet() as files:
+        return [files.write(out / name, text) for name, text in texts.items()]
 
 
 def _si(value: float, unit: str) -> str:

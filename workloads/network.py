@@ -15,6 +15,7 @@ from workloads.compression import Compression, QuantScheme, SparsityScheme, pars
 from workloads.errors import GraphError, ShapeError, SpecError, suggest
 from workloads.ops import (
     FUSIBLE_KINDS,
+    MAX_NAME_CHARS,
     ActivationAttrs,
     AxisAttrs,
     Conv2dAttrs,
@@ -30,6 +31,7 @@ from workloads.ops import (
     Shape,
     TransposeAttrs,
     UpsampleAttrs,
+    check_tensor_size,
     infer_output_shape,
 )
 
@@ -43,6 +45,12 @@ class TensorSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        if not (isinstance(self.name, str) and self.name and self.name.isprintable()
+                and len(self.name) <= MAX_NAME_CHARS):
+            shown = self.name if len(str(self.name)) <= 80 else f"{str(self.name)[:60]}..."
+            raise GraphError(f"input {shown!r}: names must be non-empty printable text of at "
+                             f"most MAX_NAME_CHARS = {MAX_NAME_CHARS} characters")
+        check_tensor_size(self.shape, f"input {self.name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,9 +410,11 @@ class Network:
         """Each op folded together with the chain of add/mul/activation/norm ops after it.
 
         An op joins the group of one of its operands when it is the only reader of that group's
-        current output (so the intermediate never needs to reach memory); any operand may be
-        that producer, so a residual ``x + conv(x)`` fuses like ``conv(x) + x`` (the first
-        operand that qualifies wins). A group of one stays as it was. The fused op is named by joining its members' names with '+', and placed where its
+        current output (so the intermediate never needs to reach memory); any operand of the
+        output's shape may be that producer, so a residual ``x + conv(x)`` fuses like
+        ``conv(x) + x`` (the first operand that qualifies wins), while a squeeze-excite
+        ``x * gate`` with a (N, C, 1, 1) gate does not join the gate. A group of one stays as
+        it was. The fused op is named by joining its members' names with '+', and placed where its
         last member was, which keeps the order topological. Its name joins the members' names
         with '+', dropping the anchor's module prefix from the rest ('l1.conv+bn+relu').
         """
@@ -424,7 +434,10 @@ class Network:
         for op in self.ops:
             src = None
             if op.kind in FUSIBLE_KINDS:
-                src = next((s for s in op.inputs if joinable(s)), None)
+                # One-to-one only: an operand broadcast up to the output (a squeeze-excite gate)
+                # is not a producer the op can run inside.
+                src = next((s for s, shape in zip(op.inputs, op.input_shapes)
+                            if shape == op.output_shape and joinable(s)), None)
             if src is not None:
                 gid = group_of[src]
                 groups[gid].append(op)

@@ -71,7 +71,14 @@ from pathlib import Path
 import numpy as np
 
 from workloads.compression import QuantScheme, SparsityScheme
-from workloads.errors import GraphError, ShapeError, SpecError, TraceError, UnsupportedOpError
+from workloads.errors import (
+    EdgesimError,
+    GraphError,
+    ShapeError,
+    SpecError,
+    TraceError,
+    UnsupportedOpError,
+)
 from workloads.network import Network, NetworkBuilder
 from workloads.onnx import detect
 from workloads.onnx.names import check_text, name_by_modules
@@ -126,8 +133,22 @@ def load_onnx(path_or_model, *, name: str | None = None, batch: int | None = Non
         raise TraceError(f"load_onnx: 'name' must be a non-empty string (got {name!r})")
     model, source, base_dir = _read_model(onnx, path_or_model)
     check_text(model, source)
-    return _Importer(onnx, model, source, base_dir, name=name, batch=batch,
-                     read_weights=read_weights).run()
+    try:
+        return _Importer(onnx, model, source, base_dir, name=name, batch=batch,
+                         read_weights=read_weights).run()
+    except EdgesimError:
+        raise
+    # A corrupted file can decode into a structurally odd model (an attribute of the wrong
+    # type, a negative or absurd dimension) that fails deep inside onnx or the converters.
+    except _MALFORMED as err:
+        detail = " ".join(str(err).split())[:200]
+        raise TraceError(f"{source}: malformed ONNX model ({type(err).__name__}: {detail}); "
+                         "re-export it") from None
+
+
+_MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError,
+              OverflowError, RecursionError, MemoryError)
+"""What a corrupted (but decodable) model makes the importer raise; reported as TraceError."""
 
 
 def _read_model(onnx, path_or_model):
@@ -322,6 +343,7 @@ class _Importer:
             for op_type, names in sorted(missing.items()):
                 shown = ", ".join(repr(n) for n in names[:5])
                 more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+                op_type = op_type if op_type.isprintable() else repr(op_type)  # one line
                 parts.append(f"{op_type} (node{'s' if len(names) > 1 else ''} {shown}{more})")
             raise UnsupportedOpError(
                 f"{self.source}: {len(missing)} ONNX op type(s) not supported: {'; '.join(parts)}. "

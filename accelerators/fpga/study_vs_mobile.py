@@ -18,6 +18,7 @@ from pathlib import Path
 from sim import Registry
 from sim.compare import DeviceChoice, compare, write
 from sim.export import write_atomic
+from workloads.atomic import staged_directory
 
 MODELS = ("resnet18", "mobilenetv2", "deit-tiny")
 SETTINGS = ("w8a8+fuse", "block:0.75+w8a8+fuse", "channel:0.5+w8a8+fuse", "mixed:w4a8:0.5+fuse")
@@ -90,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m accelerators.fpga.study_vs_mobile")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
-    rows = run(args.out)
+    with staged_directory(args.out) as out:  # the folder lands whole or not at all
+        rows = run(out)
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 

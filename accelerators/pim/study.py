@@ -44,10 +44,12 @@ from accelerators.pim.network import (
     train_qat,
 )
 from sim import simulate
+from sim.cli import seed_value
 from sim.export import write_atomic
 from sim.spec import override
-from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv, write_json
+from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import Activation, EdgesimError, Network, NetworkBuilder, NormKind, PoolMode
+from workloads.atomic import staged_directory
 
 SCHEMES: dict[str, CrossbarSpec] = {
     "bit_serial_differential": CrossbarSpec(rows=128, cell_bits=2, dac_bits=1, input_bits=4,
@@ -297,7 +299,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     axes[0][0].legend(fontsize=8, loc="lower right")
     fig.suptitle("Digits MLP (w4a4) on PIM crossbars: accuracy vs ADC resolution")
     fig.tight_layout()
-    fig.savefig(out / "accuracy_vs_adc_bits.png", dpi=110)
+    save_figure(fig, out / "accuracy_vs_adc_bits.png", dpi=110)
     plt.close(fig)
     written.append("accuracy_vs_adc_bits.png")
 
@@ -315,7 +317,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "energy_vs_adc_bits.png", dpi=110)
+    save_figure(fig, out / "energy_vs_adc_bits.png", dpi=110)
     plt.close(fig)
     written.append("energy_vs_adc_bits.png")
 
@@ -335,7 +337,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    fig.savefig(out / "accuracy_vs_noise.png", dpi=110)
+    save_figure(fig, out / "accuracy_vs_noise.png", dpi=110)
     plt.close(fig)
     written.append("accuracy_vs_noise.png")
 
@@ -354,7 +356,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    fig.savefig(out / "resnet18_energy_vs_adc_bits.png", dpi=110)
+    save_figure(fig, out / "resnet18_energy_vs_adc_bits.png", dpi=110)
     plt.close(fig)
     written.append("resnet18_energy_vs_adc_bits.png")
     return written
@@ -481,13 +483,14 @@ def _single_blas_thread():
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m accelerators.pim.study", description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="output folder, e.g. results/pim_noise")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_value, default=0)
     parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
     args = parser.parse_args(argv)
     cfg = dataclasses.replace(SMALL if args.small else StudyConfig(), seed=args.seed)
     try:
         with _single_blas_thread():
-            run_study(args.out, cfg)
+            with staged_directory(args.out) as out:  # the folder lands whole or not at all
+                run_study(out, cfg)
     except EdgesimError as err:
         print(f"edgesim: error: {err}", file=sys.stderr)
         return 2

@@ -310,12 +310,13 @@ class GpuPointCloudDevice:
 
     def _gather(self, op: Op) -> _Kernel:
         e = self._elem_bytes(op)
-        if op.kind is OpKind.EMBEDDING:
-            n_rows, width = math.prod(op.input_shapes[0]), op.weight_shape[1]
-            index = op.input_bytes_of(0)
+        a = op.anchor  # a fused embedding (embed+add+norm) gathers as its anchor does
+        if a.kind is OpKind.EMBEDDING:
+            n_rows, width = math.prod(a.input_shapes[0]), a.weight_shape[1]
+            index = a.input_bytes_of(0)
         else:
-            n_rows, width = math.prod(op.input_shapes[1]), op.input_shapes[0][-1]
-            index = op.input_bytes_of(1)
+            n_rows, width = math.prod(a.input_shapes[1]), a.input_shapes[0][-1]
+            index = a.input_bytes_of(1)
         reads = n_rows * self._row_read_bytes(width * e)
         writes = n_rows * width * e
         busy = self._stream_s(reads, self.spec.random_access_efficiency) + self._stream_s(writes + index)
