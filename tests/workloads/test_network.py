@@ -150,6 +150,18 @@ def test_fusion_follows_whichever_operand_the_producer_is(identity_first):
     assert fused.macs == net.macs and fused.params == net.params
 
 
+def test_fusion_does_not_join_a_broadcast_operand():
+    # Squeeze-excite: x * sigmoid(conv(pool(x))); the gate is (N, C, 1, 1), the product
+    # (N, C, H, W): the multiply is not one-to-one with the gate, so it stays its own op.
+    b = NetworkBuilder("se")
+    x = b.input("x", (1, 8, 4, 4))
+    x = b.act(b.conv2d(x, 8, 1, name="conv"), "relu", name="relu")
+    gate = b.act(b.conv2d(b.global_pool(x, name="pool"), 8, 1, name="fc"), "sigmoid", name="gate")
+    b.mul(x, gate, name="scale")
+    fused = b.build().fused()
+    assert [op.name for op in fused.ops] == ["conv+relu", "pool", "fc+gate", "scale"]
+
+
 def test_a_view_keeps_its_source_alive():
     # x(1,10) -> a(1,1000) -> view -> head(1,1000), fp32: at 'head', a (read through the
     # view) and head's output are live: 8000 B (found by the zoo's author: the view used to
