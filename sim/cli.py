@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.engine import Stream, simulate
-from sim.export import summary_text, write_report
+from sim.export import binary_size, summary_text, write_report
 from sim.registry import PluginError, Registry, call_plugin, describe_entry_point
 from sim.spec import DeviceSpec, dump_yaml, json_schema, parse_assignment
 from workloads import EdgesimError, Network, QuantScheme, SpecError, SparsityScheme
@@ -225,7 +225,8 @@ def _cmd_run(args, registry: Registry) -> int:
     if args.deadline_ms is not None and not (math.isfinite(args.deadline_ms) and args.deadline_ms > 0):
         raise SpecError(f"--deadline-ms must be > 0 and finite (got {args.deadline_ms})")
     device = device_from_args(registry, args)
-    network = transform(load_network(registry, args.model, parse_model_args(args.arg), name=args.name,
+    model_args = parse_model_args(args.arg)
+    network = transform(load_network(registry, args.model, model_args, name=args.name,
                                      batch=args.batch), args)
     stream = Stream(
         network=network,
@@ -233,9 +234,9 @@ def _cmd_run(args, registry: Registry) -> int:
         period_s=1.0 / args.fps if args.fps is not None else 0.0,
         n_frames=args.frames,
         deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms is not None else float("inf"),
+        model_args=model_args,
     )
     report = simulate(stream, device, seed=args.seed)
-    print(f"{'network':<18}{network.name}  ({len(network)} ops)")
     print(summary_text(report))
     if args.out:
         stem = output_stem(network.name)
@@ -288,7 +289,7 @@ def _cmd_trace(args, registry: Registry) -> int:
         _print_file_compression(args.model, base, bool(args.prune or args.quant))
     print(f"{network.name}: {s.n_ops} ops, {s.macs / 1e9:.4g} GMACs "
           f"({s.effective_macs / 1e9:.4g} effective), {s.params / 1e6:.4g} M params, "
-          f"weights {s.weight_bytes / 1024:.1f} kB, activation peak {s.activation_peak_bytes / 1024:.1f} kB")
+          f"weights {binary_size(s.weight_bytes)}, activation peak {binary_size(s.activation_peak_bytes)}")
     print(f"{'op':<40}{'kind':<15}{'output':<22}{'MACs':>14}  compression")
     for op in network.ops:
         print(f"{op.name[:39]:<40}{op.kind.value:<15}{str(op.output_shape):<22}"
@@ -310,6 +311,7 @@ def _cmd_compare(args, registry: Registry) -> int:
     import shlex
 
     from sim import compare
+    from sim.tables import pyplot
 
     model_args = parse_model_args(args.arg)
     models, seen = [], {}
@@ -325,10 +327,13 @@ def _cmd_compare(args, registry: Registry) -> int:
         models.append((label, network))
     rows = compare.compare(registry, models, args.setting,
                            [compare.DeviceChoice.parse(d) for d in args.device], seed=args.seed)
+    print(f"{'model':<14}{'setting':<24}{'device:target':<26}{'latency':>13} {'energy':>13} "
+          f"{'inferences':>12}  executed precision")
     for r in rows:
         where = f"{r['device']}:{r['target']}"
         result = r["error"] or (f"{r['latency_ms']:>10.3f} ms {r['energy_per_inference_mj']:>10.3f} mJ "
-                                f"{r['inferences_per_j']:>9.1f} /J")
+                                f"{r['inferences_per_j']:>9.1f} /J  {r['executed_precision']}"
+                                + ("  (SUBSTITUTE, not ranked)" if r["substituted"] else ""))
         print(f"{r['model']:<14}{r['setting']:<24}{where:<26}{result}")
     if args.out:
         parts = ["edgesim compare"]
@@ -338,8 +343,11 @@ def _cmd_compare(args, registry: Registry) -> int:
         parts += [f"--setting {shlex.quote(s)}" for s in args.setting]
         parts += [f"--device {shlex.quote(d)}" for d in args.device]
         parts.append(f"--out {shlex.quote(args.out)}")
-        for path in compare.write(rows, Path(args.out), " ".join(parts)):
+        paths = compare.write(rows, Path(args.out), " ".join(parts))
+        for path in paths:
             print(f"wrote {path}")
+        if not any(p.name == "compare.png" for p in paths):
+            print(compare.PLOT_MISSING if pyplot() is None else "compare.png not written: no design point ran")
     return 0
 
 

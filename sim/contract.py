@@ -265,7 +265,9 @@ def _simulation(device: Device, target: str, network: Network) -> Iterator[Viola
     if negative:
         yield Violation("energy", target, "", f"negative or non-finite energy components {negative}")
     total = first.energy_j
-    per_op = sum(r.energy_j for r in first.ops) + comps.get("static", 0.0)
+    # Static power is booked per engine, in the component the engine names (leakage, host).
+    static_j = sum(e.static_power_w for e in device.engines) * first.duration_s
+    per_op = sum(r.energy_j for r in first.ops) + static_j
     if not math.isclose(per_op, total, rel_tol=1e-6, abs_tol=1e-18):
         yield Violation("energy", target, "", f"per-op energies plus static ({per_op!r} J) differ "
                         f"from the total ({total!r} J)")

@@ -17,9 +17,10 @@ from types import MappingProxyType
 import numpy as np
 import simpy
 
-from sim.device import Cost, Device, Phase
+from sim.device import Cost, Device, Phase, precision_label
+from sim.energy import EnergyComponent
 from sim.registry import PluginError, call_plugin, origin_of
-from sim.report import FrameRecord, OpRecord, Report, RunMetadata
+from sim.report import FrameRecord, OpRecord, Report, RunMetadata, StreamInfo
 from workloads import Network, Op, SpecError, UnsupportedOpError
 
 PS_PER_S = 10**12
@@ -63,11 +64,14 @@ class Stream:
     """Lower values win contended engines."""
     placement: Mapping[str, str] = field(default_factory=dict)
     """Op name -> target, overriding `target` for those ops (e.g. pin a layer to the CPU)."""
+    model_args: Mapping[str, object] = field(default_factory=dict)
+    """Arguments the network's model was built with (e.g. {'width': 0.5}), for the report."""
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", self.network.name)
         object.__setattr__(self, "placement", MappingProxyType(dict(self.placement)))
+        object.__setattr__(self, "model_args", MappingProxyType(dict(self.model_args)))
         if self.n_frames < 1:
             raise SpecError(f"stream {self.name!r}: 'n_frames' must be >= 1 (got {self.n_frames})")
         if self.n_frames > 1 and not self.period_s > 0:
@@ -101,6 +105,10 @@ class _PlannedOp:
     """Indices of tensors whose last reader is this op (freed when it ends); -1-k: input k."""
     engines: str
     """Engines of its stages joined by '+' (for its records)."""
+    requested_precision: str
+    """`precision_label` of the op's (anchor's) compression."""
+    executed_precision: str
+    """The cost's executed precision, or the requested one when the device did not substitute."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +156,8 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
                 producers=tuple(index[s] for s in op.inputs if s in index),
                 frees=tuple(frees.get(i, ())),
                 engines="+".join(dict.fromkeys(ph.engine for st in cost.stages for ph in st)),
+                requested_precision=(requested := precision_label(op.anchor.compression)),
+                executed_precision=cost.executed_precision or requested,
             )
         )
     return _Plan(
@@ -431,11 +441,15 @@ class _Run:
                 bytes_moved=cost.bytes_moved,
                 energy_j=cost.dynamic_energy_j,
                 phases=tuple((e, lb, a / PS_PER_S, b / PS_PER_S) for e, lb, a, b in spans),
+                energy_by_component_j=cost.energy_j,
+                requested_precision=p.requested_precision,
+                executed_precision=p.executed_precision,
+                peak_macs_per_s=cost.peak_macs_per_s,
             )
         )
         done[i].succeed()
 
-    def _totals(self) -> tuple[dict[str, float], dict[str, float]]:
+    def _totals(self) -> tuple[dict[EnergyComponent, float], dict[str, float]]:
         """Dynamic energy by component and bytes by level: every op's cost once per frame
         (costs are frame-invariant)."""
         energy: dict[str, float] = {}
@@ -453,9 +467,14 @@ class _Run:
         energy, moved = self._totals()
         duration_ps = max(self.end_ps, self.horizon_ps)
         duration_s = duration_ps / PS_PER_S
-        static_w = sum(e.static_power_w for e in self.device.engines)
-        if static_w:
-            energy["static"] = static_w * duration_s
+        for e in self.device.engines:
+            if e.static_power_w:
+                comp = e.static_component
+                energy[comp] = energy.get(comp, 0.0) + e.static_power_w * duration_s
+        energy = {c: energy[c] for c in EnergyComponent if c in energy}  # vocabulary order
+        model = getattr(self.device, "energy_model", None)
+        unit_text = getattr(self.device, "unit_text", None)
+        used = dict.fromkeys(p.target for plan in self.plans for p in plan.ops)
         self.op_records.sort(key=lambda r: (r.start_s, r.end_s, r.stream, r.frame))
         self.frame_records.sort(key=lambda r: (r.stream, r.frame))
         return Report(
@@ -469,4 +488,40 @@ class _Run:
             weight_bytes=sum(p.stream.network.weight_bytes for p in self.plans),
             metadata=RunMetadata.of(seed, self.device, [p.stream for p in self.plans]),
             engines=tuple(e.name for e in self.device.engines),
+            engine_capacity=MappingProxyType({e.name: e.capacity for e in self.device.engines}),
+            streams=tuple(_stream_info(plan, self.device) for plan in self.plans),
+            energy_model=model.text() if model is not None else None,
+            units=MappingProxyType({t: unit_text(t) if unit_text else t for t in used}),
         )
+
+
+def _by_macs(weights: Mapping[str, int]) -> tuple[str, ...]:
+    return tuple(k for k, _ in sorted(weights.items(), key=lambda kv: -kv[1]))
+
+
+def _stream_info(plan: _Plan, device: Device) -> StreamInfo:
+    s, net = plan.stream, plan.stream.network
+    requested: dict[str, int] = {}
+    executed: dict[str, int] = {}
+    subs: dict[tuple[str, str], int] = {}
+    compressions: dict[str, int] = {}
+    for p in plan.ops:
+        if p.op.is_free:
+            continue
+        if p.op.weight_shape or p.op.macs:
+            label = p.op.anchor.compression.label()
+            compressions[label] = compressions.get(label, 0) + p.op.effective_macs
+        requested[p.requested_precision] = requested.get(p.requested_precision, 0) + p.op.effective_macs
+        executed[p.executed_precision] = executed.get(p.executed_precision, 0) + p.op.effective_macs
+        if p.executed_precision != p.requested_precision:
+            key = (p.requested_precision, p.executed_precision)
+            subs[key] = subs.get(key, 0) + 1
+    return StreamInfo(
+        stream=s.name, network=net.name, target=s.target or device.targets[0],
+        batch=net.inputs[0].shape[0] if net.inputs and net.inputs[0].shape else 1,
+        n_ops=len(net.ops), macs_per_frame=sum(p.op.effective_macs for p in plan.ops),
+        requested_precisions=_by_macs(requested), executed_precisions=_by_macs(executed),
+        substitutions=tuple((a, b, n) for (a, b), n in subs.items()),
+        compressions=_by_macs(compressions),
+        model_args=MappingProxyType(dict(s.model_args)),
+    )

@@ -784,6 +784,28 @@ class Op:
         return math.ceil(math.prod(self.output_shape) * bits / 8)
 
     @cached_property
+    def weight_bytes_read(self) -> int:
+        """Bytes of weights one inference reads: an embedding reads only the rows it looks up
+        (one row per index at the weight bits, at most the whole table); every other op all
+        its kept weights."""
+        if self.kind is OpKind.FUSED:
+            return sum(m.weight_bytes_read for m in self.members)
+        if self.kind is OpKind.EMBEDDING:
+            return min(self.weight_bytes,
+                       math.ceil(math.prod(self.output_shape) * self.compression.mean_weight_bits / 8))
+        return self.weight_bytes
+
+    @cached_property
+    def input_bytes_read(self) -> int:
+        """Bytes of inputs one inference reads: a gather reads its indices and one feature row
+        per index (at most the whole
+        feature tensor); every other op all of its inputs."""
+        if self.kind is OpKind.GATHER:
+            rows = math.ceil(math.prod(self.output_shape) * self._act_bits / 8)
+            return self.input_bytes_of(1) + min(rows, self.input_bytes_of(0))
+        return self.input_bytes
+
+    @cached_property
     def intermediate_bytes(self) -> int:
         """FUSED only: bytes of the tensors passed between members (kept on chip)."""
         return sum(m.output_bytes for m in self.members[:-1])

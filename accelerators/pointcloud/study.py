@@ -159,7 +159,7 @@ def run_case(case: Case, accel_spec: PointAccSpec, gpu: Device, seed: int) -> Ro
         energy_saving_table_dram_x=gpu_report.energy_j / acc_table.energy_j,
         gpu_ms=gpu_ms,
         accel_busy_ms=busy,
-        accel_energy_by_component_mj={k: v * 1e3 for k, v in acc.energy_by_component_j.items()},
+        accel_energy_by_component_mj={k.value: v * 1e3 for k, v in acc.energy_by_component_j.items()},
         cache_hit_ratio=hits / lookups if lookups else float("nan"),
     )
 

@@ -231,6 +231,8 @@ def op_cycles(op: Op, spec: McuSpec) -> OpCycles:
     read = 0
     for m in members:
         n_bytes = flash_bytes(m)
+        if m.kind is OpKind.EMBEDDING:  # it reads the rows it looks up, not its whole table
+            n_bytes = min(n_bytes, math.ceil(math.prod(m.output_shape) * weight_bits(m) / 8))
         if not n_bytes:
             continue
         lines = math.ceil(n_bytes / spec.flash_line_bytes)

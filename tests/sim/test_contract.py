@@ -23,11 +23,16 @@ from pathlib import Path
 import pytest
 import simpy
 
-from sim import Cost, Device, EngineSpec, Phase, Registry, Stream, simulate
+from sim import (Cost, Device, EnergyComponent, EnergyMethod, EnergyModel, EngineSpec, Phase,
+                 Registry, Stream, simulate)
 from sim.contract import ContractError, check_device, check_or_raise, every_kind_network, variants
+from sim.device import precision_label
+from sim.export import breakdown_j
 from workloads import (
     DoesNotFitError,
     EdgesimError,
+    Network,
+    NetworkBuilder,
     Op,
     OpKind,
     QuantScheme,
@@ -309,3 +314,97 @@ def test_check_device_takes_a_device_file(capsys):
     assert files, "examples/devices/ holds device files"
     assert main(["check-device", str(files[0])], commands=()) == 0
     assert capsys.readouterr().out.endswith(": meets the contract\n")
+
+
+# --- one energy account ------------------------------------------------------------------------
+
+
+def small_cnn() -> Network:
+    """A network every registered device can run: conv, norm, activation, pool, linear."""
+    b = NetworkBuilder("small-cnn")
+    x = b.input("image", (1, 3, 16, 16))
+    x = b.act(b.norm(b.conv2d(x, 8, 3, padding=1, name="conv"), "batch", name="bn"), "relu",
+              name="relu")
+    x = b.global_pool(b.pool(x, "max", 2, name="pool"), name="gap")
+    return b.build(outputs=[b.linear(b.reshape(x, (1, 8), name="flat"), 10, name="fc")])
+
+
+@pytest.mark.parametrize("factory", [pytest.param(f, id=label) for label, f in SOURCES])
+def test_device_states_its_energy_method_and_units(factory):
+    device = factory()
+    model = device.energy_model
+    assert isinstance(model, EnergyModel) and isinstance(model.method, EnergyMethod)
+    assert model.detail and model.text().startswith(model.method.value)
+    for target in device.targets:
+        text = device.unit_text(target)
+        assert isinstance(text, str) and text.startswith(target)
+
+
+def test_component_breakdowns_of_one_network_line_up_on_every_registered_device():
+    net = small_cnn().quantized("fixed", weight_bits=8)
+    breakdowns = {}
+    for label, factory in SOURCES:
+        device = factory()
+        report = simulate(net, device)
+        assert set(report.energy_by_component_j) <= set(EnergyComponent), label
+        assert sum(report.energy_by_component_j.values()) == pytest.approx(report.energy_j)
+        for r in report.ops:  # per-op components sum to the op's energy
+            assert sum(r.energy_by_component_j.values()) == pytest.approx(r.energy_j)
+        static_w = {c: sum(e.static_power_w for e in device.engines if e.static_component is c)
+                    for c in EnergyComponent}
+        for comp, watts in static_w.items():
+            if watts:  # static power is booked where the engine says, over the whole run
+                assert report.energy_by_component_j[comp] >= watts * report.duration_s * (1 - 1e-9)
+        breakdowns[label] = breakdown_j(report.energy_by_component_j)
+    columns = {tuple(b) for b in breakdowns.values()}
+    assert columns == {tuple(c.value for c in EnergyComponent)}  # the same columns, same order
+    assert all(sum(b.values()) > 0 for b in breakdowns.values())
+    # Each family books its energy where its hardware spends it.
+    assert breakdowns["pim-isaac"]["conversion"] > 0
+    assert breakdowns["fpga-zcu102"]["host"] > 0 and breakdowns["fpga-zcu102"]["on_chip"] > 0
+    assert breakdowns["snapdragon865"]["mac"] > 0 and breakdowns["snapdragon865"]["off_chip"] > 0
+    assert breakdowns["stm32f746"]["board"] > 0
+
+
+@pytest.mark.parametrize("factory, target", CASES)
+def test_executed_precision_is_stated_only_for_a_real_substitute(factory, target):
+    device = factory()
+    for op, cost in priced(device, target):
+        if cost is not None and cost.executed_precision is not None:
+            assert cost.executed_precision != precision_label(op.anchor.compression), op.name
+
+
+def embedding_network() -> Network:
+    """8 token ids into a 5000 x 64 table, then a gather of 16 rows from 4096 points."""
+    b = NetworkBuilder("lookups")
+    ids = b.input("ids", (1, 8))
+    e = b.embedding(ids, 5000, 64, name="embed")
+    feats = b.input("features", (4096, 32))
+    idx = b.input("idx", (16,))
+    g = b.op(OpKind.GATHER, [feats, idx], name="gather")
+    return b.build(outputs=[e, g])
+
+
+def test_embedding_and_gather_are_priced_by_the_rows_they_read():
+    net = embedding_network().quantized("fixed", weight_bits=8)
+    embed, gather = net["embed"], net["gather"]
+    assert (embed.weight_bytes, embed.weight_bytes_read) == (5000 * 64, 8 * 64)
+    assert gather.input_bytes_read == 16 * 4 + 16 * 32  # indices + the 16 rows, not 4096
+    checked = set()
+    for label, factory in SOURCES:
+        device = factory()
+        for op in (embed, gather):
+            target = device.targets[0]
+            if op.kind not in device.supported_kinds(target):
+                continue
+            cost = device.cost(op, target)
+            off_chip = sum(b for level, b in cost.bytes_moved.items() if level in ("dram", "flash"))
+            # Whole-tensor reads would be 320,000 B (table) or 131,072 B (features).
+            assert off_chip <= 4 * (op.weight_bytes_read + op.input_bytes_read + op.output_bytes), (
+                label, op.name, off_chip)
+            checked.add((label, op.kind))
+    for label in ("roofline-adreno650", "snapdragon865", "stm32f746", "fpga-zcu102", "pointacc",
+                  "gpu-rtx2080ti"):  # every built-in family that runs embeddings
+        assert (label, OpKind.EMBEDDING) in checked, label
+    for label in ("roofline-adreno650", "snapdragon865", "pointacc", "gpu-rtx2080ti"):
+        assert (label, OpKind.GATHER) in checked, label

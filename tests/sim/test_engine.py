@@ -27,7 +27,7 @@ def test_serial_chain_on_roofline_is_sum_of_per_op_rooflines():
     assert report.ops[1].start_s == pytest.approx(42.2 * US)
     assert all(r.bound_by == "memory" for r in report.ops)
     # Energy: DRAM at 1300 pJ / 8 B, MACs at fp32 (3.7 + 0.9 pJ), Horowitz 45 nm.
-    assert report.energy_by_component_j["dram"] == pytest.approx(3 * 41_200 * 162.5e-12)
+    assert report.energy_by_component_j["off_chip"] == pytest.approx(3 * 41_200 * 162.5e-12)
     assert report.energy_by_component_j["mac"] == pytest.approx(3 * 10_000 * 4.6e-12)
 
 
@@ -224,3 +224,11 @@ def test_a_device_may_refuse_a_whole_network_first():
 
     with pytest.raises(DoesNotFitError, match="chain needs .* B on main"):
         simulate(chain(2), Small(costs={}))
+
+
+def test_a_phase_too_long_for_the_picosecond_clock_is_a_spec_error():
+    from sim import Cost, Phase
+
+    assert Cost.serial(Phase("compute", 1e290)).latency_s == 1e290  # huge but representable
+    with pytest.raises(SpecError, match="lasts 1e.308 s, beyond the simulation clock"):
+        Cost.serial(Phase("compute", 1e308))  # 1e308 s x 1e12 ps/s overflows to inf

@@ -65,7 +65,7 @@ def test_cost_by_hand(f746):
     assert cycles.overhead_cycles == 2000
     cost = device.cost(op)
     assert cost.latency_s == pytest.approx(cycles.total_cycles / 216e6)
-    assert cost.energy_j["core"] == pytest.approx(0.33 * cost.latency_s)
+    assert cost.energy_j["board"] == pytest.approx(0.33 * cost.latency_s)
     assert cost.bound_by == "compute"
 
 
