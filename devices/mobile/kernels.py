@@ -99,6 +99,10 @@ def sparse_execution(op: Op, sparse: SparseExecution) -> SparseExecutionResult:
     dense_bytes = math.ceil(op.params * comp.mean_weight_bits / 8)
     if scheme in (SparsityScheme.DENSE, SparsityScheme.CHANNEL):
         return SparseExecutionResult(1.0, op.weight_bytes, "dense")
+    if scheme is SparsityScheme.N_M:
+        # No mobile runtime modelled here has N:M kernels (Ampere-class sparse tensor cores do;
+        # Adreno, Mali, Volta do not): the layer runs and is stored dense.
+        return SparseExecutionResult(1.0, dense_bytes, "dense-fallback")
     density = comp.density
     if scheme is SparsityScheme.UNSTRUCTURED:
         factor = density / sparse.unstructured_efficiency
