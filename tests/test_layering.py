@@ -1,4 +1,5 @@
-"""Imports go one way: workloads <- sim <- devices, accelerators (DESIGN.md, "Layout").
+"""Imports go one way: workloads <- sim <- devices, accelerators (DESIGN.md, "Layout"), and no
+module imports itself back through others (no import cycles).
 
 Every .py file of the four packages is parsed with `ast` (nothing is imported), and every
 import of one of our packages is checked, wherever it is (module top, inside a function, under
@@ -6,6 +7,9 @@ import of one of our packages is checked, wherever it is (module top, inside a f
 `importlib.import_module("x.y")` / `__import__("x")` with a literal name. Relative imports are
 resolved against the file's package; one that climbs out of its top-level package (the only way
 a relative import could reach a sibling) is reported too, since it cannot work.
+
+The cycle check builds the graph of imports that run (`if TYPE_CHECKING:` bodies excluded) and
+reports one loop per strongly connected component, with the line of each import in it.
 """
 
 from __future__ import annotations
@@ -213,8 +217,9 @@ def import_graph(root: Path) -> dict[str, dict[str, int]]:
 
 
 def cycles(root: Path) -> list[str]:
-    """One cycle per strongly connected component of the import graph, as
-    'a (line 3) -> b (line 9) -> a' (each line is where the import stands in the module before it)."""
+    """One cycle per strongly connected component of the import graph, the shortest loop through
+    its first module (by name), as 'a (line 3) -> b (line 9) -> a': module a imports b at its
+    line 3, b imports a at its line 9."""
     graph = import_graph(root)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
