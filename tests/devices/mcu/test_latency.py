@@ -17,6 +17,7 @@ from devices.mcu.latency import (
     calibrate,
     latency_s,
     main,
+    range_rows,
     rows,
     with_library,
 )
@@ -124,10 +125,25 @@ def test_tinyengine_held_out_rows_within_ten_percent(table):
     assert max(abs(r.error_ratio) for r in held) < 0.10
 
 
+def test_mcunet_f746_ranges_hold():
+    """MCUNet's STM32F746 figures: the 10fps / 5fps models within 100 / 200 ms under TinyEngine
+    (mcunet README), and TinyEngine 1.7-3.3x faster than CMSIS-NN (MCUNet abstract) on every
+    zoo network that fits the board (mcunet-in4, a 512 kB model, does not)."""
+    ranges = range_rows()
+    assert {r.model for r in ranges} == set(PUBLISHED_MS) - {"mcunet-in4"}
+    bounds = {r.model: r for r in ranges if r.quantity == "tinyengine latency ms"}
+    assert {m: r.published_high for m, r in bounds.items()} == {
+        "mcunet-in0": 100.0, "mcunet-in1": 200.0, "mcunet-vww1": 200.0}
+    assert [r.model for r in ranges if r.role == "calibration"] == ["mcunet-in2"]
+    for r in ranges:
+        assert r.within_band, r
+
+
 def test_small_study_writes_its_tables(tmp_path):
     out = tmp_path / "mcu_latency"
     assert main(["--out", str(out), "--small", "--no-plots"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "latency.csv", "latency.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "latency.csv", "latency.json",
+                                                     "ranges.csv"]
     with (out / "latency.csv").open() as f:
         got = list(csv.DictReader(f))
     assert {r["model"] for r in got} == {"mcunet-in0", "mcunet-in2"}
