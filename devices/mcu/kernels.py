@@ -10,6 +10,13 @@ Scratch buffers are the ones CMSIS-NN asks for on a core with the DSP extension 
 two columns of int16, ``2 * Cin * kh * kw * 2`` bytes; the fast 1x1 kernel (stride 1, no
 padding) needs none; the optimised depthwise kernel needs ``Cin * kh * kw * 2`` bytes; fully
 connected and element kernels need none.
+
+Cycles of the MAC kernels are counted per kernel class (`mac_kernel_cycles`): MACs at the
+class's cycles per MAC, the int8 -> int16 columns a conv or pointwise kernel expands
+(`column_elements`), the depthwise kernel's copy of its input into a padded channel buffer,
+and one requantisation per output, all times the spec's measured / counted scale; the spec's
+`library` picks TinyEngine's kernels, CMSIS-NN's (one more scale) or TF-Lite Micro's
+reference loops (a per-MAC count, no SIMD, no im2col).
 """
 
 from __future__ import annotations
