@@ -13,14 +13,14 @@ from functools import cached_property
 from workloads.attrs import INDEX_BITS, NormKind, OpKind, UpsampleMode
 from workloads.compression import SparsityScheme
 
+# Index tensors are held at INDEX_BITS, not the activation bits: these operands of these kinds,
+# and the outputs of neighbour searches.
 _INDEX_INPUTS = {OpKind.EMBEDDING: (0,), OpKind.GATHER: (1,), OpKind.SCATTER: (1,)}
 _INDEX_OUTPUT = frozenset({OpKind.KNN, OpKind.BALL_QUERY})
-"""Operands, and kinds whose output, that are index tensors (held at INDEX_BITS)."""
 
 
 class OpCounts:
     """Per-inference counts of an `Op` (its base class; see the module doc)."""
-
 
     @cached_property
     def macs(self) -> int:
