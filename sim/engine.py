@@ -239,7 +239,10 @@ class _ArbitratedResource(simpy.PriorityResource):
 
     def _arbitrate(self, _event) -> None:
         self._arbitration_pending = False
-        super()._trigger_put(None)
+        # SimPy's _trigger_put grants at most the head request; grant while slots are free,
+        # or a second free slot of a multi-slot engine idles until the next release.
+        while self.put_queue and len(self.users) < self.capacity:
+            super()._trigger_put(None)
 
 
 class _Run:

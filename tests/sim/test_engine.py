@@ -224,3 +224,14 @@ def test_a_device_may_refuse_a_whole_network_first():
 
     with pytest.raises(DoesNotFitError, match="chain needs .* B on main"):
         simulate(chain(2), Small(costs={}))
+
+
+def test_contended_requests_fill_every_free_slot_whatever_their_priority():
+    # Two single-op streams of different priority on a two-slot engine: both run at once
+    # (0 -> 10 us); the priority only orders requests when slots run out.
+    cost = Cost(stages=((Phase("compute", 10 * US),),))
+    device = FixedCostDevice(costs={"l0": cost}, engines=(EngineSpec(name="compute", capacity=2),))
+    report = simulate([Stream(network=chain(1, name="a"), priority=0),
+                       Stream(network=chain(1, name="b"), priority=1)], device)
+    assert [(r.stream, r.start_s) for r in report.ops] == [("a", 0.0), ("b", 0.0)]
+    assert [r.end_s for r in report.ops] == pytest.approx([10 * US, 10 * US])
