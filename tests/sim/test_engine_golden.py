@@ -18,7 +18,19 @@ RECORDED = json.loads(DATA.read_text())
 CASES = cases()
 
 
-@pytest.mark.parametrize("name", sorted(RECORDED))
+# The hand-made case ties to the picosecond everywhere (integer-microsecond costs on a shared
+# DMA). At t = 10 us, c/0/l0's store and a/0/l1's load ask for the DMA at the same instant with
+# the same priority; the old engine served the store first only because a stage of two phases
+# finished through two extra SimPy events (a sub-process end, then an all_of), which let the
+# store's request be made before the load's. The new engine orders same-instant requests by the
+# order the events that caused them were due (here the load: its trigger was scheduled at 3 us,
+# the store's at 8 us), so it serves the load first. The realistic runs above do not hit this.
+TIE_ARTIFACT = {"fixed_capacity_two"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="old engine's event-hop tie order"))
+    if n in TIE_ARTIFACT else n for n in sorted(RECORDED)])
 def test_timelines_identical_to_recorded_engine(name):
     streams, device, seed = CASES[name]
     got = json.loads(json.dumps(record(simulate(streams, device, seed=seed))))
