@@ -254,11 +254,25 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     return parser
 
 
-def plugin_commands() -> list:
-    """The `register` functions of the installed `edgesim.commands` entry points."""
+BUILTIN_COMMANDS = ("list", "run", "trace", "compare", "sweep")
+
+
+def plugin_commands(argv: Sequence[str] | None = None) -> list:
+    """The `register` functions of the installed `edgesim.commands` entry points.
+
+    Only the one `argv` calls is imported (its module may pull in PyRTL or scipy.spatial,
+    which a phone run should not pay for), none for a built-in command, and all of them when
+    `argv` names no command (`edgesim --help`, a typo), so the help and the error list every
+    command. An entry point's name is its command's name.
+    """
     from importlib import metadata
 
-    return [ep.load() for ep in sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name)]
+    eps = sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name)
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    if command in BUILTIN_COMMANDS:
+        return []
+    called = [ep for ep in eps if ep.name == command]
+    return [ep.load() for ep in (called or eps)]
 
 
 def main(
@@ -267,7 +281,7 @@ def main(
     commands: Sequence | None = None,
 ) -> int:
     """Run the CLI; `registry` and `commands` default to the installed entry points."""
-    args = build_parser(plugin_commands() if commands is None else commands).parse_args(argv)
+    args = build_parser(plugin_commands(argv) if commands is None else commands).parse_args(argv)
     registry = registry or Registry.from_entry_points()
     builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare}
     handler = builtin.get(args.command) or args.handler
