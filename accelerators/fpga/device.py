@@ -81,6 +81,8 @@ class FpgaDevice:
     design: Design
     name: str = ""
     targets: tuple[str, ...] = field(default=(TARGET,))
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    """Per-instance memo of pure costs by (op, target): sweeps re-price the same ops."""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -228,6 +230,13 @@ class FpgaDevice:
 
     def cost(self, op: Op, target: str = TARGET) -> Cost:
         """The pure cost of `op`; DoesNotFitError when some of its rows fit no array."""
+        key = (op, target)
+        cost = self._cache.get(key)
+        if cost is None:
+            cost = self._cache[key] = self._cost(op)
+        return cost
+
+    def _cost(self, op: Op) -> Cost:
         if op.is_free:
             return Cost(stages=(), bound_by="free")
         d, part, s = self.design, self.design.part, self.design.spec
