@@ -81,6 +81,8 @@ class _PlannedOp:
     cost: Cost
     producers: tuple[int, ...]
     """Indices of the ops this one reads."""
+    n_producers: int
+    """Distinct producers (an op may read one tensor twice, e.g. x * x)."""
     frees: tuple[int, ...]
     """Indices of tensors whose last reader is this op (freed when it ends); -1-k: input k."""
     engines: str
@@ -131,7 +133,8 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
                 op=op,
                 target=target,
                 cost=cost,
-                producers=tuple(index[s] for s in op.inputs if s in index),
+                producers=(producers := tuple(index[s] for s in op.inputs if s in index)),
+                n_producers=len(set(producers)),
                 frees=tuple(frees.get(i, ())),
                 engines="+".join(dict.fromkeys(ph.engine for st in cost.stages for ph in st)),
             )
@@ -303,8 +306,7 @@ class _OpRun:
         self.frame = frame
         self.i = i
         self.p = p = frame.plan.ops[i]
-        self.n_waiting = len(p.producers)
-        self.n_unstarted = len(p.producers)
+        self.n_waiting = self.n_unstarted = p.n_producers
         self.prefetch_left = -1  # -1: prefetch not started (or none)
         self.ready_ps = -1
         self.start_ps = -1

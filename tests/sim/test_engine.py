@@ -252,3 +252,14 @@ def test_same_instant_requests_of_equal_priority_are_first_come_first_served():
     rows = {(r.stream, r.op): (r.start_s, r.end_s) for r in report.ops}
     assert rows[("b", "m0")] == pytest.approx((0.0, 20 * US))
     assert rows[("a", "l1")] == pytest.approx((20 * US, 30 * US))
+
+
+def test_an_op_reading_one_tensor_twice_waits_for_it_once():
+    b = NetworkBuilder("square")
+    y = b.linear(b.input("x", (1, 100)), 100, name="l0")
+    b.mul(y, y, name="sq")
+    report = simulate(b.build(), FixedCostDevice(costs={
+        "l0": Cost(stages=((Phase("compute", 10 * US),),)),
+        "sq": Cost(stages=((Phase("compute", 1 * US),),))}))
+    assert [r.op for r in report.ops] == ["l0", "sq"]
+    assert report.latency_s == pytest.approx(11 * US)
