@@ -11,57 +11,46 @@ device's node; DRAM energy per byte from the same table.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import HOROWITZ_45NM, EnergyTable
-from sim.spec import load_preset
-from workloads import Op, OpKind, SpecError
+from sim.spec import DeviceSpec, Family, NonNegativeFloat, PositiveFloat, PositiveInt
+from workloads import Op, OpKind
 
 PRESETS = Path(__file__).parent / "presets"
 
 
-@dataclass(frozen=True, kw_only=True)
-class RooflineSpec:
+class RooflineSpec(DeviceSpec):
     """Throughput, bandwidth, node and power of a roofline device."""
 
-    name: str
-    description: str
-    source: str
-    """Where the numbers come from (datasheet, paper)."""
-    fp32_macs_per_s: float
-    fp16_macs_per_s: float
-    int8_macs_per_s: float
+    family: ClassVar[str] = "roofline"
+
+    fp32_macs_per_s: PositiveFloat
+    """Peak fp32 MAC/s."""
+    fp16_macs_per_s: PositiveFloat
+    """Peak fp16 MAC/s."""
+    int8_macs_per_s: PositiveFloat
     """Peak 8-bit integer MAC/s; narrower integers run at this rate, wider ones slower by bits/8."""
-    vector_ops_per_s: float
+    vector_ops_per_s: PositiveFloat
     """Elementwise ops per second (pooling, activations, norms)."""
-    dram_bytes_per_s: float
-    node_nm: float
+    dram_bytes_per_s: PositiveFloat
+    """Peak DRAM bandwidth."""
+    node_nm: PositiveFloat
     """Process node, for scaling the energy table."""
-    voltage_v: float = 0.9
-    static_power_w: float = 0.0
-    op_overhead_s: float = 0.0
-    """Fixed time per op (kernel launch, DMA set-up), s."""
+    voltage_v: PositiveFloat = 0.9
+    """Core supply voltage, for scaling the energy table."""
+    static_power_w: NonNegativeFloat = 0.0
+    """Leakage and idle power over the whole run."""
+    op_overhead_s: NonNegativeFloat = 0.0
+    """Fixed time per op (kernel launch, DMA set-up)."""
     separate_dma: bool = False
     """True: a DMA engine prefetches weights and streams activations beside compute."""
-    n_compute_units: int = 1
+    n_compute_units: PositiveInt = 1
     """Identical compute units; independent ops run on them concurrently."""
-
-    def __post_init__(self) -> None:
-        for name in ("fp32_macs_per_s", "fp16_macs_per_s", "int8_macs_per_s",
-                     "vector_ops_per_s", "dram_bytes_per_s", "node_nm", "voltage_v"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise SpecError(f"{self.name}: {name!r} must be a positive number (got {value!r})")
-        for name in ("static_power_w", "op_overhead_s"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise SpecError(f"{self.name}: {name!r} must be >= 0 (got {value!r})")
-        if not isinstance(self.n_compute_units, int) or self.n_compute_units < 1:
-            raise SpecError(f"{self.name}: 'n_compute_units' must be an int >= 1")
 
 
 @dataclass(frozen=True)
@@ -162,9 +151,13 @@ def _bound(compute_s: float, memory_s: float, overhead_s: float, busiest_s: floa
     return "compute" if compute_s >= memory_s else "memory"
 
 
+FAMILY = Family(name="roofline", spec_type=RooflineSpec, build=RooflineDevice, presets=PRESETS)
+"""Registered under `edgesim.families` as 'roofline'."""
+
+
 def from_preset(preset: str | Path) -> RooflineDevice:
-    """A roofline device from a YAML preset (a path, or a name in devices/presets/)."""
-    return RooflineDevice(load_preset(RooflineSpec, PRESETS, preset, what="roofline preset"))
+    """A roofline device from a preset name in devices/presets/, or a roofline device file."""
+    return FAMILY.device(preset)
 
 
 def jetson_nano_gpu() -> RooflineDevice:

@@ -20,6 +20,7 @@ from pathlib import Path
 from sim.engine import Stream, simulate
 from sim.export import summary_text, write_report
 from sim.registry import Registry
+from sim.spec import DeviceSpec, dump_yaml, json_schema, parse_assignment
 from workloads import EdgesimError, Network, QuantScheme, SpecError, SparsityScheme
 from workloads.compression import parse_enum
 
@@ -136,8 +137,42 @@ def _cmd_list(args, registry: Registry) -> int:
     return 0
 
 
+def add_device_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """`--device NAME|FILE.yaml` and repeatable `--set KEY=VALUE`, for any command taking a device."""
+    p.add_argument("--device", required=required, metavar="NAME|FILE",
+                   help="device name (see `edgesim list`) or a YAML device file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a device field, dotted keys, e.g. --set dram_bytes_per_s=30e9 "
+                        "(repeat; `edgesim device show NAME` lists the fields)")
+
+
+def device_from_args(registry: Registry, args: argparse.Namespace):
+    """The device `--device` and `--set` name."""
+    overrides = dict(parse_assignment(text) for text in getattr(args, "overrides", ()))
+    return registry.resolve_device(args.device, overrides)
+
+
+def _cmd_device(args, registry: Registry) -> int:
+    import json
+
+    if args.action == "schema":
+        if not args.what:
+            names = sorted(registry.families)
+            raise SpecError(f"device schema needs a FAMILY, one of: {', '.join(names)}")
+        print(json.dumps(json_schema(registry.family(args.what)), indent=2))
+        return 0
+    if not args.what:
+        raise SpecError("device show needs a device NAME or FILE (see `edgesim list devices`)")
+    args.device = args.what
+    spec = getattr(device_from_args(registry, args), "spec", None)
+    if not isinstance(spec, DeviceSpec):
+        raise SpecError(f"device {args.what!r} has no declarative spec to show")
+    sys.stdout.write(dump_yaml(spec))
+    return 0
+
+
 def _cmd_run(args, registry: Registry) -> int:
-    device = registry.device(args.device)
+    device = device_from_args(registry, args)
     network = transform(load_network(registry, args.model, parse_model_args(args.arg)), args)
     if args.fps is not None and not args.fps > 0:
         raise SpecError(f"--fps must be > 0 (got {args.fps})")
@@ -231,7 +266,7 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", default="all", choices=["all", "workloads", "devices"])
     p = sub.add_parser("run", help="simulate a model on a device and print a summary")
     _add_transform_args(p)
-    p.add_argument("--device", required=True, help="device name (see `edgesim list`)")
+    add_device_args(p)
     p.add_argument("--target", help="unit of the device (default: its first)")
     p.add_argument("--fps", type=float, help="run as a periodic stream at this rate")
     p.add_argument("--frames", type=int, default=1, help="frames to run (with --fps)")
@@ -246,9 +281,16 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", required=True, help="model name (repeat)")
     p.add_argument("--setting", action="append", required=True,
                    help="'+'-joined transforms, e.g. fp32, w8a8, block:0.75+w8a8+fuse (repeat)")
-    p.add_argument("--device", action="append", required=True, help="NAME or NAME:TARGET (repeat)")
+    p.add_argument("--device", action="append", required=True,
+                   help="NAME, FILE.yaml, NAME:TARGET or FILE.yaml:TARGET (repeat)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="directory for compare.csv, README.md, compare.png")
+    p = sub.add_parser("device", help="show a device's resolved spec as YAML, or a family's schema")
+    p.add_argument("action", choices=["show", "schema"])
+    p.add_argument("what", nargs="?", metavar="NAME|FILE|FAMILY",
+                   help="show: a device name or file; schema: a family name")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a field before showing it (repeat)")
     for register in extra_commands:
         register(sub)
     return parser
@@ -283,12 +325,15 @@ def main(
     """Run the CLI; `registry` and `commands` default to the installed entry points."""
     args = build_parser(plugin_commands(argv) if commands is None else commands).parse_args(argv)
     registry = registry or Registry.from_entry_points()
-    builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare}
+    builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
+               "device": _cmd_device}
     handler = builtin.get(args.command) or args.handler
     try:
         return handler(args, registry)
     except EdgesimError as err:
-        print(f"edgesim: error: {err}", file=sys.stderr)
+        # A spec file's problems are reported all at once, one complete error line each.
+        for line in str(err).splitlines() or [""]:
+            print(f"edgesim: error: {line}", file=sys.stderr)
         return 2
 
 

@@ -68,7 +68,7 @@ def apply_setting(network: Network, setting: str) -> Network:
 def compare(registry: Registry, models: Sequence[str], settings: Sequence[str],
             devices: Sequence[DeviceChoice], *, seed: int = 0) -> list[dict]:
     """One row per model x setting x device (see COLUMNS)."""
-    boards = {d.name: registry.device(d.name) for d in devices}
+    boards = {d.name: registry.resolve_device(d.name) for d in devices}
     rows = []
     for model in models:
         base = registry.workload(model)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from types import MappingProxyType
 
 from sim.device import Device
+from sim.spec import SPEC_SUFFIXES, DeviceSpec, Family, override, spec_from_file
 from workloads import EdgesimError, Network, SpecError, UnknownNameError
 from workloads.errors import suggest
 
 DEVICE_GROUP = "edgesim.devices"
 WORKLOAD_GROUP = "edgesim.workloads"
+FAMILY_GROUP = "edgesim.families"
 
 
 class PluginError(EdgesimError, RuntimeError):
@@ -28,14 +31,20 @@ class PluginError(EdgesimError, RuntimeError):
 
 @dataclass(frozen=True)
 class Registry:
-    """Names -> factories. Device factories take no arguments; model builders take keywords."""
+    """Names -> factories. Device factories take no arguments; model builders take keywords.
+
+    `families` maps a family name to a `sim.spec.Family`, or to a no-argument callable returning
+    one (entry points load lazily); device files and `--set` overrides go through it.
+    """
 
     devices: Mapping[str, Callable[[], Device]]
     workloads: Mapping[str, Callable[..., Network]]
+    families: Mapping[str, Family | Callable[[], Family]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "devices", MappingProxyType(dict(self.devices)))
         object.__setattr__(self, "workloads", MappingProxyType(dict(self.workloads)))
+        object.__setattr__(self, "families", MappingProxyType(dict(self.families)))
 
     @classmethod
     def from_entry_points(cls) -> Registry:
@@ -47,10 +56,46 @@ class Registry:
         return cls(
             devices=_by_name(metadata.entry_points(group=DEVICE_GROUP)),
             workloads=_by_name(metadata.entry_points(group=WORKLOAD_GROUP)),
+            families=_by_name(metadata.entry_points(group=FAMILY_GROUP), objects=True),
         )
 
-    def device(self, name: str) -> Device:
-        """Build the device registered as `name`."""
+    def family(self, name: str) -> Family:
+        """The device family registered as `name` (e.g. 'mobile')."""
+        entry = self._find(self.families, name, "device family")
+        family = entry if isinstance(entry, Family) else entry()
+        if not isinstance(family, Family) or family.name != name:
+            raise PluginError(f"family entry point {name!r} must be a sim.spec.Family named "
+                              f"{name!r} (got {family!r:.80})")
+        return family
+
+    def resolve_device(self, what: str, overrides: Mapping[str, object] | None = None) -> Device:
+        """A registered device name or the path of a YAML device file, with `--set` overrides."""
+        path = Path(what)
+        if path.suffix.lower() in SPEC_SUFFIXES or "/" in what or (
+                what not in self.devices and path.exists()):
+            return self.load_device(what, overrides)
+        return self.device(what, overrides)
+
+    def load_device(self, path: str | Path, overrides: Mapping[str, object] | None = None) -> Device:
+        """The device described by a YAML device file (`family:` or `base:`), then overrides."""
+        spec = spec_from_file(Path(path), family_of=self.family, base_of=self.device_spec)
+        spec = override(spec, overrides or {}, where=f"--set on {path}")
+        return self.family(spec.family).build(spec)
+
+    def device_spec(self, name: str) -> DeviceSpec:
+        """The declarative spec of registered device `name`."""
+        device = self.device(name)
+        spec = getattr(device, "spec", None)
+        if not isinstance(spec, DeviceSpec):
+            raise SpecError(f"device {name!r} has no declarative spec (its .spec is not a "
+                            "sim.spec.DeviceSpec), so it cannot be shown, based on or overridden")
+        return spec
+
+    def device(self, name: str, overrides: Mapping[str, object] | None = None) -> Device:
+        """Build the device registered as `name`, with dotted-key overrides of its spec."""
+        if overrides:
+            spec = override(self.device_spec(name), overrides, where=f"--set on {name}")
+            return self.family(spec.family).build(spec)
         factory = self._find(self.devices, name, "device")
         try:
             inspect.signature(_unwrap(factory)).bind()
@@ -106,11 +151,23 @@ class Registry:
             ) from None
 
 
-def _by_name(entry_points) -> dict[str, Callable]:
+def _by_name(entry_points, objects: bool = False) -> dict[str, Callable]:
     groups: dict[str, list[metadata.EntryPoint]] = {}
     for ep in entry_points:
         groups.setdefault(ep.name, []).append(ep)
-    return {name: _lazy(eps[0]) if len(eps) == 1 else _clash(name, eps) for name, eps in groups.items()}
+    single = _object_loader if objects else _lazy
+    return {name: single(eps[0]) if len(eps) == 1 else _clash(name, eps) for name, eps in groups.items()}
+
+
+def _object_loader(ep: metadata.EntryPoint) -> Callable[[], object]:
+    """A callable returning the object an entry point names (a Family), loaded on first call."""
+    lazy = _lazy(ep)
+
+    def factory():
+        return lazy.load()
+
+    factory.load = lazy.load
+    return factory
 
 
 def _clash(name: str, eps: list[metadata.EntryPoint]) -> Callable:

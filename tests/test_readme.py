@@ -26,7 +26,8 @@ def test_ci_runs_the_readme_test_command():
     assert test_command in ci
 
 
-def test_python_tour_runs(capsys):
+def test_python_tour_runs(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the tour writes a device file in the working directory
     code = _blocks("python")[0]
     exec(compile(code, "README.md", "exec"), {})
     assert "energy by component" in capsys.readouterr().out

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import gc
 import hashlib
 import json
 import math
@@ -72,6 +71,7 @@ from workloads.compression import (
     SparsityScheme,
     parse_enum,
 )
+from workloads import yamlio
 from workloads.errors import GraphError, ShapeError, SpecError, TraceError, suggest
 from workloads.network import Network, TensorSpec
 from workloads.ops import ATTRS_TYPE, Op, OpKind
@@ -107,10 +107,6 @@ _SUFFIXES = MappingProxyType(
     {".json": TraceFormat.JSON, ".yaml": TraceFormat.YAML, ".yml": TraceFormat.YAML}
 )
 
-# libyaml is ~10x faster than the pure-Python parser; both are the *safe* loader and dumper, so
-# the result is what `yaml.safe_load` / `yaml.safe_dump` give (speed matters for 1000-op traces).
-_YAML_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def format_of(path: str | os.PathLike) -> TraceFormat:
@@ -431,7 +427,7 @@ def dumps(network: Network, fmt: TraceFormat | str = TraceFormat.JSON) -> str:
     data = to_dict(network)
     if fmt is TraceFormat.YAML:
         return yaml.dump(
-            data, Dumper=_YAML_DUMPER, sort_keys=False, default_flow_style=None,
+            data, Dumper=yamlio.DUMPER, sort_keys=False, default_flow_style=None,
             allow_unicode=True, width=100,
         )  # fmt: skip
     ops = data.pop("ops")
@@ -535,14 +531,9 @@ def loads(
             raise TraceError(f"{source}: duplicate key {dup.key!r} in a JSON object") from None
     else:
         try:
-            data = _yaml_load(text)
-        except yaml.MarkedYAMLError as err:
-            mark = err.problem_mark or err.context_mark
-            where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-            what = " ".join(p for p in (err.context, err.problem) if p)
-            raise TraceError(f"{source}: {where}invalid YAML: {what}") from None
-        except yaml.YAMLError as err:
-            raise TraceError(f"{source}: invalid YAML: {' '.join(str(err).split())}") from None
+            data = yamlio.safe_load(text)
+        except yamlio.YamlError as err:
+            raise TraceError(f"{source}: {err}") from None
     return from_dict(data, source=source)
 
 
@@ -560,109 +551,6 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict:
             if key in seen:
                 raise _DuplicateKey(key)
             seen.add(key)
-    return data
-
-
-_YAML_STR = "tag:yaml.org,2002:str"
-_YAML_INT = "tag:yaml.org,2002:int"
-_YAML_SEQ = "tag:yaml.org,2002:seq"
-_YAML_MAP = "tag:yaml.org,2002:map"
-_YAML_MERGE = "tag:yaml.org,2002:merge"
-
-
-# Plain scalars that look like identifiers but are not strings in YAML 1.1 (its resolvers for a
-# leading letter are only these words).
-_YAML_WORDS = frozenset(
-    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL"
-    .split()
-)
-
-
-def _plain_decimal(value: str) -> bool:
-    return value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1)
-
-
-class _YamlLoader(_YAML_BASE_LOADER):
-    """The safe loader, with a fast path for the commonest scalar of a trace: a decimal int."""
-
-    def resolve(self, kind, value, implicit):
-        # Same answer as the YAML 1.1 resolver (which tries regexes in Python per scalar), sooner.
-        if kind is yaml.ScalarNode and implicit[0]:
-            if value.isidentifier() and value not in _YAML_WORDS:
-                return _YAML_STR
-            if _plain_decimal(value):
-                return _YAML_INT
-        return super().resolve(kind, value, implicit)
-
-
-def _yaml_load(text: str) -> object:
-    """`yaml.safe_load(text)`, except that a key repeated in a mapping is an error (not last-wins).
-
-    Strings, decimal ints, lists and mappings are built here from the composed node tree
-    (PyYAML's generic `construct_object` costs more than parsing on a big trace); every other
-    node (bools, floats, null, timestamps, !!set, unknown tags) goes to the safe constructor.
-    """
-    loader = _YamlLoader(text)
-    # libyaml allocates three long-lived objects per node (the node and two marks), so the cyclic
-    # GC runs full collections over an ever larger heap while composing: loading time grows
-    # quadratically (1000 ops: 340 ms, 80 ms without). The node tree holds no cycles, so nothing
-    # is lost by pausing the collector here; the caller's setting is restored.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        node = loader.get_single_node()
-        return None if node is None else _yaml_data(loader, node, set())
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-        loader.dispose()
-
-
-def _yaml_data(loader, node, active: set[int]) -> object:
-    tag = node.tag
-    if type(node) is yaml.ScalarNode:
-        if tag == _YAML_STR:
-            return node.value
-        if tag == _YAML_INT and _plain_decimal(node.value):
-            return int(node.value)
-        return loader.construct_object(node, deep=True)
-    if tag not in (_YAML_SEQ, _YAML_MAP):
-        return loader.construct_object(node, deep=True)
-    if id(node) in active:  # an alias inside its own anchor: `&a [*a]`
-        raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
-    active.add(id(node))
-    if type(node) is yaml.SequenceNode:
-        data = [_yaml_data(loader, item, active) for item in node.value]
-    else:
-        data = _yaml_mapping(loader, node, active)
-    active.discard(id(node))
-    return data
-
-
-def _yaml_mapping(loader, node, active: set[int]) -> dict:
-    own = [(k, v) for k, v in node.value if k.tag != _YAML_MERGE]
-    data: dict = {}
-    for key_node, value_node in own:
-        key = _yaml_data(loader, key_node, active)
-        try:
-            duplicate = key in data
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"unhashable key {_show(key)}", key_node.start_mark
-            ) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        data[key] = _yaml_data(loader, value_node, active)
-    if len(own) != len(node.value):
-        # Merge keys (`<<: *base`): merged entries first, the mapping's own keys override them.
-        loader.flatten_mapping(node)
-        merged = {}
-        for key_node, value_node in node.value[: len(node.value) - len(own)]:
-            merged[_yaml_data(loader, key_node, active)] = _yaml_data(loader, value_node, active)
-        merged.update(data)
-        data = merged
     return data
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from accelerators.fpga.accelerator import AcceleratorSpec, Datapath, LutPe, allocate
 from accelerators.fpga.device import FpgaDevice
 from accelerators.fpga.parts import PRESETS, FpgaPartSpec, load_part
-from sim.spec import load_preset
+from sim.spec_legacy import load_preset
 
 DEFAULT_DESIGN = "accel_mixed_w4a8"
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.spec import load_yaml
+from sim.spec_legacy import load_yaml
 from workloads import SpecError, UnknownNameError
 from workloads.compression import parse_enum
 from workloads.errors import suggest

@@ -32,7 +32,7 @@ from accelerators.pim.adc import AdcSpec, conversion_energy_j
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, gemm_of, map_gemm, plan
 from sim.device import Cost, EngineKind, EngineSpec, Phase
-from sim.spec import load_preset
+from sim.spec_legacy import load_preset
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
 from workloads.compression import parse_enum
 

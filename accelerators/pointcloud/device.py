@@ -52,7 +52,7 @@ from accelerators.pointcloud.cache import CacheSpec, StreamTraffic, simulate_row
 from accelerators.pointcloud.workloads import PointCloudWorkload
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import HOROWITZ_45NM, EnergyTable
-from sim.spec import load_preset
+from sim.spec_legacy import load_preset
 from workloads import Network, Op, OpKind, SpecError
 from workloads.compression import parse_enum
 from workloads.ops import INDEX_BITS

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sim.device import Cost, EngineSpec, Phase
-from sim.spec import load_preset
+from sim.spec_legacy import load_preset
 from workloads import Op, OpKind, SpecError
 
 PRESETS = Path(__file__).parent / "presets"

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.spec import load_preset
+from sim.spec_legacy import load_preset
 from workloads import SpecError
 
 KB = 1024

@@ -34,7 +34,7 @@ from devices.mobile.kernels import (
 )
 from devices.mobile.spec import BoardSpec, ComputeUnitSpec
 from sim.device import Cost, EngineKind, EngineSpec, Phase
-from sim.spec import load_preset
+from sim.spec_legacy import load_preset
 from workloads import Op, OpKind, SpecError
 
 PRESETS = Path(__file__).parent / "presets"

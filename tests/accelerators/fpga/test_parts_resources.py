@@ -15,7 +15,7 @@ from accelerators.fpga.resources import (
     tile_resources,
 )
 from accelerators.fpga.rtl.tile import TileSpec
-from sim.spec import load_yaml
+from sim.spec_legacy import load_yaml
 from workloads import SpecError, UnknownNameError
 
 
