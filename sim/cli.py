@@ -291,12 +291,27 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
                    help="show: a device name or file; schema: a family name")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a field before showing it (repeat)")
+    p = sub.add_parser("sweep", help="design-space sweep: models x settings x devices and parameters")
+    p.set_defaults(handler=_cmd_sweep)
+    _add_sweep_args(p)
     for register in extra_commands:
         register(sub)
     return parser
 
 
-BUILTIN_COMMANDS = ("list", "run", "trace", "compare", "sweep")
+def _add_sweep_args(p: argparse.ArgumentParser) -> None:
+    from sim.sweep import add_arguments
+
+    add_arguments(p)
+
+
+def _cmd_sweep(args, registry: Registry) -> int:
+    from sim.sweep import command
+
+    return command(args, registry)
+
+
+BUILTIN_COMMANDS = ("list", "run", "trace", "compare", "device", "sweep")
 
 
 def plugin_commands(argv: Sequence[str] | None = None) -> list:
