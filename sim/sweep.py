@@ -423,18 +423,39 @@ def _split(point: Point) -> tuple[dict, dict, dict]:
     return model_args, device_set, transform
 
 
-def _transformed(network: Network, setting: str, transform: Mapping[str, Scalar]) -> Network:
+def _transformed(network: Network, setting: str, transform: Mapping[str, Scalar],
+                 memo: dict | None = None) -> Network:
+    """`network` with the setting, then the prune.* ratios, the quant spec and fuse applied.
+
+    `memo` (per chunk) keeps every intermediate network, keyed by the steps that made it, so
+    points that differ only in later steps share the earlier ones (a quantization of ResNet-18
+    costs about as much as its simulation).
+    """
     from sim.cli import parse_quant
     from sim.compare import apply_setting
 
-    network = apply_setting(network, setting)
-    for key, value in transform.items():
-        if key.startswith("prune.") and value:
-            network = network.pruned(scheme=SparsityScheme(key.partition(".")[2]), ratio=float(value))
+    memo = {} if memo is None else memo
+    steps: list[tuple[str, Any]] = [("setting", setting)]
+    steps += [(k, v) for k, v in transform.items() if k.startswith("prune.") and v]
     if "quant" in transform:
-        network = network.quantized(**parse_quant(str(transform["quant"])))
+        steps.append(("quant", transform["quant"]))
     if transform.get("fuse"):
-        network = network.fused()
+        steps.append(("fuse", True))
+    key: tuple = (id(network),)
+    for step, value in steps:
+        key = (*key, step, value)
+        cached = memo.get(key)
+        if cached is None:
+            if step == "setting":
+                cached = apply_setting(network, value)
+            elif step == "quant":
+                cached = network.quantized(**parse_quant(str(value)))
+            elif step == "fuse":
+                cached = network.fused()
+            else:
+                cached = network.pruned(scheme=SparsityScheme(step.partition(".")[2]), ratio=float(value))
+            memo[key] = cached
+        network = cached
     return network
 
 
@@ -466,6 +487,7 @@ def evaluate(task: Task) -> list[tuple[str, dict]]:
     models, devices = spec.model_entries(), spec.device_entries()
     bases: dict = {}
     networks: dict = {}
+    steps: dict = {}  # intermediate networks (see _transformed)
     boards: dict = {}
     out = []
     for key, point in task.points:
@@ -476,7 +498,7 @@ def evaluate(task: Task) -> list[tuple[str, dict]]:
                 bases[base_key] = _load_model(registry, models[point.model], model_args)
             net_key = (base_key, point.setting, tuple(sorted(transform.items())))
             if net_key not in networks:
-                networks[net_key] = _transformed(bases[base_key], point.setting, transform)
+                networks[net_key] = _transformed(bases[base_key], point.setting, transform, steps)
             dev_key = (point.device, tuple(sorted(device_set.items())))
             if dev_key not in boards:
                 boards[dev_key] = _resolve_device(registry, devices[point.device], device_set)
@@ -781,9 +803,18 @@ def _chunks(spec: SweepSpec, pending: list, chunk_size: int | None, n_workers: i
     if not pending:
         return []
     # Chunks long enough that a worker re-uses its networks and devices, short enough that
-    # every worker gets several (progress, balance) and an interrupt loses little.
+    # every worker gets several (progress, balance) and an interrupt loses little. Points of
+    # one network go together (its transforms are built once per chunk, and a device's cost
+    # memo serves its ops); the table is put back in point order afterwards.
+    pending = sorted(pending, key=lambda kp: _network_order(kp[1]))
     size = chunk_size or max(1, min(256, math.ceil(len(pending) / (4 * n_workers))))
     return [Task(spec=spec, points=tuple(pending[i:i + size])) for i in range(0, len(pending), size)]
+
+
+def _network_order(point: Point) -> tuple:
+    model_args, device_set, transform = _split(point)
+    return (point.model, repr(sorted(model_args.items())), point.setting,
+            repr(sorted(transform.items())), point.device, repr(sorted(device_set.items())))
 
 
 def _execute(tasks: list[Task], workers: int | None, client) -> Iterator[list[tuple[str, dict]]]:
