@@ -786,7 +786,7 @@ def _dask_client(scheduler: str | None, dask_local: int | None):
     if not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
         raise SpecError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")
     try:
-        return distributed.Client(scheduler, timeout="5s"), None
+        return distributed.Client(scheduler, timeout="3s"), None
     except (OSError, TimeoutError) as err:
         raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler} "
                              f"({type(err).__name__}); start one (dask scheduler) or use "
