@@ -164,6 +164,9 @@ def _describe(spec_type: type[Spec], data: Any, error: dict) -> str:
         return f"{key}: unknown key{suggest(str(loc[-1]), allowed)}; allowed: {', '.join(allowed)}"
     if kind == "missing":
         return f"{key}: required but missing"
+    if kind in ("value_error", "assertion_error"):
+        # A cross-field check (model or field validator) phrases its own message.
+        return f"{key}: {error['msg'].split(', ', 1)[-1]}"
     expected = error["msg"]
     for prefix in ("Input should be ", "Value should be ", "String should "):
         if expected.startswith(prefix):

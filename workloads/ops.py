@@ -738,6 +738,14 @@ class Op:
         return self.kind is OpKind.RESHAPE and not self.attrs.copy
 
     @property
+    def gemm(self):
+        """The GEMM view (`workloads.gemm.Gemm`) of a conv2d, linear or matmul op, or of a fused
+        op by its anchor; None for other kinds."""
+        from workloads.gemm import gemm_of  # workloads.gemm imports this module
+
+        return gemm_of(self)
+
+    @property
     def anchor(self) -> Op:
         """The op a fused group is built around (itself when not fused)."""
         return self.members[0] if self.members else self

@@ -30,15 +30,19 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, ValidationError
 
+from sim.spec import Fraction, NonNegativeFloat, Spec
 from workloads import SpecError
-from workloads.compression import parse_enum
 
 MAX_ADC_BITS = 16
 """Above 16 bits a column ADC is not a PIM design point (and 2**bits overflows int32 codes)."""
+
+AdcBits = Annotated[int, Field(ge=1, le=MAX_ADC_BITS)]
+"""An ADC resolution, 1..16 bits."""
 
 
 class NoiseReference(enum.Enum):
@@ -56,48 +60,53 @@ def _finite(name: str, value: object) -> float:
     return float(value)
 
 
-@dataclass(frozen=True, kw_only=True)
-class AdcSpec:
+class BuiltInPythonSpec(Spec):
+    """A `sim.Spec` that studies, benchmarks and tests also build in Python, field by field.
+
+    Construction raises SpecError (an EdgesimError, one line per problem, `OWNER: KEY: expected
+    ..., got ...`) rather than pydantic's ValidationError, so a bad value is a typed user error
+    wherever it comes from; files and `--set` go through `sim.spec.validate` as for every spec.
+    """
+
+    def __init__(self, **fields) -> None:
+        try:
+            super().__init__(**fields)
+        except ValidationError as err:
+            raise SpecError("\n".join(_problem(type(self).__name__, e) for e in err.errors())) from None
+
+    def replace(self, **changes):
+        """A validated copy with `changes` applied (SpecError for a bad value)."""
+        return type(self)(**{**dict(self), **changes})
+
+
+def _problem(owner: str, error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    text = error["msg"]
+    for prefix in ("Value error, ", "Input should be ", "Value should be "):
+        text = text.removeprefix(prefix)
+    if not key:  # a cross-field check: its message names the fields
+        return f"{owner}: {text}"
+    return f"{owner}: {key}: expected {text}, got {error.get('input')!r:.60}"
+
+
+class AdcSpec(BuiltInPythonSpec):
     """Resolution, range and non-idealities of the column ADCs of a crossbar. Frozen."""
 
-    resolution_bits: int = 8
+    resolution_bits: AdcBits = 8
     """Nominal resolution, 1..16 bits (bipolar conversion needs at least 2)."""
-    full_scale_ratio: float = 1.0
-    """Full-scale input as a fraction of the largest column sum the crossbar can produce, in
-    (0, 1]. Below 1 the codes cover a narrower range (finer LSB) and larger sums clip."""
-    gain_error_ratio: float = 0.0
+    full_scale_ratio: Fraction = 1.0
+    """Full-scale input over the largest column sum the crossbar can produce; below 1 sums clip."""
+    gain_error_ratio: Annotated[float, Field(gt=-1)] = 0.0
     """Relative gain error, e.g. 0.02 for +2 %; > -1."""
     offset_lsb: float = 0.0
     """Input-referred offset, in LSBs."""
-    inl_lsb: tuple[float, ...] = ()
-    """Integral non-linearity in LSBs at evenly spaced points of the input range, bottom code
-    to top code (at least two points), interpolated linearly; () for a linear converter."""
-    noise_std: float = 0.0
-    """Thermal noise standard deviation per conversion (Gaussian), in units of
-    `noise_reference`; >= 0."""
-    noise_reference: NoiseReference = NoiseReference.LSB
+    inl_lsb: Annotated[tuple[float, ...], Field(min_length=2)] | None = None
+    """INL in LSBs at >= 2 evenly spaced points, bottom to top code; None (null): linear."""
+    noise_std: NonNegativeFloat = 0.0
+    """Thermal noise standard deviation per conversion (Gaussian), in units of `noise_reference`."""
+    # strict=False: Python callers may name it by its value, e.g. noise_reference="full_scale".
+    noise_reference: Annotated[NoiseReference, Field(strict=False)] = NoiseReference.LSB
     """Whether `noise_std` is in LSBs or a fraction of full scale."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "noise_reference",
-                           parse_enum(NoiseReference, self.noise_reference, "noise_reference"))
-        object.__setattr__(self, "inl_lsb", tuple(self.inl_lsb))
-        bits = self.resolution_bits
-        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= MAX_ADC_BITS:
-            raise SpecError(f"ADC 'resolution_bits' must be an int in 1..{MAX_ADC_BITS} (got {bits!r})")
-        ratio = _finite("full_scale_ratio", self.full_scale_ratio)
-        if not 0.0 < ratio <= 1.0:
-            raise SpecError(f"ADC 'full_scale_ratio' must be in (0, 1] (got {ratio!r})")
-        if not _finite("gain_error_ratio", self.gain_error_ratio) > -1.0:
-            raise SpecError(f"ADC 'gain_error_ratio' must be > -1 (got {self.gain_error_ratio!r})")
-        _finite("offset_lsb", self.offset_lsb)
-        if not _finite("noise_std", self.noise_std) >= 0.0:
-            raise SpecError(f"ADC 'noise_std' must be >= 0 (got {self.noise_std!r})")
-        if self.inl_lsb:
-            if len(self.inl_lsb) < 2:
-                raise SpecError(f"ADC 'inl_lsb' needs at least two points (got {self.inl_lsb!r})")
-            for v in self.inl_lsb:
-                _finite("inl_lsb", v)
 
     @property
     def is_linear(self) -> bool:

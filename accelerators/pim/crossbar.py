@@ -34,12 +34,15 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from accelerators.pim.adc import AdcSpec, convert
+from accelerators.pim.adc import AdcSpec, BuiltInPythonSpec, convert
+from sim.spec import NonNegativeFloat
 from workloads import SpecError
-from workloads.compression import parse_enum
 
 _CHUNK_ELEMENTS = 4_000_000
 """Column sums held at once (float32: 16 MB); bounds memory for large batches."""
@@ -56,54 +59,46 @@ class WeightEncoding(enum.Enum):
     """One column per slice holding w + 2**(weight_bits-1); the offset is removed digitally."""
 
 
-def _int_field(owner: str, name: str, value: object, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise SpecError(f"{owner} {name!r} must be an int in {lo}..{hi} (got {value!r})")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CrossbarSpec:
+class CrossbarSpec(BuiltInPythonSpec):
     """Array geometry, decomposition scheme, precision and non-idealities of a crossbar. Frozen."""
 
-    rows: int = 128
+    rows: Annotated[int, Field(ge=1, le=65536)] = 128
     """Word lines (inputs) summed on each column, 1..65536."""
-    cols: int = 128
+    cols: Annotated[int, Field(ge=1, le=65536)] = 128
     """Bit lines per crossbar, 1..65536 (sets how many crossbars a layer needs, not results)."""
-    cell_bits: int = 2
+    cell_bits: Annotated[int, Field(ge=1, le=8)] = 2
     """Bits stored per cell (conductance levels = 2**cell_bits), 1..8."""
-    dac_bits: int = 1
-    """Input bits applied per read cycle; 1 is bit-serial, input_bits is one multi-bit pulse."""
-    input_bits: int = 8
+    input_bits: Annotated[int, Field(ge=1, le=16)] = 8
     """Unsigned input (activation) bit-width, 1..16."""
-    weight_bits: int = 8
+    dac_bits: Annotated[int, Field(ge=1, le=16)] = 1
+    """Input bits applied per read cycle, 1..input_bits; 1 is bit-serial, input_bits one pulse."""
+    weight_bits: Annotated[int, Field(ge=2, le=16)] = 8
     """Signed weight bit-width, 2..16."""
-    encoding: WeightEncoding = WeightEncoding.DIFFERENTIAL
-    """How signed weights are stored."""
-    adc: AdcSpec = field(default_factory=AdcSpec)
+    # strict=False: Python callers may name the scheme by its value, e.g. encoding="offset".
+    encoding: Annotated[WeightEncoding, Field(strict=False)] = WeightEncoding.DIFFERENTIAL
+    """How signed weights are stored: 'differential' pairs or an 'offset'."""
+    adc: AdcSpec = AdcSpec()
     """The column ADCs."""
-    cell_variation_ratio: float = 0.0
-    """Standard deviation of the multiplicative conductance error of each cell, >= 0 (0.05 is a
-    5 % spread), drawn once when the weights are programmed."""
+    cell_variation_ratio: NonNegativeFloat = 0.0
+    """Standard deviation of each cell's multiplicative conductance error, drawn at programming."""
     ideal: bool = False
     """True: no ADC quantisation and no non-ideality; the result equals x @ w exactly."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "encoding", parse_enum(WeightEncoding, self.encoding, "encoding"))
-        _int_field("crossbar", "rows", self.rows, 1, 65536)
-        _int_field("crossbar", "cols", self.cols, 1, 65536)
-        _int_field("crossbar", "cell_bits", self.cell_bits, 1, 8)
-        _int_field("crossbar", "input_bits", self.input_bits, 1, 16)
-        _int_field("crossbar", "weight_bits", self.weight_bits, 2, 16)
-        _int_field("crossbar", "dac_bits", self.dac_bits, 1, self.input_bits)
-        if not isinstance(self.adc, AdcSpec):
-            raise SpecError(f"crossbar 'adc' must be an AdcSpec (got {type(self.adc).__name__})")
-        v = self.cell_variation_ratio
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
-            raise SpecError(f"crossbar 'cell_variation_ratio' must be >= 0 (got {v!r})")
-        if not isinstance(self.ideal, bool):
-            raise SpecError(f"crossbar 'ideal' must be true or false (got {self.ideal!r})")
-        if self.bipolar and not self.ideal:
-            self.adc.code_range(True)  # raises for a 1-bit bipolar ADC
+    @field_validator("dac_bits")
+    @classmethod
+    def _dac_within_input(cls, dac_bits: int, info: ValidationInfo) -> int:
+        input_bits = info.data.get("input_bits")
+        if input_bits is not None and dac_bits > input_bits:
+            raise PydanticCustomError("dac_above_input", "at most input_bits ({input_bits})",
+                                      {"input_bits": input_bits})
+        return dac_bits
+
+    @model_validator(mode="after")
+    def _bipolar_adc_has_a_sign_bit(self) -> CrossbarSpec:
+        if self.bipolar and not self.ideal and self.adc.resolution_bits < 2:
+            raise ValueError("adc.resolution_bits: a bipolar (differential) ADC needs at least "
+                             f"2 bits, got {self.adc.resolution_bits}")
+        return self
 
     @property
     def bipolar(self) -> bool:

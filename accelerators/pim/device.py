@@ -27,14 +27,17 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, ClassVar
 
-from accelerators.pim.adc import AdcSpec, conversion_energy_j
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from accelerators.pim.adc import AdcBits, AdcSpec, conversion_energy_j
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, gemm_of, map_gemm, plan
 from sim.device import Cost, EngineKind, EngineSpec, Phase
-from sim.spec_legacy import load_preset
-from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
-from workloads.compression import parse_enum
+from sim.spec import DeviceSpec, Family
+from workloads import DoesNotFitError, Network, Op, OpKind, UnsupportedOpError
 
 PRESETS = Path(__file__).parent / "presets"
 DIGITAL_KINDS = frozenset({OpKind.ACTIVATION, OpKind.NORM, OpKind.POOL, OpKind.ADD, OpKind.MUL,
@@ -53,107 +56,93 @@ class OverflowPolicy(enum.Enum):
     inference (a layer larger than the chip runs in rounds)."""
 
 
-_POSITIVE = (
-    "read_cycle_s", "adc_conversions_per_s", "adc_walden_fom_j", "dac_energy_j",
-    "cell_read_energy_j", "shift_add_energy_j", "buffer_energy_j_per_byte",
-    "register_energy_j_per_byte", "interconnect_energy_j_per_byte", "digital_ops_per_s",
-    "digital_op_energy_j", "buffer_bytes_per_s", "write_energy_j_per_cell", "write_time_s_per_row",
-    "node_nm",
-)
+# Bounds a real chip sits far inside; a value past them is a typo, and would overflow the
+# engine's picosecond clock (a 1e308 s read cycle) or make energies infinite.
+EventEnergyJ = Annotated[float, Field(gt=0, le=1e-6)]
+"""Energy of one event (a conversion step, pulse, cell read, op or byte moved), in (0, 1 uJ]."""
+RatePerS = Annotated[float, Field(ge=1e6, le=1e18)]
+"""Events per second, 1e6 .. 1e18 (no PIM ADC, buffer or digital unit runs below 1 MHz)."""
+EventTimeS = Annotated[float, Field(gt=0, le=1e-3)]
+"""Duration of one hardware event, in (0, 1 ms]."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class PimChipSpec:
+class PimChipSpec(DeviceSpec):
     """A PIM chip: crossbar geometry and scheme, ADCs, per-event energies, digital unit. Frozen."""
 
-    name: str
-    description: str
-    source: str
-    """Where the numbers come from (paper, table); guesses are marked Assumed there."""
-    node_nm: float
-    """Process node of the cited design, nm (for the record; energies are the cited ones)."""
-    rows: int
+    family: ClassVar[str] = "pim"
+
+    node_nm: Annotated[float, Field(gt=0, le=1e4)]
+    """Process node of the cited design, at most 10 um (for the record; energies are cited)."""
+    rows: Annotated[int, Field(ge=1, le=65536)]
     """Word lines per crossbar."""
-    cols: int
+    cols: Annotated[int, Field(ge=1, le=65536)]
     """Bit lines per crossbar."""
-    cell_bits: int
+    cell_bits: Annotated[int, Field(ge=1, le=8)]
     """Bits per cell."""
-    dac_bits: int
-    """Input bits applied per read cycle (1 = bit-serial)."""
+    dac_bits: Annotated[int, Field(ge=1, le=16)]
+    """Input bits applied per read cycle (1 = bit-serial); layers with fewer input bits use theirs."""
     encoding: WeightEncoding
-    """How signed weights are stored."""
-    n_crossbars: int
+    """How signed weights are stored: 'offset' (unipolar ADCs) or 'differential' (bipolar)."""
+    n_crossbars: Annotated[int, Field(ge=1, le=10**9)]
     """Crossbars on the chip."""
-    adc_bits: int
-    """Column ADC resolution."""
-    adc_conversions_per_s: float
+    adc_bits: AdcBits
+    """Column ADC resolution, 1..16 bits (at least 2 with differential encoding)."""
+    adc_conversions_per_s: RatePerS
     """Conversion rate of one ADC."""
-    adc_walden_fom_j: float
-    """Walden figure of merit, J per conversion step: E_conv = FOM x 2**adc_bits."""
-    cols_per_adc: int
+    adc_walden_fom_j: Annotated[float, Field(gt=0, le=1e-9)]
+    """Walden figure of merit, J per conversion step (at most 1 nJ): E_conv = FOM x 2**adc_bits."""
+    cols_per_adc: Annotated[int, Field(ge=1, le=65536)]
     """Bit lines sharing one ADC (time-multiplexed)."""
-    read_cycle_s: float
+    read_cycle_s: EventTimeS
     """Crossbar read (drive, settle, sample-and-hold) time per input slice."""
-    dac_energy_j: float
-    """One 1-bit row-driver pulse, J; a d-bit DAC pulse costs (2**d - 1) times this."""
-    cell_read_energy_j: float
-    """One cell read in one cycle, J."""
-    shift_add_energy_j: float
-    """Digital shift-and-add per ADC conversion, J."""
-    buffer_energy_j_per_byte: float
-    """Tile buffer (eDRAM/SRAM) access per byte, J: unrolled inputs read, outputs written."""
-    register_energy_j_per_byte: float
-    """Input/output registers beside the crossbars per byte, J."""
-    interconnect_energy_j_per_byte: float
-    """On-chip network per byte of a layer's input and output, J."""
-    digital_ops_per_s: float
+    dac_energy_j: EventEnergyJ
+    """One 1-bit row-driver pulse; a d-bit DAC pulse costs (2**d - 1) times this."""
+    cell_read_energy_j: EventEnergyJ
+    """One cell read in one cycle."""
+    shift_add_energy_j: EventEnergyJ
+    """Digital shift-and-add per ADC conversion."""
+    buffer_energy_j_per_byte: EventEnergyJ
+    """Tile buffer (eDRAM/SRAM) access per byte: unrolled inputs read, outputs written."""
+    register_energy_j_per_byte: EventEnergyJ
+    """Input/output registers beside the crossbars, per byte."""
+    interconnect_energy_j_per_byte: EventEnergyJ
+    """On-chip network per byte of a layer's input and output."""
+    digital_ops_per_s: RatePerS
     """Throughput of the digital unit (norm, activation, pool, add), element ops/s."""
-    digital_op_energy_j: float
-    """One digital element op, J."""
-    buffer_bytes_per_s: float
+    digital_op_energy_j: EventEnergyJ
+    """One digital element op."""
+    buffer_bytes_per_s: RatePerS
     """Bandwidth of the buffer engine moving a layer's activations."""
-    default_weight_bits: int = 16
-    """Weight bits of float layers deployed on the chip."""
-    default_input_bits: int = 16
+    default_weight_bits: Annotated[int, Field(ge=1, le=16)] = 16
+    """Weight bits of float layers deployed on the chip (at least 2 are stored)."""
+    default_input_bits: Annotated[int, Field(ge=1, le=16)] = 16
     """Input bits of float layers deployed on the chip."""
     on_overflow: OverflowPolicy = OverflowPolicy.RAISE
-    """What a layer or network larger than the crossbars gets."""
-    write_energy_j_per_cell: float = 1e-12
-    """Programming one cell, J (reprogramming and matmul's dynamic operand)."""
-    write_time_s_per_row: float = 1e-6
-    """Programming one crossbar row (crossbars write in parallel), s."""
-    static_power_w: float = 0.0
-    """Leakage and clocks, W."""
+    """What a network larger than the crossbars gets: 'raise' (does not fit) or 'reprogram'."""
+    write_energy_j_per_cell: EventEnergyJ = 1e-12
+    """Programming one cell (reprogramming and matmul's dynamic operand)."""
+    write_time_s_per_row: EventTimeS = 1e-6
+    """Programming one crossbar row (crossbars write in parallel)."""
+    static_power_w: Annotated[float, Field(ge=0, le=1e3)] = 0.0
+    """Leakage and clocks, at most 1 kW."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "encoding", parse_enum(WeightEncoding, self.encoding, "encoding"))
-        object.__setattr__(self, "on_overflow",
-                           parse_enum(OverflowPolicy, self.on_overflow, "on_overflow"))
-        for name in _POSITIVE:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-                raise SpecError(f"{self.name}: {name!r} must be a finite number > 0 (got {v!r})")
-        v = self.static_power_w
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
-            raise SpecError(f"{self.name}: 'static_power_w' must be >= 0 (got {v!r})")
-        for name, hi in (("n_crossbars", 10**9), ("cols_per_adc", 65536),
-                         ("default_weight_bits", 16), ("default_input_bits", 16)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
-                raise SpecError(f"{self.name}: {name!r} must be an int in 1..{hi} (got {v!r})")
-        self.crossbar(self.default_input_bits, max(2, self.default_weight_bits))  # validates
+    # A field validator, not a model validator, so the error names its key:
+    # `FILE: adc_bits: expected at least 2 with differential encoding, got 1`.
+    @field_validator("adc_bits")
+    @classmethod
+    def _bipolar_adc_has_a_sign_bit(cls, adc_bits: int, info: ValidationInfo) -> int:
+        if info.data.get("encoding") is WeightEncoding.DIFFERENTIAL and adc_bits < 2:
+            raise PydanticCustomError("bipolar_adc_bits", "at least 2 with differential encoding")
+        return adc_bits
 
     def crossbar(self, input_bits: int, weight_bits: int) -> CrossbarSpec:
         """The crossbar spec of this chip at the given operand widths (ideal ADC model aside)."""
-        try:
-            return CrossbarSpec(
-                rows=self.rows, cols=self.cols, cell_bits=self.cell_bits,
-                dac_bits=min(self.dac_bits, input_bits), input_bits=input_bits,
-                weight_bits=weight_bits, encoding=self.encoding,
-                adc=AdcSpec(resolution_bits=self.adc_bits),
-            )
-        except SpecError as err:
-            raise SpecError(f"{self.name}: {err}") from None
+        return CrossbarSpec(
+            rows=self.rows, cols=self.cols, cell_bits=self.cell_bits,
+            dac_bits=min(self.dac_bits, input_bits), input_bits=input_bits,
+            weight_bits=weight_bits, encoding=self.encoding,
+            adc=AdcSpec(resolution_bits=self.adc_bits),
+        )
 
     @property
     def adc_conversion_energy_j(self) -> float:
@@ -318,19 +307,20 @@ class PimDevice:
         )
 
 
+FAMILY = Family(name="pim", spec_type=PimChipSpec, build=PimDevice, presets=PRESETS)
+"""Registered under `edgesim.families` as 'pim': presets in accelerators/pim/presets/."""
+
+
 def from_preset(preset: str | Path) -> PimDevice:
-    """A PIM device from a YAML preset (a path, or a name in accelerators/pim/presets/)."""
-    return PimDevice(load_preset(PimChipSpec, PRESETS, preset, what="PIM preset"))
+    """A PIM device from a preset name in accelerators/pim/presets/ or a pim device file."""
+    return FAMILY.device(preset)
 
 
 def isaac() -> PimDevice:
     """Entry point: the ISAAC ReRAM crossbar chip (Shafiee et al., ISCA 2016), weights resident."""
-    return from_preset("isaac")
+    return FAMILY.device("isaac")
 
 
 def isaac_reprogram() -> PimDevice:
     """Entry point: ISAAC with time-multiplexed (reprogrammed) crossbars for larger networks."""
-    device = isaac()
-    return PimDevice(dataclasses.replace(
-        device.spec, name="pim-isaac-reprogram", on_overflow=OverflowPolicy.REPROGRAM,
-        description=device.spec.description + "; reprograms crossbars each inference"))
+    return FAMILY.device("isaac_reprogram")

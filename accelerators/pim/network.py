@@ -26,37 +26,30 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
 
+from accelerators.pim.adc import BuiltInPythonSpec
 from accelerators.pim.crossbar import CrossbarSpec, ProgrammedCrossbar, column_sum_quantile, program, run
+from sim.spec import PositiveFloat
 from workloads import SpecError
 
 BN_EPS = 1e-5
 
 
-@dataclass(frozen=True, kw_only=True)
-class QuantSpec:
+class QuantSpec(BuiltInPythonSpec):
     """Bit-widths and clipping ranges of the quantized classifier."""
 
-    weight_bits: int = 4
+    weight_bits: Annotated[int, Field(ge=2, le=16)] = 4
     """Signed symmetric weight bits, per-layer scale max|w| / (2**(b-1) - 1)."""
-    act_bits: int = 4
+    act_bits: Annotated[int, Field(ge=1, le=16)] = 4
     """Unsigned activation (crossbar input) bits."""
-    input_clip: float = 1.0
+    input_clip: PositiveFloat = 1.0
     """Clipping range of the network input (pixels scaled to [0, 1])."""
-    act_clip: float = 4.0
+    act_clip: PositiveFloat = 4.0
     """Clipping range of hidden activations (after BN and ReLU)."""
-
-    def __post_init__(self) -> None:
-        for name, lo in (("weight_bits", 2), ("act_bits", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= 16:
-                raise SpecError(f"QuantSpec {name!r} must be an int in {lo}..16 (got {v!r})")
-        for name in ("input_clip", "act_clip"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise SpecError(f"QuantSpec {name!r} must be > 0 (got {v!r})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,8 +121,8 @@ def crossbar_for(model: Mlp, base: CrossbarSpec) -> CrossbarSpec:
     """`base` at the model's bit-widths (a multi-bit-DAC scheme keeps dac_bits = input bits)."""
     q = model.quant
     full_dac = base.dac_bits >= base.input_bits
-    return dataclasses.replace(
-        base, input_bits=q.act_bits, weight_bits=q.weight_bits,
+    return base.replace(
+        input_bits=q.act_bits, weight_bits=q.weight_bits,
         dac_bits=q.act_bits if full_dac else min(base.dac_bits, q.act_bits),
     )
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accelerators.pim.adc import AdcSpec, bow_inl
+from accelerators.pim.adc import AdcSpec, NoiseReference, bow_inl
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.device import PimDevice, isaac
 from accelerators.pim.network import (
@@ -45,6 +45,7 @@ from accelerators.pim.network import (
 )
 from sim import simulate
 from sim.export import write_atomic
+from sim.spec import override
 from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv, write_json
 from workloads import Activation, EdgesimError, Network, NetworkBuilder, NormKind, PoolMode
 
@@ -128,9 +129,9 @@ def mlp_network(sizes: tuple[int, ...], quant: QuantSpec) -> Network:
 def chip_for(scheme: CrossbarSpec, adc_bits: int) -> PimDevice:
     """The ISAAC preset with the scheme's geometry and the given ADC resolution."""
     spec = isaac().spec
-    return PimDevice(dataclasses.replace(
-        spec, name=f"pim-isaac-{adc_bits}b", cell_bits=scheme.cell_bits,
-        dac_bits=scheme.dac_bits, encoding=scheme.encoding, adc_bits=adc_bits))
+    return PimDevice(override(spec, {
+        "name": f"pim-isaac-{adc_bits}b", "cell_bits": scheme.cell_bits,
+        "dac_bits": scheme.dac_bits, "encoding": scheme.encoding, "adc_bits": adc_bits}))
 
 
 def energy_row(network: Network, device: PimDevice) -> dict:
@@ -171,7 +172,7 @@ def accuracy_vs_adc_bits(model, data, cfg: StudyConfig, rng, digital: float) -> 
     for scheme_name in cfg.schemes:
         scheme = SCHEMES[scheme_name]
         for bits in cfg.adc_bits:
-            base = dataclasses.replace(scheme, adc=AdcSpec(resolution_bits=bits))
+            base = scheme.replace(adc=AdcSpec(resolution_bits=bits))
             row = {"scheme": scheme_name, "adc_bits": bits, "digital_accuracy_ratio": digital}
             row.update(_remedies(model, base, data, rng, cfg, {"pim_aware": base}))
             energy = energy_row(net, chip_for(scheme, bits))
@@ -185,13 +186,12 @@ def accuracy_vs_noise(model, data, cfg: StudyConfig, rng, digital: float) -> lis
     rows = []
     scheme = SCHEMES["bit_serial_differential"]
     for sigma in cfg.noise_lsb:
-        hw = dataclasses.replace(
-            scheme, adc=AdcSpec(resolution_bits=cfg.noise_adc_bits, noise_std=sigma))
+        hw = scheme.replace(adc=AdcSpec(resolution_bits=cfg.noise_adc_bits, noise_std=sigma))
         adjusted = effective_bits(cfg.noise_adc_bits, sigma)
         row = {"scheme": "bit_serial_differential", "adc_bits": cfg.noise_adc_bits,
                "noise_std_lsb": sigma, "adjusted_bits": adjusted, "digital_accuracy_ratio": digital}
         train = {"pim_aware_adjusted_precision":
-                 dataclasses.replace(scheme, adc=AdcSpec(resolution_bits=adjusted)),
+                 scheme.replace(adc=AdcSpec(resolution_bits=adjusted)),
                  "pim_aware_noisy": hw}
         row.update(_remedies(model, hw, data, rng, cfg, train))
         rows.append(row)
@@ -204,7 +204,7 @@ NONIDEALITIES = {
     "offset_2lsb": {"adc": {"offset_lsb": 2.0}},
     "inl_bow_2lsb": {"adc": {"inl_lsb": bow_inl(2.0)}},
     "thermal_noise_1lsb": {"adc": {"noise_std": 1.0}},
-    "noise_1pct_full_scale": {"adc": {"noise_std": 0.01, "noise_reference": "full_scale"}},
+    "noise_1pct_full_scale": {"adc": {"noise_std": 0.01, "noise_reference": NoiseReference.FULL_SCALE}},
     "clipping_quarter_scale": {"adc": {"full_scale_ratio": 0.25}},
     "cell_variation_5pct": {"cell_variation_ratio": 0.05},
     "cell_variation_20pct": {"cell_variation_ratio": 0.20},
@@ -218,8 +218,8 @@ def nonidealities(model, data, cfg: StudyConfig, rng, digital: float) -> list[di
     scheme = SCHEMES["bit_serial_differential"]
     for name, change in NONIDEALITIES.items():
         adc = AdcSpec(resolution_bits=8, **change.get("adc", {}))
-        spec = dataclasses.replace(scheme, adc=adc,
-                                   cell_variation_ratio=change.get("cell_variation_ratio", 0.0))
+        spec = scheme.replace(adc=adc,
+                              cell_variation_ratio=change.get("cell_variation_ratio", 0.0))
         dep = deploy(model, spec, rng)
         rows.append({
             "nonideality": name, "adc_bits": 8, "digital_accuracy_ratio": digital,
@@ -259,7 +259,7 @@ def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
     sweep = []
     net = cifar_resnet18(weight_bits=8, act_bits=8)
     for bits in cfg.resnet_adc_bits:
-        dev = PimDevice(dataclasses.replace(device.spec, adc_bits=bits))
+        dev = PimDevice(override(device.spec, {"adc_bits": bits}))
         row = {"adc_bits": bits}
         row.update(energy_row(net, dev))
         sweep.append(row)

@@ -18,9 +18,9 @@ Three units, three engines, which the discrete-event engine runs concurrently:
   through a set-associative LRU cache (`accelerators.pointcloud.cache`), so hits and DRAM bytes
   come from the data; it also moves every DRAM tensor (weights prefetched).
 - ``matrix``: a rows x cols systolic array with a vector post-processing unit (cols lanes).
-  Dense layers are GEMMs timed by SCALE-Sim's analytic fold model (Samajdar et al., arXiv
-  1811.02883): weight stationary ceil(K / rows) x ceil(N / cols) folds of 2 rows + cols + M - 2
-  cycles; output stationary ceil(M / rows) x ceil(N / cols) folds of 2 rows + cols + K - 2.
+  Dense layers are GEMMs timed by the shared template `sim.systolic` (SCALE-Sim v3's folds):
+  weight stationary ceil(K / rows) x ceil(N / cols) folds of 2 rows + cols + M - 2 cycles;
+  output stationary ceil(M / rows) x ceil(N / cols) folds of K + rows + cols - 2.
   Sparse convs are one GEMM per kernel offset over the pairs of that offset, tile by tile of
   outputs that fit the output buffer. Temporal layer fusion: consecutive row-wise layers
   (gather, linear, norm, activation, add, concat, group max) whose weights fit the weight buffer
@@ -53,6 +53,8 @@ from accelerators.pointcloud.workloads import PointCloudWorkload
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import HOROWITZ_45NM, EnergyTable
 from sim.spec_legacy import load_preset
+from sim.systolic import Dataflow as SystolicDataflow
+from sim.systolic import Layers, SystolicArray, sequence_cycles
 from workloads import Network, Op, OpKind, SpecError
 from workloads.compression import parse_enum
 from workloads.ops import INDEX_BITS
@@ -250,30 +252,35 @@ class WorkloadPlan:
 
 
 def fold_cycles(m: int, k: int, n: int, matrix: MatrixUnitSpec) -> int:
-    """Cycles of an (m x k) @ (k x n) GEMM on the array (SCALE-Sim's analytic model).
+    """Cycles of an (m x k) @ (k x n) GEMM on the array: `sim.systolic`'s stall-free count.
 
     Weight stationary: ceil(k / rows) x ceil(n / cols) folds of 2 rows + cols + m - 2 cycles
     (rows to shift weights in, m rows streamed, rows + cols - 2 to fill and drain); with double
     buffered weights, folds of max(m, rows) and one fill and drain. Output stationary:
-    ceil(m / rows) x ceil(n / cols) folds of 2 rows + cols + k - 2.
+    ceil(m / rows) x ceil(n / cols) folds of k + rows + cols - 2 (SCALE-Sim v3).
     """
     return _fold_cycles_many(np.array([m]), k, n, matrix)
 
 
+def _systolic_array(matrix: MatrixUnitSpec) -> SystolicArray:
+    return SystolicArray(
+        rows=matrix.rows, cols=matrix.cols,
+        dataflow=(SystolicDataflow.WEIGHT_STATIONARY
+                  if matrix.dataflow is Dataflow.WEIGHT_STATIONARY
+                  else SystolicDataflow.OUTPUT_STATIONARY),
+        ifmap_sram_bytes=matrix.input_buffer_bytes, filter_sram_bytes=matrix.weight_buffer_bytes,
+        ofmap_sram_bytes=matrix.output_buffer_bytes, preload_hidden=matrix.weight_double_buffered)
+
+
 def _fold_cycles_many(ms: np.ndarray, k: int, n: int, matrix: MatrixUnitSpec) -> int:
     """Cycles of consecutive GEMMs (m_i x k) @ (k x n) on the array, e.g. one per kernel offset."""
-    rows, cols = matrix.rows, matrix.cols
     ms = np.asarray(ms)
     ms = ms[ms > 0].astype(np.int64)
     if k <= 0 or n <= 0 or ms.size == 0:
         return 0
-    if matrix.dataflow is Dataflow.WEIGHT_STATIONARY:
-        per = math.ceil(k / rows) * math.ceil(n / cols)
-        if matrix.weight_double_buffered:
-            return int(per * np.maximum(ms, rows).sum()) + rows + cols - 2
-        return int(per * (ms + 2 * rows + cols - 2).sum())
-    folds = np.ceil(ms / rows).astype(np.int64) * math.ceil(n / cols)
-    return int((folds * (2 * rows + cols + k - 2)).sum())
+    ones = np.ones_like(ms)
+    layers = Layers(groups=ones, m=ms, k=ones * k, n=ones * n, ifmap_words=ms * k)
+    return sequence_cycles(_systolic_array(matrix), layers)
 
 
 def plan_fusion(network: Network, weight_buffer_bytes: int, weight_bits=None) -> frozenset[str]:

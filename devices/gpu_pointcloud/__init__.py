@@ -1,6 +1,7 @@
 """A discrete GPU (NVIDIA RTX 2080 Ti preset) running point-cloud networks' kernels: the
-baseline the PointAcc study compares against. See `devices.gpu_pointcloud.device`."""
+baseline the PointAcc study compares against. See `devices.gpu_pointcloud.device`; its spec is
+the `gpu` family of `sim.spec`."""
 
-from devices.gpu_pointcloud.device import GpuPointCloudDevice, GpuSpec, from_preset, rtx2080ti
+from devices.gpu_pointcloud.device import FAMILY, GpuPointCloudDevice, GpuSpec, from_preset, rtx2080ti
 
-__all__ = ["GpuPointCloudDevice", "GpuSpec", "from_preset", "rtx2080ti"]
+__all__ = ["FAMILY", "GpuPointCloudDevice", "GpuSpec", "from_preset", "rtx2080ti"]

@@ -39,10 +39,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, ClassVar
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from sim.device import Cost, EngineSpec, Phase
-from sim.spec_legacy import load_preset
-from workloads import Op, OpKind, SpecError
+from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
+from workloads import Op, OpKind
 
 PRESETS = Path(__file__).parent / "presets"
 
@@ -51,81 +55,72 @@ SECTOR_BYTES = 32
 """Granularity of a GPU DRAM/L2 access (a sector of a 128-byte line)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class GpuSpec:
+LaunchOverhead = Annotated[float, Field(gt=0, lt=1e-3)]
+"""A per-kernel launch time in (0, 1 ms): eager-mode launches span 5-50 us."""
+
+
+class GpuSpec(DeviceSpec):
     """A discrete GPU: SMs, clock, memory, kernel overheads and board power."""
 
-    name: str
-    description: str
-    source: str
-    """Where the numbers come from; guesses are labelled Assumed."""
-    n_sms: int
-    fp32_cores_per_sm: int
+    family: ClassVar[str] = "gpu"
+
+    n_sms: PositiveInt
+    """Streaming multiprocessors."""
+    fp32_cores_per_sm: PositiveInt
     """FP32 FMA units per SM (one FMA per cycle each)."""
-    clock_hz: float
+    clock_hz: PositiveFloat
     """Sustained (boost) clock."""
-    fp16_rate_ratio: float = 2.0
-    """FP16 FMA rate over FP32 on the CUDA cores."""
-    dram_bytes_per_s: float
-    node_nm: float
-    tdp_w: float
+    fp16_rate_factor: PositiveFloat = 2.0
+    """FP16 FMA rate as a multiple of the FP32 rate on the CUDA cores (2: packed half2)."""
+    dram_bytes_per_s: PositiveFloat
+    """Peak DRAM bandwidth."""
+    node_nm: PositiveFloat
+    """Process node of the GPU die."""
+    tdp_w: PositiveFloat
     """Board power at full load."""
-    idle_power_w: float
-    """Board power with a context resident and clocks up between kernels."""
-    launch_overhead_s: float
-    """Time from one kernel's end to the next one's start when kernels are short (launch,
-    framework dispatch)."""
-    launch_utilisation: float = 0.05
+    idle_power_w: NonNegativeFloat
+    """Board power with a context resident and clocks up between kernels; below `tdp_w`."""
+    launch_overhead_s: LaunchOverhead
+    """Time from one kernel's end to the next one's start for short kernels (launch + dispatch)."""
+    launch_utilisation: Fraction = 0.05
     """Utilisation charged for dynamic power during launch gaps."""
-    gemm_tile: int = 128
+    gemm_tile: PositiveInt = 128
     """Output tile edge of a GEMM thread block."""
-    gemm_efficiency: float = 0.7
+    gemm_efficiency: Fraction = 0.7
     """Fraction of an SM's FMA rate a GEMM tile sustains."""
-    stream_efficiency: float = 0.8
+    stream_efficiency: Fraction = 0.8
     """Fraction of DRAM bandwidth a streaming (coalesced) kernel sustains."""
-    random_access_efficiency: float = 0.5
+    random_access_efficiency: Fraction = 0.5
     """Fraction of DRAM bandwidth (in 32-byte sectors) random row accesses sustain."""
-    atomic_efficiency: float = 0.25
+    atomic_efficiency: Fraction = 0.25
     """Fraction of DRAM bandwidth atomic read-modify-writes of a scatter sustain."""
-    fps_threads: int = 512
-    fps_cycles_per_point: float = 8.0
+    fps_threads: PositiveInt = 512
+    """Threads of the one thread block that runs farthest-point sampling on a point set."""
+    fps_cycles_per_point: PositiveFloat = 8.0
     """Cycles a thread spends per point per FPS iteration (distance, min, compare)."""
-    fps_sync_cycles: float = 40.0
+    fps_sync_cycles: PositiveFloat = 40.0
     """Cycles per step of the block-wide max reduction (shared memory + __syncthreads)."""
-    register_topk_max: int = 8
+    register_topk_max: PositiveInt = 8
     """Largest k selected in registers; larger k go through a radix top-k over DRAM."""
-    topk_passes: int = 4
+    topk_passes: PositiveInt = 4
     """Reads of the distance matrix a radix top-k makes."""
-    sort_passes: int = 4
+    sort_passes: PositiveInt = 4
     """Digit passes of an LSD radix sort of 32-bit keys (8-bit digits)."""
-    hash_probes_per_query: float = 1.5
+    hash_probes_per_query: PositiveFloat = 1.5
     """Sector accesses per hash-table look-up (linear probing at ~50 % load)."""
 
-    def __post_init__(self) -> None:
-        for name in ("n_sms", "fp32_cores_per_sm", "gemm_tile", "fps_threads", "register_topk_max",
-                     "topk_passes", "sort_passes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SpecError(f"{self.name}: {name!r} must be an int >= 1 (got {value!r})")
-        for name in ("clock_hz", "fp16_rate_ratio", "dram_bytes_per_s", "node_nm", "tdp_w",
-                     "fps_cycles_per_point", "fps_sync_cycles", "hash_probes_per_query"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise SpecError(f"{self.name}: {name!r} must be a number > 0 (got {value!r})")
-        for name in ("launch_utilisation", "gemm_efficiency", "stream_efficiency",
-                     "random_access_efficiency", "atomic_efficiency"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-                raise SpecError(f"{self.name}: {name!r} must be in (0, 1] (got {value!r})")
-        if not 0 <= self.idle_power_w < self.tdp_w:
-            raise SpecError(f"{self.name}: need 0 <= idle_power_w < tdp_w "
-                            f"(got {self.idle_power_w}, {self.tdp_w})")
-        if not 0 < self.launch_overhead_s < 1e-3:
-            raise SpecError(f"{self.name}: 'launch_overhead_s' must be in (0, 1 ms) "
-                            f"(got {self.launch_overhead_s})")
+    @field_validator("idle_power_w")
+    @classmethod
+    def _idle_below_tdp(cls, idle_power_w: float, info: ValidationInfo) -> float:
+        tdp_w = info.data.get("tdp_w")
+        if tdp_w is not None and not idle_power_w < tdp_w:
+            raise PydanticCustomError("idle_above_tdp", "less than tdp_w ({tdp_w} W)",
+                                      {"tdp_w": tdp_w})
+        return idle_power_w
 
     @property
     def fp32_fma_per_s(self) -> float:
+        """Peak FP32 FMA/s of all CUDA cores."""
         return self.n_sms * self.fp32_cores_per_sm * self.clock_hz
 
 
@@ -177,7 +172,7 @@ class GpuPointCloudDevice:
         comp = op.anchor.compression
         rate = self.spec.fp32_fma_per_s
         # Integer and half-precision kernels run at the FP16 rate (Turing's packed math).
-        return rate if comp.is_float and comp.weight_bits == 32 else rate * self.spec.fp16_rate_ratio
+        return rate if comp.is_float and comp.weight_bits == 32 else rate * self.spec.fp16_rate_factor
 
     def _elem_bytes(self, op: Op) -> float:
         comp = op.anchor.compression
@@ -380,11 +375,15 @@ def _relabel(kernel: _Kernel, label: str) -> _Kernel:
     return replace(kernel, label=label)
 
 
+FAMILY = Family(name="gpu", spec_type=GpuSpec, build=GpuPointCloudDevice, presets=PRESETS)
+"""Registered under `edgesim.families` as 'gpu'; presets are devices/gpu_pointcloud/presets/*.yaml."""
+
+
 def from_preset(preset: str | Path = "rtx2080ti") -> GpuPointCloudDevice:
-    """A GPU from a YAML preset (a path, or a name in devices/gpu_pointcloud/presets/)."""
-    return GpuPointCloudDevice(load_preset(GpuSpec, PRESETS, preset, what="GPU preset"))
+    """A GPU from a preset name in devices/gpu_pointcloud/presets/, or a gpu device file."""
+    return FAMILY.device(preset)
 
 
 def rtx2080ti() -> GpuPointCloudDevice:
     """Entry point: NVIDIA GeForce RTX 2080 Ti running point-cloud libraries' kernels."""
-    return from_preset("rtx2080ti")
+    return FAMILY.device("rtx2080ti")

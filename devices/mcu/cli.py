@@ -1,8 +1,10 @@
-"""`edgesim mcu plan MODEL --device NAME`: does a model fit a microcontroller, and how.
+"""`edgesim mcu plan MODEL --device NAME|FILE [--set KEY=VALUE]`: does a model fit an MCU, and how.
 
-Prints the per-layer SRAM (live activations, scratch, total) and flash of the deployed graph,
-the peaks, whether it fits, and the best patch-based schedule. Exit status 0 when the model
-fits (layer by layer or with the patch schedule), 1 when it does not, 2 on bad input.
+`--device` is an mcu device name or an mcu device file; `--set` overrides its fields (e.g.
+`--set sram_bytes=524288`). Prints the per-layer SRAM (live activations, scratch, total) and
+flash of the deployed graph, the peaks, whether it fits, and the best patch-based schedule.
+Exit status 0 when the model fits (layer by layer or with the patch schedule), 1 when it does
+not, 2 on bad input.
 Registered through the ``edgesim.commands`` entry point `devices.mcu.cli:register`.
 """
 
@@ -12,8 +14,9 @@ import argparse
 
 from devices.mcu.memory import plan
 from devices.mcu.patch import DEFAULT_MAX_LATENCY_OVERHEAD, patch_plan
-from devices.mcu.spec import KB, PRESET_NAMES, load_spec
-from sim.cli import load_network, parse_model_args
+from devices.mcu.device import McuDevice
+from devices.mcu.spec import KB, PRESET_NAMES
+from sim.cli import add_device_args, device_from_args, load_network, parse_model_args
 from workloads import SpecError
 
 
@@ -24,8 +27,7 @@ def register(subparsers) -> None:
     p.add_argument("model", help="model name (see `edgesim list`) or trace file (.json/.yaml/.onnx)")
     p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
                    help="model builder argument, e.g. --arg width=0.35 --arg resolution=144")
-    p.add_argument("--device", required=True, metavar="NAME",
-                   help=f"MCU preset ({', '.join(PRESET_NAMES)}) or a preset .yaml file")
+    add_device_args(p)
     p.add_argument("--max-latency-overhead", type=float, default=DEFAULT_MAX_LATENCY_OVERHEAD,
                    metavar="RATIO",
                    help="latency budget of the patch planner, e.g. 0.3 for +30%% (default 0.3)")
@@ -38,7 +40,11 @@ def _kb(n_bytes: float) -> str:
 
 
 def _cmd_plan(args: argparse.Namespace, registry) -> int:
-    spec = load_spec(args.device)
+    device = device_from_args(registry, args)
+    if not isinstance(device, McuDevice):
+        raise SpecError(f"device {device.name!r} is not a microcontroller; `mcu plan` takes an "
+                        f"mcu device ({', '.join(PRESET_NAMES)}) or an mcu device file")
+    spec = device.spec
     if args.max_latency_overhead is None or not args.max_latency_overhead >= 0:
         raise SpecError(f"--max-latency-overhead must be >= 0 (got {args.max_latency_overhead})")
     network = load_network(registry, args.model, parse_model_args(args.arg))

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from devices.mcu import kernels
 from devices.mcu.kernels import KernelKind
-from devices.mcu.spec import KB, McuSpec, load_spec
-from sim.device import Cost, EngineSpec, Phase
 from devices.mcu.memory import plan
+from devices.mcu.spec import KB, PRESETS, McuSpec
+from sim.device import Cost, EngineSpec, Phase
+from sim.spec import Family
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
 
 TARGET = "cpu"
@@ -126,26 +128,30 @@ class McuDevice:
         )
 
 
-def from_preset(preset: str) -> McuDevice:
-    """An MCU device from a bundled preset name or a YAML file path."""
-    return McuDevice(load_spec(preset))
+FAMILY = Family(name="mcu", spec_type=McuSpec, build=McuDevice, presets=PRESETS)
+"""Registered under `edgesim.families` as 'mcu': presets in devices/mcu/presets/."""
+
+
+def from_preset(preset: str | Path) -> McuDevice:
+    """An MCU device from a bundled preset name or an mcu device file's path."""
+    return FAMILY.device(preset)
 
 
 def stm32f746() -> McuDevice:
     """Entry point: STM32F746 (Cortex-M7 216 MHz, 320 kB SRAM, 1 MB flash)."""
-    return from_preset("stm32f746")
+    return FAMILY.device("stm32f746")
 
 
 def stm32h743() -> McuDevice:
     """Entry point: STM32H743 (Cortex-M7 480 MHz, 512 kB AXI SRAM budget, 2 MB flash)."""
-    return from_preset("stm32h743")
+    return FAMILY.device("stm32h743")
 
 
 def stm32f412() -> McuDevice:
     """Entry point: STM32F412 (Cortex-M4F 100 MHz, 256 kB SRAM, 1 MB flash)."""
-    return from_preset("stm32f412")
+    return FAMILY.device("stm32f412")
 
 
 def nrf52840() -> McuDevice:
     """Entry point: nRF52840 (Cortex-M4F 64 MHz, 256 kB RAM, 1 MB flash)."""
-    return from_preset("nrf52840")
+    return FAMILY.device("nrf52840")

@@ -207,7 +207,8 @@ def _weight_passes(op: Op, spec: McuSpec, n_bytes: int) -> int:
     """How many times a layer's weights stream from flash: once if they fit the data cache
     (or for depthwise, which walks channel by channel), else once per `weight_passes_pixels`
     output pixels (CMSIS-NN's GEMM re-reads the weight rows for each pair of columns)."""
-    if n_bytes <= spec.dcache_bytes or op.kind not in (OpKind.CONV2D, OpKind.LINEAR):
+    fits_cache = spec.dcache_bytes is not None and n_bytes <= spec.dcache_bytes
+    if fits_cache or op.kind not in (OpKind.CONV2D, OpKind.LINEAR):
         return 1
     if op.kind is OpKind.CONV2D and op.attrs.groups > 1:
         return 1

@@ -1,8 +1,9 @@
 """Microcontroller specs: clock, SRAM, flash, caches, power and the int8 kernel cycle table.
 
 A `McuSpec` is what the memory planner, the patch planner and the `McuDevice` cost model read.
-Presets live in ``devices/mcu/presets/*.yaml`` (one per board, each with a `source:` line) and
-are loaded strictly by `sim.spec.load_yaml`.
+Both are `sim.spec` models: each field declares its type, range and doc, and the one validator
+of `sim.spec` checks presets (``devices/mcu/presets/*.yaml``, one per board, each with a
+`source:` line), device files and `--set` overrides against those declarations.
 
 Sizes use binary kilobytes where the literature does: MCUNet/MCUNetV2 and the ST datasheets
 write "kB" for 1024 bytes, so ``KB = 1024`` converts and reports print "kB" in that sense.
@@ -10,39 +11,38 @@ write "kB" for 1024 bytes, so ``KB = 1024`` converts and reports print "kB" in t
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, ClassVar
 
-from sim.spec_legacy import load_preset
-from workloads import SpecError
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from sim.spec import DeviceSpec, Name, Spec, spec_from_file
 
 KB = 1024
 """Bytes per kB, the convention of MCUNet/MCUNetV2 and the STM32 datasheets."""
 
 PRESETS = Path(__file__).parent / "presets"
 
+MIN_FREQ_HZ = 1.0e3
+"""Below 1 kHz (a watch crystal is 32.768 kHz) a clock is a typo; slower would overflow the
+engine's picosecond clock on a large model."""
 MAX_FREQ_HZ = 2.0e9
 """Above 2 GHz a 'microcontroller' clock is certainly a typo."""
 MAX_MEMORY_BYTES = 1 << 34
 """16 GiB: no MCU has more on-chip SRAM or flash; a bigger value is a typo."""
+MAX_CYCLES_PER_UNIT = 1e4
+"""No int8 kernel spends 10,000 core cycles on one MAC, element or byte: a bigger value is a typo."""
+
+CyclesPerUnit = Annotated[float, Field(gt=0, le=MAX_CYCLES_PER_UNIT)]
+"""Core cycles per unit of work, in (0, 1e4]."""
+MemoryBytes = Annotated[int, Field(ge=1, le=MAX_MEMORY_BYTES)]
+"""A memory size, 1 B .. 16 GiB."""
+ReserveBytes = Annotated[int, Field(ge=0, le=MAX_MEMORY_BYTES)]
+"""A share of a memory, 0 B .. 16 GiB."""
 
 
-def _positive(owner: str, name: str, value: object, *, integer: bool = False,
-              maximum: float = math.inf, zero_ok: bool = False) -> None:
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
-        kind = "an int" if integer else "a finite number"
-        raise SpecError(f"{owner}: {name!r} must be {kind} (got {value!r})")
-    low_ok = value >= 0 if zero_ok else value > 0
-    if not low_ok or value > maximum:
-        bound = ">= 0" if zero_ok else "> 0"
-        top = f" and <= {maximum:g}" if math.isfinite(maximum) else ""
-        raise SpecError(f"{owner}: {name!r} must be {bound}{top} (got {value!r})")
-
-
-@dataclass(frozen=True, kw_only=True)
-class KernelCycles:
+class KernelCycles(Spec):
     """Core cycles per unit of work of the int8 kernels (CMSIS-NN / TinyEngine-like).
 
     MAC kernels are priced per multiply-accumulate; element kernels per element operation
@@ -50,112 +50,72 @@ class KernelCycles:
     comes from (a measured latency it is calibrated on, or an assumption and its reason).
     """
 
-    pointwise_cycles_per_mac: float
+    pointwise_cycles_per_mac: CyclesPerUnit
     """1x1 convolution (a GEMM over channels; the best-reused kernel)."""
-    conv_cycles_per_mac: float
+    conv_cycles_per_mac: CyclesPerUnit
     """k x k convolution with groups = 1 through im2col + GEMM (e.g. the first 3x3 conv)."""
-    depthwise_cycles_per_mac: float
+    depthwise_cycles_per_mac: CyclesPerUnit
     """Depthwise / grouped convolution: no reuse of an input across output channels."""
-    fully_connected_cycles_per_mac: float
+    fully_connected_cycles_per_mac: CyclesPerUnit
     """Linear layers and matmuls: each weight is used once per inference."""
-    requant_cycles_per_output: float
-    """Per output element of a MAC kernel: requantise the int32 accumulator to int8 (fixed-point
-    multiply, rounding shift, offset, clamp) and store. Dominates narrow layers."""
-    pool_cycles_per_element: float
+    requant_cycles_per_output: CyclesPerUnit
+    """Per output element of a MAC kernel: requantise the int32 accumulator to int8 and store."""
+    pool_cycles_per_element: CyclesPerUnit
     """Pooling, per window element read."""
-    elementwise_cycles_per_element: float
+    elementwise_cycles_per_element: CyclesPerUnit
     """Residual add, mul, non-folded activations, softmax, per element operation."""
-    copy_cycles_per_byte: float
+    copy_cycles_per_byte: CyclesPerUnit
     """Concat, copying reshape/transpose, upsample, pixel shuffle, embedding gather."""
-    op_overhead_cycles: float
+    op_overhead_cycles: Annotated[float, Field(ge=0, le=1e9)]
     """Fixed cost of one kernel call (argument set-up, requantisation tables, loop prologue)."""
 
-    def __post_init__(self) -> None:
-        for name in ("pointwise_cycles_per_mac", "conv_cycles_per_mac",
-                     "depthwise_cycles_per_mac", "fully_connected_cycles_per_mac",
-                     "requant_cycles_per_output", "pool_cycles_per_element", "elementwise_cycles_per_element",
-                     "copy_cycles_per_byte"):
-            _positive("kernels", name, getattr(self, name), maximum=1e4)
-        _positive("kernels", "op_overhead_cycles", self.op_overhead_cycles, zero_ok=True,
-                  maximum=1e9)
 
-
-@dataclass(frozen=True, kw_only=True)
-class McuSpec:
+class McuSpec(DeviceSpec):
     """One microcontroller board as the memory planner and the cost model see it."""
 
-    name: str
-    """Registry name, e.g. 'stm32f746'."""
-    description: str
-    """One line for `edgesim list`."""
-    source: str
-    """Where the numbers come from (datasheet, reference manual, paper)."""
-    core: str
+    family: ClassVar[str] = "mcu"
+
+    core: Name
     """CPU core, e.g. 'cortex-m7' (informational; the cycle table carries its effect)."""
-    freq_hz: float
-    """Core clock, Hz."""
-    sram_bytes: int
-    """SRAM usable for activations, scratch and runtime (contiguous budget), bytes."""
-    flash_bytes: int
-    """Embedded flash for weights and code, bytes."""
-    dcache_bytes: int = 0
-    """L1 data cache (0: none). A layer whose weights fit is fetched from flash once."""
-    flash_line_bytes: int
+    freq_hz: Annotated[float, Field(ge=MIN_FREQ_HZ, le=MAX_FREQ_HZ)]
+    """Core clock, 1 kHz .. 2 GHz."""
+    sram_bytes: MemoryBytes
+    """SRAM usable for activations, scratch and runtime (contiguous budget)."""
+    flash_bytes: MemoryBytes
+    """Embedded flash for weights and code."""
+    dcache_bytes: MemoryBytes | None = None
+    """L1 data cache; None (null in a file): none. A layer whose weights fit is read from flash once."""
+    flash_line_bytes: MemoryBytes
     """Bytes delivered by one flash read (the flash word / ART line)."""
-    flash_access_cycles: float
-    """Core cycles one flash line read stalls the core when it misses the cache/accelerator
-    (wait states + 1, in core clocks)."""
-    active_power_w: float
-    """Chip power while running inference from flash at `freq_hz`, W."""
-    runtime_reserve_bytes: int = 0
-    """SRAM kept for the stack, the runtime's tables and I/O buffers, bytes."""
-    code_flash_bytes: int = 0
-    """Flash taken by the inference runtime and application code, bytes."""
+    flash_access_cycles: Annotated[float, Field(ge=0, le=MAX_CYCLES_PER_UNIT)]
+    """Core cycles one flash line read stalls the core on a cache miss (wait states + 1)."""
+    active_power_w: Annotated[float, Field(gt=0, le=100.0)]
+    """Chip power while running inference from flash at `freq_hz`."""
+    runtime_reserve_bytes: ReserveBytes = 0
+    """SRAM kept for the stack, the runtime's tables and I/O buffers; below `sram_bytes`."""
+    code_flash_bytes: ReserveBytes = 0
+    """Flash taken by the inference runtime and application code; below `flash_bytes`."""
     in_place_depthwise: bool = True
-    """TinyEngine's in-place depthwise (MCUNet, arXiv 2007.10319 Sec. 3.2): the output
-    overwrites the input channel by channel through a one-channel buffer, so the layer needs
-    N + 1 channel planes instead of 2N."""
+    """TinyEngine's in-place depthwise (MCUNet, arXiv 2007.10319 Sec. 3.2): N + 1 planes, not 2N."""
     fold_norm_and_clamp: bool = True
-    """Plan and price the deployed graph: batch norm folds into the preceding conv, ReLU/ReLU6
-    become the int8 output clamp (TF-Lite converter, TinyEngine), and a residual add fuses into
-    the projection conv's output stage (TinyEngine's operator fusion), i.e. `Network.fused()`;
-    folded ops cost nothing."""
-    weight_passes_pixels: int = 2
-    """Output pixels computed per pass over a layer's weights when they do not fit the data
-    cache (CMSIS-NN's 2 x 2 GEMM kernel: two output columns per weight read)."""
+    """Plan and price the deployed graph: BN, ReLU/ReLU6 and residual adds fold into the convs."""
+    weight_passes_pixels: Annotated[int, Field(ge=1, le=1 << 20)] = 2
+    """Output pixels per pass over a layer's weights when they miss the data cache (CMSIS-NN: 2)."""
     kernels: KernelCycles
     """Cycles of the int8 kernels on this core."""
 
-    def __post_init__(self) -> None:
-        owner = self.name or "mcu spec"
-        if not isinstance(self.name, str) or not self.name:
-            raise SpecError("mcu spec: 'name' must be a non-empty string")
-        _positive(owner, "freq_hz", self.freq_hz, maximum=MAX_FREQ_HZ)
-        for name in ("sram_bytes", "flash_bytes", "flash_line_bytes"):
-            _positive(owner, name, getattr(self, name), integer=True, maximum=MAX_MEMORY_BYTES)
-        for name in ("dcache_bytes", "runtime_reserve_bytes", "code_flash_bytes"):
-            _positive(owner, name, getattr(self, name), integer=True, zero_ok=True,
-                      maximum=MAX_MEMORY_BYTES)
-        if self.runtime_reserve_bytes >= self.sram_bytes:
-            raise SpecError(
-                f"{owner}: 'runtime_reserve_bytes' ({self.runtime_reserve_bytes}) must be below "
-                f"'sram_bytes' ({self.sram_bytes})"
-            )
-        if self.code_flash_bytes >= self.flash_bytes:
-            raise SpecError(
-                f"{owner}: 'code_flash_bytes' ({self.code_flash_bytes}) must be below "
-                f"'flash_bytes' ({self.flash_bytes})"
-            )
-        _positive(owner, "flash_access_cycles", self.flash_access_cycles, zero_ok=True,
-                  maximum=1e4)
-        _positive(owner, "active_power_w", self.active_power_w, maximum=100.0)
-        _positive(owner, "weight_passes_pixels", self.weight_passes_pixels, integer=True,
-                  maximum=1 << 20)
-        for name in ("in_place_depthwise", "fold_norm_and_clamp"):
-            if not isinstance(getattr(self, name), bool):
-                raise SpecError(f"{owner}: {name!r} must be true or false")
-        if not isinstance(self.kernels, KernelCycles):
-            raise SpecError(f"{owner}: 'kernels' must be a KernelCycles table")
+    # Field validators (not a model validator) so an error names its own key, e.g.
+    # `FILE: runtime_reserve_bytes: expected below sram_bytes (327680), got 409600`.
+    @field_validator("runtime_reserve_bytes", "code_flash_bytes")
+    @classmethod
+    def _below_its_memory(cls, value: int, info: ValidationInfo) -> int:
+        memory = {"runtime_reserve_bytes": "sram_bytes", "code_flash_bytes": "flash_bytes"}[
+            info.field_name]
+        size = info.data.get(memory)
+        if size is not None and value >= size:
+            raise PydanticCustomError("below_memory", "below {memory} ({size})",
+                                      {"memory": memory, "size": size})
+        return value
 
     @property
     def activation_budget_bytes(self) -> int:
@@ -173,11 +133,16 @@ PRESET_NAMES = ("stm32f746", "stm32h743", "stm32f412", "nrf52840")
 
 
 def load_spec(preset: str | Path) -> McuSpec:
-    """A spec from a bundled preset name (see PRESET_NAMES) or a YAML file path.
+    """A spec from a bundled preset name (see PRESET_NAMES) or an mcu device file's path.
 
-    Raises UnknownNameError for an unknown name, SpecError for a malformed file.
+    Raises UnknownNameError for an unknown name, SpecError for a malformed file. A file with
+    `base:` needs the registry (`Registry.load_device`), which knows the other families' presets.
     """
-    return load_preset(McuSpec, PRESETS, preset, what="MCU preset")
+    from devices.mcu.device import FAMILY  # the family ties the spec to its device
+
+    if isinstance(preset, Path) or Path(preset).suffix:
+        return spec_from_file(Path(preset), family=FAMILY)
+    return FAMILY.preset(preset)
 
 
 __all__ = ["KB", "KernelCycles", "McuSpec", "PRESET_NAMES", "load_spec"]

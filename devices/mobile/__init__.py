@@ -2,11 +2,19 @@
 
 Each board's CPU clusters and GPU are targets and engines of one device sharing DRAM, so
 scenarios can run networks on both at once. Costs are aware of kernel classes, sparsity schemes,
-datatypes and fusion; see `devices.mobile.device`.
+datatypes and fusion; see `devices.mobile.device`. The specs (`devices.mobile.spec`) are the
+`mobile` family of `sim.spec`: presets, device files and `--set` overrides all validate there.
 """
 
-from devices.mobile.device import MobileBoard, OpBreakdown, from_preset
-from devices.mobile.spec import BoardSpec, ComputeUnitSpec, CoreGroup, KernelEfficiency, SparseExecution
+from devices.mobile.device import FAMILY, MobileBoard, OpBreakdown, from_preset
+from devices.mobile.spec import (
+    BoardSpec,
+    ComputeUnitSpec,
+    CoreGroup,
+    KernelEfficiency,
+    SparseExecution,
+    UnitKind,
+)
 
-__all__ = ["BoardSpec", "ComputeUnitSpec", "CoreGroup", "KernelEfficiency", "MobileBoard",
-           "OpBreakdown", "SparseExecution", "from_preset"]
+__all__ = ["FAMILY", "BoardSpec", "ComputeUnitSpec", "CoreGroup", "KernelEfficiency", "MobileBoard",
+           "OpBreakdown", "SparseExecution", "UnitKind", "from_preset"]

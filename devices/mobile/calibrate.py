@@ -13,13 +13,13 @@ left out: the model is MobileNetV2 at fp32.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices.mobile.device import MobileBoard, from_preset
 from devices.mobile.spec import KernelEfficiency
 from sim import Stream, simulate
+from sim.spec import override
 from workloads import Network
 from workloads.zoo import mobilenetv2
 
@@ -45,14 +45,14 @@ CASES = (
 
 def scaled(eff: KernelEfficiency, scale: float) -> KernelEfficiency:
     """Every efficiency times `scale`, capped at 1."""
-    return KernelEfficiency(**{f.name: min(1.0, getattr(eff, f.name) * scale)
-                               for f in dataclasses.fields(eff)})
+    return KernelEfficiency(**{name: min(1.0, value * scale) for name, value in eff})
 
 
 def with_efficiency(board: MobileBoard, target: str, eff: KernelEfficiency) -> MobileBoard:
-    units = tuple(dataclasses.replace(u, efficiency=eff) if u.name == target else u
-                  for u in board.spec.units)
-    return MobileBoard(dataclasses.replace(board.spec, units=units))
+    """`board` with `target`'s kernel efficiencies replaced (the `--set` override path)."""
+    index = board.spec.units.index(board.spec.unit(target))
+    return MobileBoard(override(board.spec, {f"units.{index}.efficiency": eff},
+                                where="calibration"))
 
 
 def latency_s(board: MobileBoard, target: str, network: Network) -> float:
@@ -67,7 +67,7 @@ def solve_scale(board: MobileBoard, target: str, network: Network, latency: floa
     converges; a latency out of that range raises ValueError (the model cannot reach it).
     """
     base = board.spec.unit(target).efficiency
-    high = 1.0 / max(dataclasses.astuple(base))
+    high = 1.0 / max(value for _, value in base)
     low = 1e-3
 
     def run(scale: float) -> float:
@@ -90,7 +90,7 @@ def main() -> None:
         scale = solve_scale(board, case.target, case.build(), case.latency_s)
         eff = scaled(board.spec.unit(case.target).efficiency, scale)
         print(f"{case.preset}/{case.target}: scale {scale:.4f} on {case.source}")
-        print("  efficiency: {" + ", ".join(f"{k}: {v:.3g}" for k, v in dataclasses.asdict(eff).items()) + "}")
+        print("  efficiency: {" + ", ".join(f"{k}: {v:.3g}" for k, v in eff) + "}")
 
 
 if __name__ == "__main__":

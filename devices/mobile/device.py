@@ -17,7 +17,6 @@ pJ/byte; the units' static power over the run (added by the engine).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,13 +31,13 @@ from devices.mobile.kernels import (
     padded_macs,
     sparse_execution,
 )
-from devices.mobile.spec import BoardSpec, ComputeUnitSpec
+from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
 from sim.device import Cost, EngineKind, EngineSpec, Phase
-from sim.spec_legacy import load_preset
+from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
 
 PRESETS = Path(__file__).parent / "presets"
-DRAM = "dram"
+DRAM = DRAM_ENGINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +85,17 @@ class MobileBoard:
     def with_threads(self, target: str, n_threads: int) -> MobileBoard:
         """This board with `target` running on its first `n_threads` cores only.
 
-        Core groups are listed fastest first in the presets (prime core, then big cores), as a
-        thread pool pinned to the big cluster fills them. SpecError when out of range.
+        The same as `--set units.TARGET.n_threads=N`: core groups are listed fastest first in
+        the presets (prime core, then big cores), as a thread pool pinned to the big cluster
+        fills them. SpecError when out of range.
         """
         unit = self.spec.unit(target)
-        if not isinstance(n_threads, int) or not 1 <= n_threads <= unit.n_threads:
-            raise SpecError(f"{self.name}/{target}: threads must be 1..{unit.n_threads} (got {n_threads!r})")
-        groups, left = [], n_threads
-        for g in unit.cores:
-            take = min(left, g.n_cores)
-            if take:
-                groups.append(dataclasses.replace(g, n_cores=take))
-            left -= take
-        new_unit = dataclasses.replace(unit, cores=tuple(groups))
-        units = tuple(new_unit if u.name == target else u for u in self.spec.units)
-        return MobileBoard(dataclasses.replace(self.spec, units=units))
+        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or not (
+                1 <= n_threads <= unit.n_cores):
+            raise SpecError(f"{self.name}/{target}: threads must be 1..{unit.n_cores} (got {n_threads!r})")
+        index = self.spec.units.index(unit)
+        return MobileBoard(override(self.spec, {f"units.{index}.n_threads": n_threads},
+                                    where=f"{self.name}.with_threads"))
 
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         self.spec.unit(target)  # validates the target
@@ -182,34 +177,35 @@ def _energy(unit: ComputeUnitSpec, op: Op, b: OpBreakdown, dram_pj: float) -> di
     }
 
 
+FAMILY = Family(name="mobile", spec_type=BoardSpec, build=MobileBoard, presets=PRESETS)
+"""Registered under `edgesim.families` as 'mobile'; presets are devices/mobile/presets/*.yaml."""
+
+
 def from_preset(preset: str | Path) -> MobileBoard:
-    """A board from a YAML preset: a path, or the name of a file in devices/mobile/presets/."""
-    return MobileBoard(load_preset(BoardSpec, PRESETS, preset, what="mobile preset"))
+    """A board from a preset name in devices/mobile/presets/, or a mobile device file."""
+    return FAMILY.device(preset)
 
 
 def snapdragon865() -> MobileBoard:
     """Entry point: Samsung Galaxy S20 (Snapdragon 865)."""
-    return from_preset("snapdragon865")
+    return FAMILY.device("snapdragon865")
 
 
 def snapdragon888() -> MobileBoard:
     """Entry point: Samsung Galaxy S21 (Snapdragon 888)."""
-    return from_preset("snapdragon888")
+    return FAMILY.device("snapdragon888")
 
 
 def snapdragon835() -> MobileBoard:
     """Entry point: Samsung Galaxy Note8 (Snapdragon 835)."""
-    return from_preset("snapdragon835")
+    return FAMILY.device("snapdragon835")
 
 
 def jetson_agx_xavier() -> MobileBoard:
     """Entry point: NVIDIA Jetson AGX Xavier (30 W mode)."""
-    return from_preset("jetson_agx_xavier")
+    return FAMILY.device("jetson_agx_xavier")
 
 
 def jetson_nano() -> MobileBoard:
     """Entry point: NVIDIA Jetson Nano (10 W mode)."""
-    return from_preset("jetson_nano")
-
-
-
+    return FAMILY.device("jetson_nano")

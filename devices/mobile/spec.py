@@ -5,30 +5,24 @@ and one LPDDR memory they share. Each unit holds its core groups (count, clock, 
 datatype), its caches, per-kernel overhead, per-op-kind efficiencies and how it executes each
 sparsity scheme. Presets in `devices/mobile/presets/` fill these from datasheets; every number
 that is a guess says so in the preset.
+
+The specs are `sim.spec.Spec` models: each field's type, range and doc are declared below, and
+`sim.spec` validates device files, `--set` overrides and Python construction against them.
 """
 
 from __future__ import annotations
 
 import enum
-import math
-from dataclasses import dataclass
+from typing import ClassVar
 
+from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from sim.spec import DeviceSpec, Fraction, Name, NonNegativeFloat, PositiveFloat, PositiveInt, Spec
 from workloads import SpecError
-from workloads.compression import parse_enum
 
-
-def _positive(owner: str, **values: float) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and value > 0
-        ):
-            raise SpecError(f"{owner}: {name!r} must be a positive number (got {value!r})")
-
-
-def _fraction(owner: str, **values: float) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise SpecError(f"{owner}: {name!r} must be in (0, 1] (got {value!r})")
+DRAM_ENGINE = "dram"
+"""The engine name of the board's shared DRAM; no compute unit may take it."""
 
 
 class UnitKind(enum.Enum):
@@ -36,52 +30,41 @@ class UnitKind(enum.Enum):
     GPU = "gpu"
 
 
-@dataclass(frozen=True, kw_only=True)
-class CoreGroup:
+class CoreGroup(Spec):
     """Identical cores at one clock (e.g. the 3 Cortex-A77 'gold' cores at 2.42 GHz)."""
 
-    n_cores: int
+    n_cores: PositiveInt
     """Cores (CPU) or ALUs / CUDA cores (GPU) in the group."""
-    freq_hz: float
-    fp32_macs_per_cycle: float
+    freq_hz: PositiveFloat
+    """Clock of the group's cores."""
+    fp32_macs_per_cycle: PositiveFloat
     """Per core: e.g. 8 for two 128-bit NEON FMA pipes."""
-    fp16_macs_per_cycle: float
-    int8_macs_per_cycle: float
+    fp16_macs_per_cycle: PositiveFloat
+    """Per core, half precision (the fp32 rate where the core has no fp16 arithmetic)."""
+    int8_macs_per_cycle: PositiveFloat
     """Per core: with dot-product instructions (ARMv8.2 SDOT, CUDA DP4A) where the core has them."""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.n_cores, int) or self.n_cores < 1:
-            raise SpecError(f"core group: 'n_cores' must be an int >= 1 (got {self.n_cores!r})")
-        _positive("core group", freq_hz=self.freq_hz, fp32_macs_per_cycle=self.fp32_macs_per_cycle,
-                  fp16_macs_per_cycle=self.fp16_macs_per_cycle,
-                  int8_macs_per_cycle=self.int8_macs_per_cycle)
 
-
-@dataclass(frozen=True, kw_only=True)
-class KernelEfficiency:
+class KernelEfficiency(Spec):
     """Fraction of peak MAC/s (or vector op/s) a tuned library reaches, per op kind, dense."""
 
-    conv3x3: float
+    conv3x3: Fraction
     """Convolutions with k x k kernels, k > 1, not depthwise (Winograd/im2col kernels)."""
-    conv1x1: float
+    conv1x1: Fraction
     """Pointwise convolutions (a GEMM over pixels)."""
-    depthwise: float
+    depthwise: Fraction
     """Depthwise convolutions: little reuse, hard to vectorise."""
-    gemm: float
+    gemm: Fraction
     """Fully connected / linear layers."""
-    attention: float
+    attention: Fraction
     """Batched matmuls of attention (Q K^T, A V)."""
-    elementwise: float
+    elementwise: Fraction
     """Pooling, activations, adds: fraction of the vector op rate."""
-    softmax_norm: float
+    softmax_norm: Fraction
     """Softmax and normalisation: fraction of the vector op rate."""
 
-    def __post_init__(self) -> None:
-        _fraction("kernel efficiency", **{k: getattr(self, k) for k in self.__dataclass_fields__})
 
-
-@dataclass(frozen=True, kw_only=True)
-class SparseExecution:
+class SparseExecution(Spec):
     """How a unit runs each weight-sparsity scheme, relative to its dense kernel of that kind.
 
     - unstructured: a sparse-format (CSR) kernel at `unstructured_efficiency` of the dense
@@ -93,107 +76,132 @@ class SparseExecution:
     - channel pruning shrinks the layer; channel counts are padded to `channel_align` lanes.
     """
 
-    unstructured_efficiency: float
-    index_bits: int = 16
-    pattern_efficiency: float
-    block_efficiency: float
-    block_half_area: float
+    unstructured_efficiency: Fraction
+    """MAC rate of the CSR kernel over the dense kernel of the same class."""
+    index_bits: PositiveInt = 16
+    """Bits of the column index stored per kept weight in CSR."""
+    pattern_efficiency: Fraction
+    """MAC rate of pattern-pruned kernels over the dense kernel."""
+    block_efficiency: Fraction
+    """MAC rate of large-block kernels over the dense kernel (the limit as blocks grow)."""
+    block_half_area: PositiveFloat
     """Block area (rows x cols) at which block efficiency halves."""
-    channel_align: int
+    channel_align: PositiveInt
     """SIMD lanes: channel counts are rounded up to a multiple of this."""
 
-    def __post_init__(self) -> None:
-        _fraction("sparse execution", unstructured_efficiency=self.unstructured_efficiency,
-                  pattern_efficiency=self.pattern_efficiency, block_efficiency=self.block_efficiency)
-        _positive("sparse execution", block_half_area=self.block_half_area)
-        for name in ("index_bits", "channel_align"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise SpecError(f"sparse execution: {name!r} must be an int >= 1 (got {value!r})")
 
-
-@dataclass(frozen=True, kw_only=True)
-class ComputeUnitSpec:
+class ComputeUnitSpec(Spec):
     """One compute unit of a board: a CPU cluster (threads) or a GPU."""
 
-    name: str
-    """Target name: 'cpu', 'cpu_little', 'gpu'."""
+    name: Name
+    """Target name: 'cpu', 'cpu_little', 'gpu' (not 'dram', the shared memory's engine)."""
     kind: UnitKind
+    """'cpu' or 'gpu'."""
     cores: tuple[CoreGroup, ...]
-    vector_ops_per_cycle: float
+    """At least one core group, fastest first (prime core, then big cores), as a pinned thread pool fills them."""
+    n_threads: PositiveInt | None = None
+    """Threads a network runs with, on the first cores of `cores`; None: one per core."""
+    vector_ops_per_cycle: PositiveFloat
     """Elementwise ops per cycle per core (CPU) or per ALU (GPU)."""
-    cache_bytes: int
+    cache_bytes: PositiveInt
     """Last-level on-chip memory one op can tile into (shared L3 / GPU L2 + local memory)."""
-    register_block: int
+    register_block: PositiveInt
     """Operand reuse of the register-blocked micro-kernel (MACs per operand fetched from cache)."""
-    occupancy_items: int
+    occupancy_items: PositiveInt
     """Output elements needed to keep every core busy; smaller ops under-utilise the unit."""
-    launch_overhead_s: float
-    """Per kernel (GPU launch, CPU thread fork/join), s."""
-    dram_fraction: float
+    launch_overhead_s: NonNegativeFloat
+    """Per kernel (GPU launch, CPU thread fork/join)."""
+    dram_fraction: Fraction
     """Fraction of the board's DRAM bandwidth this unit can draw on its own."""
-    active_power_w: float
-    """Dynamic power at full compute load, W; energy per MAC = this / peak MAC/s of the datatype."""
-    static_power_w: float
-    """Leakage and idle power of the unit while the board is on, W."""
-    cache_energy_pj_per_byte: float
+    active_power_w: PositiveFloat
+    """Dynamic power at full compute load; energy per MAC = this / peak MAC/s of the datatype."""
+    static_power_w: NonNegativeFloat
+    """Leakage and idle power of the unit while the board is on."""
+    cache_energy_pj_per_byte: PositiveFloat
+    """Energy of one byte moved between the unit's last-level cache and its registers."""
     efficiency: KernelEfficiency
+    """Dense kernel efficiencies by kernel class."""
     sparse: SparseExecution
+    """How sparse weights run on this unit."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", parse_enum(UnitKind, self.kind, "kind"))
-        object.__setattr__(self, "cores", tuple(self.cores))
-        if not self.name or not self.cores:
-            raise SpecError("compute unit needs a name and at least one core group")
-        _positive(self.name, vector_ops_per_cycle=self.vector_ops_per_cycle,
-                  cache_bytes=self.cache_bytes, register_block=self.register_block,
-                  occupancy_items=self.occupancy_items, active_power_w=self.active_power_w,
-                  cache_energy_pj_per_byte=self.cache_energy_pj_per_byte)
-        _fraction(self.name, dram_fraction=self.dram_fraction)
-        for name in ("launch_overhead_s", "static_power_w"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise SpecError(f"{self.name}: {name!r} must be >= 0 (got {value!r})")
+    # Non-empty by an after-validator, not Field(min_length=1): pydantic checks a length after
+    # dropping the items that failed, so one bad core group would also read as "too short".
+    @field_validator("cores")
+    @classmethod
+    def _some_cores(cls, cores: tuple[CoreGroup, ...]) -> tuple[CoreGroup, ...]:
+        if not cores:
+            raise PydanticCustomError("no_cores", "at least one core group")
+        return cores
+
+    @field_validator("n_threads")
+    @classmethod
+    def _threads_within_cores(cls, n_threads: int | None, info: ValidationInfo) -> int | None:
+        cores = info.data.get("cores")
+        if n_threads is not None and cores is not None:
+            n_cores = sum(g.n_cores for g in cores)
+            if n_threads > n_cores:
+                raise PydanticCustomError(
+                    "too_many_threads", "at most {n_cores} (the unit's cores) or null",
+                    {"n_cores": n_cores})
+        return n_threads
+
+    @property
+    def n_cores(self) -> int:
+        """Cores (CPU) or ALUs (GPU) of the unit, whether or not a thread runs on them."""
+        return sum(g.n_cores for g in self.cores)
+
+    @property
+    def active_cores(self) -> tuple[CoreGroup, ...]:
+        """The core groups threads run on: the first `n_threads` cores, fastest first."""
+        if self.n_threads is None:
+            return self.cores
+        groups, left = [], self.n_threads
+        for g in self.cores:
+            take = min(left, g.n_cores)
+            if take:
+                groups.append(g if take == g.n_cores else g.model_copy(update={"n_cores": take}))
+            left -= take
+        return tuple(groups)
 
     def peak_macs_per_s(self, datatype: str) -> float:
-        """Peak MAC/s of all cores for 'fp32', 'fp16' or 'int8'."""
+        """Peak MAC/s of the active cores for 'fp32', 'fp16' or 'int8'."""
         attr = f"{datatype}_macs_per_cycle"
-        return sum(g.n_cores * g.freq_hz * getattr(g, attr) for g in self.cores)
+        return sum(g.n_cores * g.freq_hz * getattr(g, attr) for g in self.active_cores)
 
     @property
     def vector_ops_per_s(self) -> float:
-        return sum(g.n_cores * g.freq_hz for g in self.cores) * self.vector_ops_per_cycle
-
-    @property
-    def n_threads(self) -> int:
-        return sum(g.n_cores for g in self.cores)
+        """Elementwise ops per second of the active cores."""
+        return sum(g.n_cores * g.freq_hz for g in self.active_cores) * self.vector_ops_per_cycle
 
 
-@dataclass(frozen=True, kw_only=True)
-class BoardSpec:
+class BoardSpec(DeviceSpec):
     """A phone SoC or an edge board: compute units sharing one DRAM."""
 
-    name: str
-    description: str
-    source: str
-    units: tuple[ComputeUnitSpec, ...]
-    """The first unit is the default target."""
-    dram_bytes_per_s: float
-    """Peak DRAM bandwidth shared by all units."""
-    dram_energy_pj_per_byte: float
-    node_nm: float
+    family: ClassVar[str] = "mobile"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "units", tuple(self.units))
-        if not self.units:
-            raise SpecError(f"{self.name}: a board needs at least one compute unit")
-        names = [u.name for u in self.units]
-        if len(set(names)) != len(names) or "dram" in names:
-            raise SpecError(f"{self.name}: unit names must be unique and not 'dram' (got {names})")
-        _positive(self.name, dram_bytes_per_s=self.dram_bytes_per_s,
-                  dram_energy_pj_per_byte=self.dram_energy_pj_per_byte, node_nm=self.node_nm)
+    units: tuple[ComputeUnitSpec, ...]
+    """The board's compute units (at least one); the first is the default target."""
+    dram_bytes_per_s: PositiveFloat
+    """Peak DRAM bandwidth shared by all units."""
+    dram_energy_pj_per_byte: PositiveFloat
+    """Energy of one byte read from or written to DRAM (interface and array)."""
+    node_nm: PositiveFloat
+    """Process node of the SoC."""
+
+    @field_validator("units")
+    @classmethod
+    def _unit_names_unique(cls, units: tuple[ComputeUnitSpec, ...]) -> tuple[ComputeUnitSpec, ...]:
+        if not units:
+            raise PydanticCustomError("no_units", "at least one compute unit")
+        names = [u.name for u in units]
+        if len(set(names)) != len(names) or DRAM_ENGINE in names:
+            raise PydanticCustomError(
+                "unit_names", "unit names that are unique and not '{dram}' (names: {names})",
+                {"dram": DRAM_ENGINE, "names": ", ".join(names)})
+        return units
 
     def unit(self, name: str) -> ComputeUnitSpec:
+        """The unit named `name`. Raises SpecError listing the units."""
         for u in self.units:
             if u.name == name:
                 return u

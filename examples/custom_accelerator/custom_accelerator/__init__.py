@@ -7,11 +7,12 @@ datasheet. Engines: a rows x cols int8 PE array (conv2d, linear, matmul), a smal
 streams activations beside compute. Float layers deploy as int8, as edge-NPU toolchains require
 (e.g. the Edge TPU compiler), so they are timed, sized and priced as int8.
 
-Array cycles follow SCALE-Sim's analytic model of a weight-stationary array (Samajdar et al.,
-arXiv 1811.02883, Sec. IV): a layer is a GEMM with M streamed rows, reduction depth K and N
-outputs, cut into ceil(K / rows) * ceil(N / cols) folds of 2*rows + cols + M - 2 cycles each
-(rows cycles to shift the weights in, then M rows with rows + cols - 2 cycles of pipeline fill
-and drain). Integers wider than 8 bits run byte-sliced, one pass per pair of operand bytes.
+Array cycles come from edgesim's shared systolic template (`sim.systolic`, SCALE-Sim v3's
+weight-stationary folds): a layer is the GEMM of `op.gemm` (M streamed rows, reduction depth K,
+N outputs per group), cut into ceil(K / rows) * ceil(N / cols) folds of 2*rows + cols + M - 2
+cycles each (rows cycles to shift the weights in, then M rows with rows + cols - 2 cycles of
+pipeline fill and drain). Integers wider than 8 bits run byte-sliced, one pass per pair of
+operand bytes.
 Pruned weights move compressed but their zeros are not skipped: the array is dense.
 """
 
@@ -23,6 +24,7 @@ from functools import cached_property
 
 from sim import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import HOROWITZ_45NM, EnergyTable
+from sim.systolic import Dataflow, Layers, SystolicArray, simulate
 from workloads import Op, OpKind, SpecError, UnsupportedOpError
 
 MATRIX_KINDS = frozenset({OpKind.CONV2D, OpKind.LINEAR, OpKind.MATMUL})
@@ -92,18 +94,18 @@ class ToySystolic:
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         return frozenset(OpKind) - UNSUPPORTED_KINDS
 
+    @cached_property
+    def _array(self) -> SystolicArray:
+        # Only the stall-free compute cycles are used (DMA is its own engine), so the SRAM
+        # sizes, which this toy does not model, are nominal.
+        return SystolicArray(rows=self.spec.rows, cols=self.spec.cols,
+                             dataflow=Dataflow.WEIGHT_STATIONARY, ifmap_sram_bytes=1 << 20,
+                             filter_sram_bytes=1 << 20, ofmap_sram_bytes=1 << 20)
+
     def array_cycles(self, op: Op) -> int:
         """Cycles of a conv2d, linear or matmul on the array (formula in the module doc)."""
-        w, x, s = op.weight_shape, op.input_shapes[0], self.spec
-        if op.kind is OpKind.CONV2D:  # per group: K = Cin/g * kh * kw, N = Cout/g, M = pixels
-            gemms, k, n = op.attrs.groups, w[1] * w[2] * w[3], w[0] // op.attrs.groups
-            m = math.prod(op.output_shape) // w[0]
-        elif op.kind is OpKind.LINEAR:
-            gemms, k, n, m = 1, w[1], w[0], math.prod(x[:-1])
-        else:  # matmul (..., M, K) @ (..., K, N): one GEMM per batch index
-            gemms, k, n, m = math.prod(x[:-2]), x[-1], op.input_shapes[1][-1], x[-2]
-        folds = gemms * math.ceil(k / s.rows) * math.ceil(n / s.cols)
-        return _passes(op) * folds * (2 * s.rows + s.cols + m - 2)
+        stats = simulate(self._array, Layers.of([op.gemm]))
+        return _passes(op) * int(stats.compute_cycles[0])
 
     def cost(self, op: Op, target: str = "npu") -> Cost:
         """Weights prefetched on 'dma'; then compute beside the activations' DMA. Pure."""

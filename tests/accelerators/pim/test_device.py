@@ -3,18 +3,25 @@ fit checks, reprogramming, the device contract, and the `edgesim pim map` comman
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
 
 import tests.sim.test_contract as contract
 from accelerators.pim.cli import register
-from accelerators.pim.device import OverflowPolicy, PimDevice, from_preset, isaac, isaac_reprogram
+from accelerators.pim.device import (
+    FAMILY,
+    OverflowPolicy,
+    PimDevice,
+    from_preset,
+    isaac,
+    isaac_reprogram,
+)
 from accelerators.pim.mapping import Gemm, gemm_of
 from accelerators.pim.study import cifar_resnet18
 from sim import Registry, simulate
 from sim.cli import main
+from sim.spec import override
 from workloads import DoesNotFitError, NetworkBuilder, SpecError, UnknownNameError, UnsupportedOpError
 from workloads.zoo import resnet50
 
@@ -75,7 +82,7 @@ def test_adc_dominates_and_scales_with_resolution():
     net = cifar_resnet18(weight_bits=8, act_bits=8)
     energies = {}
     for bits in (6, 8, 10):
-        dev = PimDevice(dataclasses.replace(PRESET, adc_bits=bits))
+        dev = PimDevice(override(PRESET, {"adc_bits": bits}))
         energies[bits] = simulate(net, dev).energy_by_component_j["adc"]
     assert energies[8] / energies[6] == pytest.approx(4.0)
     assert energies[10] / energies[8] == pytest.approx(4.0)
@@ -97,7 +104,7 @@ def test_resnet18_cifar_fits_and_its_mapping_is_exact():
 
 
 def test_network_that_does_not_fit_names_layer_and_shortfall():
-    chip = PimDevice(dataclasses.replace(PRESET, n_crossbars=100))
+    chip = PimDevice(override(PRESET, {"n_crossbars": 100}))
     with pytest.raises(DoesNotFitError, match=r"run out at layer '.*' \(short by \d+\)"):
         chip.plan(cifar_resnet18())
     with pytest.raises(DoesNotFitError, match=r"layer 'layer4.0.conv2' needs \d+ crossbars"):
@@ -105,7 +112,7 @@ def test_network_that_does_not_fit_names_layer_and_shortfall():
 
 
 def test_reprogramming_costs_writes_instead_of_failing():
-    small = dataclasses.replace(PRESET, n_crossbars=100, on_overflow=OverflowPolicy.REPROGRAM)
+    small = override(PRESET, {"n_crossbars": 100, "on_overflow": OverflowPolicy.REPROGRAM})
     op = cifar_resnet18()["layer4.0.conv2"]
     cost = PimDevice(small).cost(op, "pim")
     layer = PimDevice(small).mapping(op)
@@ -148,16 +155,17 @@ def test_device_contract(factory, monkeypatch):
 def test_bad_preset_is_a_spec_error(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("source: test\nname: x\n")
-    with pytest.raises(SpecError, match="missing field"):
+    with pytest.raises(SpecError, match="bad.yaml: adc_bits: required but missing"):
         from_preset(path)
-    with pytest.raises(UnknownNameError, match="unknown PIM preset 'no-such-chip'.*presets: \\['isaac'"):
+    with pytest.raises(UnknownNameError, match="unknown pim preset 'no-such-chip'.*presets: \\['isaac'"):
         from_preset("no-such-chip")
-    with pytest.raises(SpecError, match="'adc_walden_fom_j' must be a finite number > 0"):
-        dataclasses.replace(PRESET, adc_walden_fom_j=0.0)
+    with pytest.raises(SpecError, match="adc_walden_fom_j: expected greater than 0, got 0.0"):
+        override(PRESET, {"adc_walden_fom_j": 0.0})
 
 
 def registry():
-    return Registry(devices={"pim-isaac": isaac}, workloads={"resnet50": resnet50})
+    return Registry(devices={"pim-isaac": isaac}, workloads={"resnet50": resnet50},
+                    families={"pim": FAMILY})
 
 
 def test_cli_map_prints_layers(capsys):
@@ -173,7 +181,7 @@ def test_cli_map_reports_a_network_that_does_not_fit(capsys, tmp_path):
             + "/presets/isaac.yaml")
     with open(text, encoding="utf-8") as f:
         preset.write_text(f.read().replace("n_crossbars: 16128", "n_crossbars: 10"))
-    status = main(["pim", "map", "resnet50", "--preset", str(preset)], registry=registry(),
+    status = main(["pim", "map", "resnet50", "--device", str(preset)], registry=registry(),
                   commands=[register])
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("edgesim: error: network 'resnet50") and "short by" in err

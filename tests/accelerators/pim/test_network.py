@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -42,7 +40,7 @@ def test_conventional_qat_learns_digits(trained):
 
 def test_ideal_crossbars_reproduce_the_digital_logits_exactly(trained):
     model, (_, _, xte, _) = trained
-    ideal = dataclasses.replace(BIT_SERIAL, ideal=True)
+    ideal = BIT_SERIAL.replace(ideal=True)
     np.testing.assert_allclose(logits(deploy(model, ideal), xte), logits(deploy(model, None), xte),
                                rtol=1e-12, atol=1e-12)
 
@@ -52,21 +50,21 @@ def test_naive_deployment_fails_at_low_adc_resolution_and_remedies_recover(train
     # the ADC re-quantizes column sums coarsely. 4-bit bipolar ADC over the full 384-unit range.
     model, (xtr, ytr, xte, yte) = trained
     rng = np.random.default_rng(1)
-    hw = dataclasses.replace(BIT_SERIAL, adc=AdcSpec(resolution_bits=4))
+    hw = BIT_SERIAL.replace(adc=AdcSpec(resolution_bits=4))
     dep = deploy(model, hw, rng)
     digital = accuracy(deploy(model, None), xte, yte)
     assert accuracy(dep, xte, yte, rng) < 0.3  # near chance (10 classes)
     rescaled = calibrate_bn(rescale_ranges(dep, xtr, 0.999, rng), xtr, rng)
     assert accuracy(rescaled, xte, yte, rng) > digital - 0.08
     # with enough bits the naive deployment is already digital-level
-    dep10 = deploy(model, dataclasses.replace(BIT_SERIAL, adc=AdcSpec(resolution_bits=10)), rng)
+    dep10 = deploy(model, BIT_SERIAL.replace(adc=AdcSpec(resolution_bits=10)), rng)
     assert accuracy(dep10, xte, yte, rng) > digital - 0.02
 
 
 def test_bn_calibration_matches_a_numpy_reference(trained):
     model, (xtr, _, _, _) = trained
     rng = np.random.default_rng(2)
-    dep = deploy(model, dataclasses.replace(BIT_SERIAL, adc=AdcSpec(resolution_bits=6)), rng)
+    dep = deploy(model, BIT_SERIAL.replace(adc=AdcSpec(resolution_bits=6)), rng)
     cal = calibrate_bn(dep, xtr[:200], rng)
     # reference: the first layer's PIM pre-activations over the calibration set
     from accelerators.pim.crossbar import run
@@ -82,7 +80,7 @@ def test_bn_calibration_matches_a_numpy_reference(trained):
 def test_pim_aware_finetuning_runs_and_keeps_accuracy(trained):
     model, (xtr, ytr, xte, yte) = trained
     rng = np.random.default_rng(3)
-    hw = dataclasses.replace(BIT_SERIAL, adc=AdcSpec(resolution_bits=5))
+    hw = BIT_SERIAL.replace(adc=AdcSpec(resolution_bits=5))
     tuned = finetune_pim(model, xtr, ytr, hw, rng, steps=15)
     dep = calibrate_bn(rescale_ranges(deploy(tuned, hw, rng), xtr, 0.999, rng), xtr, rng)
     assert accuracy(dep, xte, yte, rng) > 0.85

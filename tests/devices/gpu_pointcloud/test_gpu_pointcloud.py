@@ -132,13 +132,16 @@ def test_bad_presets(tmp_path):
     text = (from_preset.__globals__["PRESETS"] / "rtx2080ti.yaml").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("idle_power_w: 55.0", "idle_power_w: 300.0"))
-    with pytest.raises(SpecError, match="need 0 <= idle_power_w < tdp_w"):
+    # One line per problem, `FILE: KEY: expected ..., got ...` (sim.spec).
+    with pytest.raises(SpecError, match=r"bad.yaml: idle_power_w: expected less than tdp_w "
+                                        r"\(250.0 W\), got 300.0$"):
         from_preset(bad)
     bad.write_text(text.replace("gemm_efficiency: 0.7", "gemm_efficiency: 1.5"))
-    with pytest.raises(SpecError, match="'gemm_efficiency' must be in"):
+    with pytest.raises(SpecError, match=r"bad.yaml: gemm_efficiency: expected less than or equal "
+                                        r"to 1, got 1.5$"):
         from_preset(bad)
     bad.write_text("\n".join(line for line in text.splitlines() if not line.startswith("n_sms")))
-    with pytest.raises(SpecError, match=r"missing field\(s\) \['n_sms'\]"):
+    with pytest.raises(SpecError, match=r"bad.yaml: n_sms: required but missing$"):
         from_preset(bad)
     assert isinstance(GpuPointCloudDevice(S).with_hints(), GpuPointCloudDevice)
     assert np.isfinite(S.fp32_fma_per_s)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from devices.mcu.spec import load_spec
+from sim.spec import override
 from workloads import NetworkBuilder
 
 
@@ -18,7 +17,7 @@ def f746():
 @pytest.fixture
 def reserve_1000(f746):
     """The F746 preset with a round 1000-byte runtime reserve."""
-    return dataclasses.replace(f746, runtime_reserve_bytes=1000)
+    return override(f746, {"runtime_reserve_bytes": 1000})
 
 
 def residual_block():

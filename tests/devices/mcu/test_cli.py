@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from devices.mcu.cli import register
+from devices.mcu.device import FAMILY
+from devices.mcu.spec import PRESET_NAMES
 from sim import Registry
 from sim.cli import main
 from tests.devices.mcu.conftest import residual_block
@@ -13,8 +15,10 @@ from workloads.zoo import mcunet, mobilenetv2
 
 @pytest.fixture
 def registry():
-    return Registry(devices={}, workloads={"mobilenetv2": mobilenetv2, "mcunet": mcunet,
-                                           "res": lambda: residual_block()})
+    devices = {name: (lambda name=name: FAMILY.device(name)) for name in PRESET_NAMES}
+    return Registry(devices=devices, families={"mcu": FAMILY},
+                    workloads={"mobilenetv2": mobilenetv2, "mcunet": mcunet,
+                               "res": lambda: residual_block()})
 
 
 def run(registry, *argv):
@@ -52,7 +56,7 @@ def test_every_layer_with_a_trace_file(registry, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["mcunet", "--device", "stm32f7"], "unknown MCU preset 'stm32f7' (did you mean 'stm32f746'?)"),
+    (["mcunet", "--device", "stm32f7"], "unknown device 'stm32f7' (did you mean 'stm32f746'?)"),
     (["mcunett", "--device", "stm32f746"], "unknown model 'mcunett'"),
     (["mcunet", "--device", "stm32f746", "--arg", "resolution=1"], "'resolution' must be an int"),
     (["mcunet", "--device", "stm32f746", "--max-latency-overhead", "-1"], "must be >= 0"),

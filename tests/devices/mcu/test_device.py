@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import io
 import math
 import os
@@ -15,6 +14,7 @@ from devices.mcu.device import McuDevice, nrf52840, stm32f412, stm32f746, stm32h
 from devices.mcu.kernels import op_cycles
 from devices.mcu.study import mbv2_mcunet_baseline
 from sim import Cost, Device, Stream, simulate
+from sim.spec import override
 from tests.devices.mcu.conftest import residual_block
 from tests.sim.test_contract import VARIANTS, ops_for, priced
 from workloads import DoesNotFitError, NetworkBuilder, OpKind, UnsupportedOpError
@@ -76,7 +76,7 @@ def test_weights_past_the_data_cache_are_refetched_per_output_pair(f746):
     op = b.build()["pw"]
     lines = math.ceil((128 * 128 + 12 * 128) / 32)
     assert op_cycles(op, f746).flash_cycles == lines * 8 * (16 // 2)
-    roomy = dataclasses.replace(f746, dcache_bytes=1 << 20)
+    roomy = override(f746, {"dcache_bytes": 1 << 20})
     assert op_cycles(op, roomy).flash_cycles == lines * 8
 
 

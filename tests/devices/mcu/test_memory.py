@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from devices.mcu.memory import plan, require_fit
 from devices.mcu.spec import KB
+from sim.spec import override
 from tests.devices.mcu.conftest import residual_block
 from workloads import DoesNotFitError, NetworkBuilder, UnsupportedOpError
 from workloads.zoo import mobilenetv2
@@ -31,7 +30,7 @@ def test_residual_block_by_hand(reserve_1000):
 
 
 def test_without_in_place_depthwise_the_layer_holds_input_and_output(reserve_1000):
-    spec = dataclasses.replace(reserve_1000, in_place_depthwise=False)
+    spec = override(reserve_1000, {"in_place_depthwise": False})
     rows = {r.name: r for r in plan(residual_block(), spec).rows}
     assert rows["dw"].activation_bytes == 256 + 512 + 512
 

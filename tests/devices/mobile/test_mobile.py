@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
+from pydantic import ValidationError
 
 from devices.mobile import BoardSpec, ComputeUnitSpec, CoreGroup, KernelEfficiency, MobileBoard
 from devices.mobile import SparseExecution, from_preset
+from devices.mobile.spec import UnitKind
 from devices.mobile.calibrate import CASES, latency_s
 from devices.mobile.kernels import KernelClass, dram_traffic_bytes, kernel_class, padded_macs
 from sim import Stream, simulate
@@ -19,7 +19,7 @@ US = 1e-6
 
 def unit(**changes) -> ComputeUnitSpec:
     base = dict(
-        name="gpu", kind="gpu",
+        name="gpu", kind=UnitKind.GPU,
         cores=(CoreGroup(n_cores=1, freq_hz=1e9, fp32_macs_per_cycle=1, fp16_macs_per_cycle=2,
                          int8_macs_per_cycle=4),),
         vector_ops_per_cycle=1, cache_bytes=1 << 20, register_block=8, occupancy_items=1,
@@ -142,7 +142,7 @@ def test_cpu_and_gpu_streams_share_dram():
     y = b.act(x, "relu", name="r0")
     b.act(y, "relu", name="r1")
     net = b.build()
-    dev = board(unit(name="gpu"), unit(name="cpu", kind="cpu"))
+    dev = board(unit(name="gpu"), unit(name="cpu", kind=UnitKind.CPU))
     alone = simulate(Stream(network=net, target="gpu"), dev).latency_s
     both = simulate([Stream(network=net, name="g", target="gpu"),
                      Stream(network=net, name="c", target="cpu")], dev)
@@ -166,12 +166,13 @@ def test_presets_and_errors():
         from_preset("snapdragon86")
     with pytest.raises(SpecError, match="has no unit 'npu'"):
         from_preset("snapdragon865").cost(resnet18().ops[0], "npu")
-    with pytest.raises(SpecError, match="'dram_fraction' must be in"):
+    # Specs are pydantic models: Python construction is validated by the fields' declarations.
+    with pytest.raises(ValidationError, match=r"dram_fraction\n.*less than or equal to 1"):
         unit(dram_fraction=1.5)
-    with pytest.raises(SpecError, match="unit names must be unique"):
+    with pytest.raises(ValidationError, match="unit names that are unique"):
         board(unit(), unit())
-    with pytest.raises(SpecError, match="'n_cores' must be an int"):
-        dataclasses.replace(unit().cores[0], n_cores=0)
+    with pytest.raises(ValidationError, match=r"n_cores\n.*greater than or equal to 1"):
+        CoreGroup(**{**unit().cores[0].model_dump(), "n_cores": 0})
 
 
 def test_fewer_threads_take_longer_and_fill_fast_cores_first():

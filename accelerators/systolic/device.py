@@ -1,0 +1,202 @@
+"""The `systolic` device family: a systolic-array accelerator described wholly in YAML.
+
+A device is an R x C MAC array in one dataflow with ifmap, filter and ofmap SRAMs, a DRAM
+interface, a clock and a process node (`SystolicSpec`); presets live in `presets/`. Engines:
+'array' (conv2d, linear and matmul layers, and fused ops anchored on one, timed by
+`sim.systolic` with DRAM stalls at the spec's bandwidth), 'vector' (a post-processing unit of
+`vector_lanes` elementwise ops per cycle: pooling, activations, norms, softmax, and the
+elementwise members of fused ops, which run beside the array as outputs drain).
+
+Layers run at the array's `operand_bits` whatever their stated precision (float models deploy
+quantized, as on the TPU or Edge TPU); wider integers are not modelled (no byte slicing).
+Pruned weights are stored and streamed dense: the array has no zero skipping. Energy: MACs at
+`operand_bits`, each SRAM's accesses at its capacity, DRAM per byte, vector ops
+(`sim.memory`, `sim.energy`); static power defaults to the SRAMs' leakage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.energy import HOROWITZ_45NM
+from sim.spec import DeviceSpec, Family, NonNegativeFloat, PositiveFloat, PositiveInt
+from sim.systolic import (
+    ArrayDim, Dataflow, Layers, SystolicArray, area_mm2, energy_pj, leakage_w, simulate,
+)
+from workloads import Op, OpKind, UnsupportedOpError
+
+PRESETS = Path(__file__).parent / "presets"
+UNSUPPORTED_KINDS = frozenset({OpKind.SPARSE_CONV3D, OpKind.FPS, OpKind.KNN, OpKind.BALL_QUERY,
+                               OpKind.GATHER, OpKind.SCATTER})
+"""Point-cloud kinds: no gather, scatter or neighbour-search hardware."""
+
+
+class SystolicSpec(DeviceSpec):
+    """A systolic-array accelerator: array, dataflow, SRAMs, DRAM, clock, node, bit-widths."""
+
+    family: ClassVar[str] = "systolic"
+
+    rows: ArrayDim
+    """PE rows (R), at most 4096."""
+    cols: ArrayDim
+    """PE columns (C), at most 4096."""
+    dataflow: Dataflow
+    """os, ws or is: the operand that stays in the PEs."""
+    ifmap_sram_kib: PositiveFloat
+    """Input-activation SRAM, KiB (1024 bytes)."""
+    filter_sram_kib: PositiveFloat
+    """Weight SRAM, KiB."""
+    ofmap_sram_kib: PositiveFloat
+    """Output / accumulator SRAM, KiB."""
+    dram_bytes_per_s: PositiveFloat
+    """DRAM bandwidth."""
+    freq_hz: PositiveFloat
+    """Array clock."""
+    node_nm: PositiveFloat
+    """Process node, for energy and area."""
+    voltage_v: PositiveFloat = 0.9
+    """Core supply, for energy."""
+    operand_bits: PositiveInt = 8
+    """Width of weights and activations in the array and its SRAMs."""
+    double_buffered: bool = True
+    """SRAMs fill from DRAM while the array computes (half of each holds reusable data)."""
+    vector_lanes: PositiveInt = 256
+    """Elementwise ops per cycle of the post-processing unit."""
+    static_power_w: NonNegativeFloat | None = None
+    """Leakage and clock power of the whole accelerator, W; None: the SRAMs' leakage only."""
+
+    @property
+    def array(self) -> SystolicArray:
+        """The `sim.systolic` description of the array."""
+        kib = 1024
+        return SystolicArray(
+            rows=self.rows, cols=self.cols, dataflow=self.dataflow,
+            ifmap_sram_bytes=max(1, round(self.ifmap_sram_kib * kib)),
+            filter_sram_bytes=max(1, round(self.filter_sram_kib * kib)),
+            ofmap_sram_bytes=max(1, round(self.ofmap_sram_kib * kib)),
+            word_bytes=math.ceil(self.operand_bits / 8),
+            dram_bytes_per_cycle=self.dram_bytes_per_s / self.freq_hz,
+            double_buffered=self.double_buffered,
+        )
+
+    @property
+    def peak_macs_per_s(self) -> float:
+        return self.rows * self.cols * self.freq_hz
+
+
+@dataclass(frozen=True)
+class SystolicDevice:
+    """A `sim.Device` from a `SystolicSpec`; one target, 'accelerator'."""
+
+    spec: SystolicSpec
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    """Per-instance memo of pure costs by op (sweeps re-price the same ops)."""
+
+    targets = ("accelerator",)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
+
+    @cached_property
+    def array(self) -> SystolicArray:
+        return self.spec.array
+
+    @cached_property
+    def area_mm2(self) -> dict[str, float]:
+        """Area by component (PE array, each SRAM), mm^2."""
+        return area_mm2(self.array, bits=self.spec.operand_bits, node_nm=self.spec.node_nm)
+
+    @cached_property
+    def engines(self) -> tuple[EngineSpec, ...]:
+        static = self.spec.static_power_w
+        if static is None:
+            static = leakage_w(self.array, node_nm=self.spec.node_nm)
+        return (EngineSpec(name="array", static_power_w=static), EngineSpec(name="vector"),
+                EngineSpec(name="dma", kind=EngineKind.DMA))
+
+    @cached_property
+    def _vector_pj(self) -> float:
+        table = HOROWITZ_45NM.scaled(self.spec.node_nm, self.spec.voltage_v)
+        return table.vector_op_pj(self.spec.operand_bits, is_float=False)
+
+    def supported_kinds(self, target: str) -> frozenset[OpKind]:
+        return frozenset(OpKind) - UNSUPPORTED_KINDS
+
+    def cost(self, op: Op, target: str = "accelerator") -> Cost:
+        """The array (or vector unit) time, traffic and energy of `op`. Pure."""
+        if target not in self.targets or op.kind in UNSUPPORTED_KINDS:
+            raise UnsupportedOpError(f"{self.name} cannot run {op.kind.value} op {op.name!r} "
+                                     f"on target {target!r}")
+        cost = self._cache.get(op)
+        if cost is None:
+            cost = self._cache[op] = self._cost(op)
+        return cost
+
+    def _cost(self, op: Op) -> Cost:
+        if op.is_free:
+            return Cost(stages=(), bound_by="free")
+        s, f = self.spec, self.spec.freq_hz
+        vector_s = math.ceil(op.vector_ops / s.vector_lanes) / f
+        vector_j = op.vector_ops * self._vector_pj * 1e-12
+        gemm = op.gemm
+        if gemm is None:
+            word = self.array.word_bytes
+            elements = sum(math.prod(shape) for shape in op.input_shapes)
+            dram_bytes = (elements + math.prod(op.output_shape)) * word
+            memory_s = dram_bytes / s.dram_bytes_per_s
+            phase = Phase("vector", max(vector_s, memory_s))
+            return Cost.serial(
+                phase, energy_j={"vector": vector_j,
+                                 "dram": dram_bytes * HOROWITZ_45NM.dram_pj_per_byte * 1e-12},
+                bytes_moved={"dram": dram_bytes},
+                bound_by="compute" if vector_s >= memory_s else "memory")
+        layers = Layers.of([gemm])
+        stats = simulate(self.array, layers)
+        energy = {k: float(v[0]) * 1e-12 for k, v in energy_pj(
+            self.array, layers, stats, bits=s.operand_bits, node_nm=s.node_nm,
+            voltage_v=s.voltage_v).items()}
+        energy["vector"] = vector_j
+        word = self.array.word_bytes
+        stage = [Phase("array", int(stats.total_cycles[0]) / f)]
+        if vector_s:
+            stage.append(Phase("vector", vector_s, "post-process"))
+        return Cost(
+            stages=(tuple(stage),), energy_j=energy,
+            bytes_moved={"dram": int(stats.dram_words[0]) * word,
+                         "sram": int(stats.sram_words[0]) * word},
+            bound_by="memory" if stats.stall_cycles[0] > 0 else "compute",
+        )
+
+
+FAMILY = Family(name="systolic", spec_type=SystolicSpec, build=SystolicDevice, presets=PRESETS)
+"""Registered under `edgesim.families` as 'systolic'."""
+
+
+def from_preset(preset: str | Path) -> SystolicDevice:
+    """A systolic device from a preset name in presets/, or a systolic device file."""
+    return FAMILY.device(preset)
+
+
+def tpu_v1() -> SystolicDevice:
+    """Entry point: Google's TPU v1 (Jouppi et al., ISCA 2017)."""
+    return from_preset("tpu_v1")
+
+
+def gemmini() -> SystolicDevice:
+    """Entry point: Gemmini's default configuration (Genc et al., DAC 2021)."""
+    return from_preset("gemmini")
+
+
+def edge_tpu() -> SystolicDevice:
+    """Entry point: an Edge-TPU-class 4 TOPS edge array (Coral Edge TPU figures)."""
+    return from_preset("edge_tpu")
