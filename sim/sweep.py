@@ -70,8 +70,10 @@ STORE_NAME = "sweep.sqlite"
 Scalar = Union[bool, int, float, str]
 
 METRICS = ("latency_s", "energy_j", "average_power_w", "inferences_per_j", "edp_j_s",
-           "peak_activation_bytes", "weight_bytes", "effective_macs")
-"""Columns every feasible row has (energy per inference; EDP = energy x latency)."""
+           "peak_activation_bytes", "weight_bytes", "effective_macs", "area_mm2")
+"""Columns every feasible row has (energy per inference; EDP = energy x latency); area_mm2 is
+the device's `area_mm2` (a number, or the sum of a per-component mapping), None for a device
+that states none. Infeasible rows have None for every metric."""
 
 
 class SchedulerError(EdgesimError, ConnectionError):
@@ -515,12 +517,22 @@ def evaluate(task: Task) -> list[tuple[str, dict]]:
                 "peak_activation_bytes": report.peak_activation_bytes,
                 "weight_bytes": report.weight_bytes,
                 "effective_macs": report.macs,
+                "area_mm2": _area_mm2(device),
             }
         except EdgesimError as err:
             result = {"status": "infeasible",
                       "reason": f"{type(err).__name__}: {' '.join(str(err).split())}"}
         out.append((key, result))
     return out
+
+
+def _area_mm2(device) -> float:
+    area = getattr(device, "area_mm2", None)
+    if callable(area):
+        area = area()
+    if isinstance(area, Mapping):
+        return float(sum(area.values()))
+    return float(area) if isinstance(area, (int, float)) else None
 
 
 # --- point keys ----------------------------------------------------------------------------------
@@ -627,8 +639,9 @@ class SweepResult:
                  f"{len(self.rows) - len(ok)} infeasible; {self.n_run} run now, "
                  f"{len(self.rows) - self.n_run} from the store)"]
         for metric in self.spec.pareto:
-            if ok:
-                best = min(ok, key=lambda r: r[metric])
+            have = [r for r in ok if _finite(r[metric])]
+            if have:
+                best = min(have, key=lambda r: r[metric])
                 lines.append(f"  best {metric}: {best[metric]:.6g} at {_describe_row(best)}")
         lines.append(f"  Pareto front over {', '.join(self.spec.pareto)}: {len(self.pareto)} points")
         for r in self.pareto[:10]:
@@ -871,15 +884,20 @@ def _table(spec: SweepSpec, keyed: list[tuple[str, Point]], results: Mapping[str
         result = results[key]
         row["status"], row["reason"] = result["status"], result.get("reason", "")
         for metric in METRICS:
-            row[metric] = result.get(metric, math.nan)
+            row[metric] = result.get(metric)
         rows.append(row)
     return rows
 
 
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def pareto_front(rows: Sequence[Mapping], metrics: Sequence[str]) -> list[dict]:
     """The feasible rows no other feasible row beats on every metric (all minimised), in
-    order of the first metric. Ties (equal on every metric) are all kept."""
-    ok = [r for r in rows if r["status"] == "ok"]
+    order of the first metric. Ties (equal on every metric) are all kept; rows without a finite
+    value of every metric (e.g. no area) are left out."""
+    ok = [r for r in rows if r["status"] == "ok" and all(_finite(r[m]) for m in metrics)]
     if not ok:
         return []
     values = np.array([[r[m] for m in metrics] for r in ok], dtype=float)
@@ -949,7 +967,7 @@ def _write_parquet(rows: Sequence[Mapping], path: Path) -> Path | None:
 
 def _plot_pareto(plt, result: SweepResult, folder: Path) -> Path:
     metrics = result.spec.pareto
-    ok = [r for r in result.rows if r["status"] == "ok"]
+    ok = [r for r in result.rows if r["status"] == "ok" and all(_finite(r[m]) for m in metrics)]
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     x = [r[metrics[0]] for r in ok]
     y = [r[metrics[1]] for r in ok]
@@ -977,9 +995,9 @@ def _plot_pareto(plt, result: SweepResult, folder: Path) -> Path:
 
 def _plot_sensitivity(plt, result: SweepResult, folder: Path) -> Path:
     """Median of each Pareto metric against each axis that takes several values."""
-    ok = [r for r in result.rows if r["status"] == "ok"]
-    axes_ = [a for a in axis_names(result.spec) if len({r[a] for r in ok}) > 1]
     metrics = result.spec.pareto
+    ok = [r for r in result.rows if r["status"] == "ok" and all(_finite(r[m]) for m in metrics)]
+    axes_ = [a for a in axis_names(result.spec) if len({r[a] for r in ok}) > 1]
     fig, grid = plt.subplots(max(1, len(axes_)), len(metrics), squeeze=False,
                              figsize=(4 * len(metrics), 2.6 * max(1, len(axes_))))
     for i, axis in enumerate(axes_):

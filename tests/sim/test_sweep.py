@@ -72,7 +72,7 @@ def test_rows_are_ordered_with_infeasible_points_and_their_reasons(tmp_path):
     assert [r["model"] for r in result.rows] == ["resnet18", "mcunet"]
     big, small = result.rows
     assert big["status"] == "infeasible" and big["reason"].startswith("DoesNotFitError")
-    assert math.isnan(big["latency_s"])
+    assert big["latency_s"] is None and big["energy_j"] is None
     assert small["status"] == "ok" and small["latency_s"] > 0 and small["energy_j"] > 0
     assert [r["model"] for r in result.pareto] == ["mcunet"]
     assert {p.name for p in tmp_path.iterdir()} >= {"results.csv", "pareto.csv", "summary.txt",
@@ -140,3 +140,38 @@ def test_bad_spec_values_are_typed_errors():
         _spec(parameters={"prune.blok": [0.5]})
     with pytest.raises(SpecError, match="needs n_points"):
         _spec(sampling={"method": "lhs"})
+
+
+def test_a_small_version_of_the_systolic_dse_study(tmp_path):
+    # examples/sweeps/systolic_dse.yaml (results/dse_systolic) with two values per axis.
+    from pathlib import Path
+
+    from sim.sweep import load_spec
+
+    spec = load_spec(Path(__file__).parents[2] / "examples" / "sweeps" / "systolic_dse.yaml")
+    small = {**spec.model_dump(mode="json"),
+             "parameters": {k: list(v[:2]) for k, v in spec.parameters.items()}}
+    result = run(parse_spec(small), out=tmp_path, workers=1, progress=False)
+    assert len(result.rows) == 2 ** 6 and all(r["status"] == "ok" for r in result.rows)
+    assert all(r["area_mm2"] > 0 for r in result.rows)
+    # Bigger arrays are faster and larger: the corners of the front.
+    fastest = min(r["latency_s"] for r in result.rows)
+    smallest = min(r["area_mm2"] for r in result.rows)
+    assert {(r["device.rows"], r["device.cols"]) for r in result.rows
+            if r["latency_s"] == fastest} == {(16, 16)}
+    assert {(r["device.rows"], r["device.cols"]) for r in result.rows
+            if r["area_mm2"] == smallest} == {(8, 8)}
+    assert fastest in [r["latency_s"] for r in result.pareto]
+    assert smallest in [r["area_mm2"] for r in result.pareto]
+    assert (tmp_path / "pareto.csv").read_text().count("\n") == len(result.pareto) + 1
+
+
+def test_every_example_spec_parses_and_has_points():
+    from pathlib import Path
+
+    from sim.sweep import load_spec
+
+    examples = sorted((Path(__file__).parents[2] / "examples" / "sweeps").glob("*.yaml"))
+    assert len(examples) >= 3
+    for path in examples:
+        assert points(load_spec(path)), path
