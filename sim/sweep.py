@@ -758,7 +758,7 @@ def _check_inputs(spec: SweepSpec, registry: Registry) -> None:
     """Unknown models or devices, bad arguments or overrides: one error, before any run."""
     problems = []
     for entry in spec.model_entries():
-        args = {k.partition(".")[2]: v[0] if not isinstance(v, Range) else v.low
+        args = {k.partition(".")[2]: v[0] if not isinstance(v, Range) else _pick(v, 0.0)
                 for k, v in spec.parameters.items() if k.startswith("model.")}
         try:
             _load_model(registry, entry, args)
@@ -770,7 +770,7 @@ def _check_inputs(spec: SweepSpec, registry: Registry) -> None:
             keys = _Keys(spec, registry)
             keys.device_identity(i, {})
             for key, axis in device_axes.items():  # each value alone, against the base device
-                for value in ((axis.low, axis.high) if isinstance(axis, Range) else axis):
+                for value in ((_pick(axis, 0.0), _pick(axis, 1.0)) if isinstance(axis, Range) else axis):
                     keys.device_identity(i, {key: value})
             device = _resolve_device(registry, entry, {})
             if entry.target is not None and entry.target not in device.targets:

@@ -169,9 +169,13 @@ def test_a_small_version_of_the_systolic_dse_study(tmp_path):
 def test_every_example_spec_parses_and_has_points():
     from pathlib import Path
 
-    from sim.sweep import load_spec
+    from sim.registry import Registry
+    from sim.sweep import _check_inputs, load_spec
 
+    registry = Registry.from_entry_points()
     examples = sorted((Path(__file__).parents[2] / "examples" / "sweeps").glob("*.yaml"))
     assert len(examples) >= 3
     for path in examples:
-        assert points(load_spec(path)), path
+        spec = load_spec(path)
+        assert points(spec), path
+        _check_inputs(spec, registry)  # every model, device and parameter value is valid
