@@ -293,16 +293,17 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
                    help="override a field before showing it (repeat)")
     p = sub.add_parser("sweep", help="design-space sweep: models x settings x devices and parameters")
     p.set_defaults(handler=_cmd_sweep)
-    _add_sweep_args(p)
+    p.add_argument("spec", help="sweep spec (YAML; see examples/sweeps/)")
+    p.add_argument("--out", help="folder for sweep.sqlite (resumable), results.csv, pareto.csv, plots")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
+    p.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
+    p.add_argument("--pareto", help="2 or 3 metrics to minimise, e.g. latency_s,energy_j,area_mm2")
+    p.add_argument("--yes", action="store_true", help="run sweeps of more than a million points")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     for register in extra_commands:
         register(sub)
     return parser
-
-
-def _add_sweep_args(p: argparse.ArgumentParser) -> None:
-    from sim.sweep import add_arguments
-
-    add_arguments(p)
 
 
 def _cmd_sweep(args, registry: Registry) -> int:

@@ -1030,19 +1030,7 @@ def _plot_sensitivity(plt, result: SweepResult, folder: Path) -> Path:
     return path
 
 
-# --- command line ---------------------------------------------------------------------------------
-
-def add_arguments(p) -> None:
-    """The `edgesim sweep` options."""
-    p.add_argument("spec", help="sweep spec (YAML; see examples/sweeps/)")
-    p.add_argument("--out", help="folder for sweep.sqlite (resumable), results.csv, pareto.csv, plots")
-    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
-    p.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
-    p.add_argument("--pareto", help="2 or 3 comma-separated metrics to minimise, e.g. latency_s,energy_j")
-    p.add_argument("--yes", action="store_true", help=f"run sweeps of more than {CONFIRM_POINTS:,} points")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-
+# --- command line (the parser is in sim.cli) -------------------------------------------------------
 
 def command(args, registry: Registry) -> int:
     """`edgesim sweep`: run, print the summary; 130 after Ctrl-C (finished points kept)."""
