@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import time
 
@@ -43,16 +44,26 @@ def main() -> None:
     n = sum(len(points(s)) for s in specs)
     print(f"sweep benchmark: {n:,} ResNet-18 points on FPGAs, {args.workers} worker processes, "
           f"{os.cpu_count()} CPUs, {os.getloadavg()[0]:.1f} load before")
-    walls = []
+    walls, cpus = [], []
     for _ in range(args.repeats):
+        cpu0 = _cpu_s()
         start = time.perf_counter()
         results = [run(s, workers=args.workers, progress=False) for s in specs]
         walls.append(time.perf_counter() - start)
+        cpus.append(_cpu_s() - cpu0)
         ok = sum(r["status"] == "ok" for res in results for r in res.rows)
-        print(f"  run: {walls[-1]:.2f} s wall, {n / walls[-1]:,.0f} points/s, {ok:,} feasible, "
-              f"{n - ok:,} infeasible")
+        print(f"  run: {walls[-1]:.2f} s wall, {cpus[-1]:.2f} s CPU (parent and workers), "
+              f"{n / walls[-1]:,.0f} points/s, {ok:,} feasible, {n - ok:,} infeasible")
     print(f"wall time: min {min(walls):.2f} s, median {statistics.median(walls):.2f} s "
-          f"({n / min(walls):,.0f} points/s at best)")
+          f"({n / min(walls):,.0f} points/s at best); CPU: min {min(cpus):.2f} s, "
+          f"{min(cpus) / n * 1e3:.2f} ms per point, so {min(cpus) / args.workers:.1f} s of wall "
+          f"on {args.workers} otherwise idle cores; load after {os.getloadavg()[0]:.1f}")
+
+
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process and its finished children (the pool)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":
