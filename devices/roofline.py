@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import HOROWITZ_45NM, EnergyTable
-from sim.spec import DeviceSpec, Family, NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import Field
+
+from sim.spec import DeviceSpec, Family, NodeNm, OverheadS, PowerW, RatePerS, VoltageV
 from workloads import Op, OpKind
 
 PRESETS = Path(__file__).parent / "presets"
@@ -29,27 +31,27 @@ class RooflineSpec(DeviceSpec):
 
     family: ClassVar[str] = "roofline"
 
-    fp32_macs_per_s: PositiveFloat
+    fp32_macs_per_s: RatePerS
     """Peak fp32 MAC/s."""
-    fp16_macs_per_s: PositiveFloat
+    fp16_macs_per_s: RatePerS
     """Peak fp16 MAC/s."""
-    int8_macs_per_s: PositiveFloat
+    int8_macs_per_s: RatePerS
     """Peak 8-bit integer MAC/s; narrower integers run at this rate, wider ones slower by bits/8."""
-    vector_ops_per_s: PositiveFloat
+    vector_ops_per_s: RatePerS
     """Elementwise ops per second (pooling, activations, norms)."""
-    dram_bytes_per_s: PositiveFloat
+    dram_bytes_per_s: RatePerS
     """Peak DRAM bandwidth."""
-    node_nm: PositiveFloat
+    node_nm: NodeNm
     """Process node, for scaling the energy table."""
-    voltage_v: PositiveFloat = 0.9
+    voltage_v: VoltageV = 0.9
     """Core supply voltage, for scaling the energy table."""
-    static_power_w: NonNegativeFloat = 0.0
+    static_power_w: PowerW = 0.0
     """Leakage and idle power over the whole run."""
-    op_overhead_s: NonNegativeFloat = 0.0
+    op_overhead_s: OverheadS = 0.0
     """Fixed time per op (kernel launch, DMA set-up)."""
     separate_dma: bool = False
     """True: a DMA engine prefetches weights and streams activations beside compute."""
-    n_compute_units: PositiveInt = 1
+    n_compute_units: Annotated[int, Field(ge=1, le=4096)] = 1
     """Identical compute units; independent ops run on them concurrently."""
 
 

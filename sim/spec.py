@@ -46,6 +46,16 @@ Fraction = Annotated[float, Field(gt=0, le=1)]
 """A share of something, in (0, 1]: an efficiency, a fraction of bandwidth."""
 Ratio = Annotated[float, Field(ge=0, le=1)]
 """A ratio in [0, 1]."""
+RatePerS = Annotated[float, Field(ge=1.0, le=1e18)]
+"""Events (MACs, ops, bytes) per second, 1 .. 1e18: beyond either end the clock cannot hold it."""
+PowerW = Annotated[float, Field(ge=0, le=1e4)]
+"""A power, 0 .. 10 kW."""
+VoltageV = Annotated[float, Field(gt=0, le=5)]
+"""A supply voltage, (0, 5] V."""
+NodeNm = Annotated[float, Field(ge=1, le=1000)]
+"""A process node, 1 .. 1000 nm."""
+OverheadS = Annotated[float, Field(ge=0, le=1)]
+"""A fixed per-op or per-kernel time, 0 .. 1 s."""
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")]
 """A registry or unit name: letters, digits and `_.+-`, at most 64 characters, no spaces."""
 OneLine = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -420,6 +430,7 @@ def _assign(data: Any, key: str, value: Any) -> None:
 _UNITS = (
     ("_bytes_per_s", "B/s"), ("_macs_per_s", "MAC/s"), ("_ops_per_s", "op/s"),
     ("_per_cycle", "per cycle"), ("_pj_per_byte", "pJ/B"), ("_pj_per_bit", "pJ/bit"),
+    ("_uw_per_mhz", "uW/MHz"),
     ("_pj", "pJ"), ("_nj", "nJ"), ("_j", "J"), ("_hz", "Hz"), ("_mhz", "MHz"), ("_ms", "ms"),
     ("_us", "us"), ("_ns", "ns"), ("_s", "s"), ("_mw", "mW"), ("_w", "W"), ("_kib", "KiB"),
     ("_bytes", "B"), ("_bits", "bit"), ("_mm2", "mm2"), ("_um2", "um2"), ("_nm", "nm"),

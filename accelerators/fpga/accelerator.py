@@ -17,10 +17,13 @@ LUT budget left after the control logic, the vector unit and the DSP rows' own L
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from accelerators.fpga.parts import FpgaPartSpec
 from accelerators.fpga.resources import (
@@ -35,8 +38,8 @@ from accelerators.fpga.resources import (
     row_resources,
 )
 from accelerators.fpga.rtl.tile import RowKind
+from sim.spec import Fraction, NonNegativeInt, PositiveFloat, PositiveInt, Ratio, Spec, Text
 from workloads import DoesNotFitError, SpecError
-from workloads.compression import parse_enum
 
 
 class Datapath(enum.Enum):
@@ -72,115 +75,98 @@ class LoopOrder(enum.Enum):
     """Per layer, whichever moves fewer bytes (a compiler's choice)."""
 
 
-def _int(owner: str, name: str, value, low: int, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-            high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in {low}..{high}"
-        raise SpecError(f"{owner}: {name!r} must be an int {rng} (got {value!r})")
+def _cross_field(message: str, **context) -> PydanticCustomError:
+    """A cross-field problem, reported by the loader as `KEY: expected MESSAGE, got VALUE`."""
+    return PydanticCustomError("cross_field", message, context)
 
 
-def _ratio(owner: str, name: str, value, *, low_open: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or value > 1 or (low_open and value == 0):
-        rng = "(0, 1]" if low_open else "[0, 1]"
-        raise SpecError(f"{owner}: {name!r} must be in {rng} (got {value!r})")
+Bits = Annotated[int, Field(ge=2, le=16)]
+"""An operand width the arrays are built for, 2..16 bits."""
+Rows = Annotated[int, Field(ge=1, le=100_000)]
 
 
-@dataclass(frozen=True, kw_only=True)
-class AcceleratorSpec:
+class AcceleratorSpec(Spec):
     """A GEMM/conv engine design, sized onto a part by `allocate`."""
 
-    name: str = ""
-    """Device name; '' means 'fpga-<part>'."""
-    source: str = ""
-    """Where the design's numbers come from (required in YAML presets)."""
+    source: Text | None = None
+    """Where the design's numbers come from; None for a design made in code (presets have one)."""
     datapath: Datapath = Datapath.QUANTIZED
+    """What the GEMM engine computes in: quantized arrays or the float32 baseline."""
     lut_pe: LutPe = LutPe.POWER_OF_TWO
-    weight_bits: int = 4
+    """The processing element of the LUT array (none, power-of-two shift-add, fixed point)."""
+    weight_bits: Bits = 4
     """Weight bits the arrays are built for (power-of-two codes and low-bit fixed-point)."""
-    act_bits: int = 8
+    act_bits: Bits = 8
     """Activation bits the arrays are built for."""
-    lut_row_ratio: float = 0.5
-    """The quantization mix the design is sized for: fraction of each layer's rows on the LUT
-    array (power-of-two rows, or low-bit rows). 0 with LutPe.NONE."""
-    cols: int = 16
+    lut_row_ratio: Ratio = 0.5
+    """Share of each layer's rows the design is sized to put on the LUT array (0 without one)."""
+    cols: Annotated[int, Field(ge=1, le=256)] = 16
     """Reduction lanes per row (Tn): products summed per row per cycle."""
-    dsp_rows: int = 0
-    """Rows of the DSP array (Tm of fixed-point rows); 0 lets the allocator size it."""
-    lut_rows: int = 0
-    """Rows of the LUT array; 0 lets the allocator size it."""
+    dsp_rows: Rows | None = None
+    """Rows of the DSP array (Tm of fixed-point rows); None: the allocator sizes it."""
+    lut_rows: Rows | None = None
+    """Rows of the LUT array; None: the allocator sizes it (none without a LUT array)."""
     dsp_packing: bool = True
     """Pack several low-bit multiplies into one DSP slice (WP486 layout, see resources.py)."""
-    acc_bits: int = 32
+    acc_bits: Annotated[int, Field(ge=8, le=48)] = 32
     """Accumulator width of every row."""
-    clock_hz: float = 0.0
-    """Accelerator clock; 0 means the part's max_clock_hz. Above it is a SpecError."""
-    max_dsp_ratio: float = 0.9
+    clock_hz: PositiveFloat | None = None
+    """Accelerator clock; None: the part's max_clock_hz (a higher clock is refused)."""
+    max_dsp_ratio: Fraction = 0.9
     """Fraction of the part's DSP slices the design may use."""
-    max_lut_ratio: float = 0.75
-    """Fraction of LUTs the design may use (beyond about 75-80 % timing closure at the target
-    clock rarely succeeds; Assumed)."""
-    max_ff_ratio: float = 0.9
-    max_bram_ratio: float = 0.9
-    control_luts: int = 8000
+    max_lut_ratio: Fraction = 0.75
+    """Fraction of LUTs the design may use (above ~75-80 % timing rarely closes; Assumed)."""
+    max_ff_ratio: Fraction = 0.9
+    """Fraction of the part's flip-flops the design may use."""
+    max_bram_ratio: Fraction = 0.9
+    """Fraction of the part's BRAM36 the design may use."""
+    control_luts: NonNegativeInt = 8000
     """LUTs of the AXI DMA, interconnect and controller (Assumed: a few thousand each)."""
-    control_ffs: int = 10000
-    vector_lanes: int = 0
-    """Lanes of the vector unit (softmax, layer/batch norm, GELU, pooling, residual adds);
-    0 sizes it to about 2.5 % of the DSP budget, rounded to a power of two (at least 4)."""
-    vector_lane_luts: int = 300
+    control_ffs: NonNegativeInt = 10000
+    """Flip-flops of the AXI DMA, interconnect and controller (Assumed)."""
+    vector_lanes: Annotated[int, Field(ge=1, le=4096)] | None = None
+    """Vector-unit lanes (softmax, norms, GELU, pooling, adds); None: ~2.5 % of the DSP budget."""
+    vector_lane_luts: NonNegativeInt = 300
     """LUTs per vector lane: piecewise-linear exp/GELU, a divider share, a comparator (Assumed)."""
-    vector_lane_dsps: int = 1
+    vector_lane_dsps: NonNegativeInt = 1
     """DSP slices per vector lane (the scale multiply)."""
-    weight_buffer_bytes: int = 0
-    """On-chip weight buffer (per half of the double buffer); 0 gives it a quarter of the
-    BRAM budget (its per-cycle width may take more)."""
-    input_buffer_bytes: int = 0
-    """Input buffer per half; 0 gives it a quarter of the BRAM budget."""
-    output_buffer_bytes: int = 0
-    """Output buffer per half; 0 gives it a tenth of the BRAM budget."""
+    weight_buffer_bytes: PositiveInt | None = None
+    """On-chip weight buffer per half of the double buffer; None: a quarter of the BRAM budget."""
+    input_buffer_bytes: PositiveInt | None = None
+    """Input buffer per half; None: a quarter of the BRAM budget."""
+    output_buffer_bytes: PositiveInt | None = None
+    """Output buffer per half; None: a tenth of the BRAM budget."""
     loop_order: LoopOrder = LoopOrder.BEST
-    layer_overhead_cycles: int = 500
+    """The outer loop of each GEMM's tiling (decides which operand DDR re-reads)."""
+    layer_overhead_cycles: NonNegativeInt = 500
     """Cycles to configure a layer (DMA descriptors, controller registers; Assumed)."""
-    fp32_mul_dsp: int = 3
+    fp32_mul_dsp: NonNegativeInt = 3
     """DSP slices per fp32 multiplier (PG060 'max usage', the HLS default for fmul)."""
-    fp32_add_dsp: int = 2
+    fp32_add_dsp: NonNegativeInt = 2
     """DSP slices per fp32 adder (PG060 'full usage', the HLS default for fadd)."""
-    fp32_lane_luts: int = 450
-    """LUTs per fp32 multiply-add lane beside its DSPs (normalise/round logic; Assumed from
-    typical HLS reports of fmul + fadd)."""
-    fp32_lane_ffs: int = 600
+    fp32_lane_luts: NonNegativeInt = 450
+    """LUTs per fp32 multiply-add lane beside its DSPs (normalise/round logic; Assumed)."""
+    fp32_lane_ffs: NonNegativeInt = 600
+    """Flip-flops per fp32 multiply-add lane (Assumed, as fp32_lane_luts)."""
 
-    def __post_init__(self) -> None:
-        owner = f"accelerator {self.name or '(unnamed)'}"
-        object.__setattr__(self, "datapath", parse_enum(Datapath, self.datapath, "datapath"))
-        object.__setattr__(self, "lut_pe", parse_enum(LutPe, self.lut_pe, "lut_pe"))
-        object.__setattr__(self, "loop_order", parse_enum(LoopOrder, self.loop_order, "loop_order"))
-        _int(owner, "weight_bits", self.weight_bits, 2, 16)
-        _int(owner, "act_bits", self.act_bits, 2, 16)
-        _int(owner, "cols", self.cols, 1, 256)
-        _int(owner, "dsp_rows", self.dsp_rows, 0, 100_000)
-        _int(owner, "lut_rows", self.lut_rows, 0, 100_000)
-        _int(owner, "acc_bits", self.acc_bits, 8, 48)
-        for name in ("control_luts", "control_ffs", "vector_lane_luts", "vector_lane_dsps",
-                     "weight_buffer_bytes", "input_buffer_bytes", "output_buffer_bytes",
-                     "layer_overhead_cycles"):
-            _int(owner, name, getattr(self, name), 0)
-        _int(owner, "vector_lanes", self.vector_lanes, 0, 4096)
-        for name in ("fp32_mul_dsp", "fp32_add_dsp", "fp32_lane_luts", "fp32_lane_ffs"):
-            _int(owner, name, getattr(self, name), 0)
-        _ratio(owner, "lut_row_ratio", self.lut_row_ratio)
-        for name in ("max_dsp_ratio", "max_lut_ratio", "max_ff_ratio", "max_bram_ratio"):
-            _ratio(owner, name, getattr(self, name), low_open=True)
-        ok = isinstance(self.clock_hz, (int, float)) and math.isfinite(self.clock_hz)
-        if not ok or self.clock_hz < 0:
-            raise SpecError(f"{owner}: 'clock_hz' must be >= 0 (got {self.clock_hz!r})")
-        if self.lut_pe is LutPe.NONE and self.lut_rows:
-            raise SpecError(f"{owner}: 'lut_rows' must be 0 without a LUT array (lut_pe 'none')")
-        if self.datapath is Datapath.FLOAT32 and self.lut_rows:
-            raise SpecError(f"{owner}: the float32 datapath has no LUT array; set 'lut_rows' 0")
-        if self.datapath is Datapath.FLOAT32 and self.fp32_mul_dsp + self.fp32_add_dsp == 0:
-            raise SpecError(f"{owner}: an fp32 lane needs DSP slices (fp32_mul_dsp + fp32_add_dsp)")
+    @field_validator("lut_rows")
+    @classmethod
+    def _lut_rows_need_a_lut_array(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return value
+        if info.data.get("datapath") is Datapath.FLOAT32:
+            raise _cross_field("null (the float32 datapath has no LUT array)")
+        if info.data.get("lut_pe") is LutPe.NONE:
+            raise _cross_field("null without a LUT array (lut_pe 'none')")
+        return value
+
+    @field_validator("fp32_add_dsp")
+    @classmethod
+    def _fp32_lane_needs_dsps(cls, value: int, info: ValidationInfo) -> int:
+        if (info.data.get("datapath") is Datapath.FLOAT32 and value == 0
+                and info.data.get("fp32_mul_dsp") == 0):
+            raise _cross_field("an fp32 lane with DSP slices (fp32_mul_dsp + fp32_add_dsp >= 1)")
+        return value
 
     @property
     def has_lut_array(self) -> bool:
@@ -197,6 +183,7 @@ class Design:
 
     part: FpgaPartSpec
     spec: AcceleratorSpec
+    """The design with its None clock, buffers and vector lanes resolved for the part."""
     clock_hz: float
     dsp_rows: int
     """Rows of the DSP array (fp32 lanes / cols for the float32 datapath)."""
@@ -271,19 +258,23 @@ AUTO_BUFFER_SHARES = {"weight_buffer_bytes": 0.25, "input_buffer_bytes": 0.25,
 AUTO_VECTOR_DSP_SHARE = 0.025
 
 
-def _resolve_auto(part: FpgaPartSpec, spec: AcceleratorSpec, name: str) -> AcceleratorSpec:
-    """`spec` with its automatic fields (0 values) set for `part`."""
-    changes: dict = {"name": name}
-    if not spec.clock_hz:
+def _resolve_auto(part: FpgaPartSpec, spec: AcceleratorSpec) -> AcceleratorSpec:
+    """`spec` with its automatic fields (the None clock, buffers, vector lanes) set for `part`.
+
+    The row counts stay as given (None: sized by `allocate`, which records them in `Design`).
+    """
+    changes: dict = {}
+    if spec.clock_hz is None:
         changes["clock_hz"] = part.max_clock_hz
     budget = math.floor(part.n_bram36 * spec.max_bram_ratio)
     for field_name, share in AUTO_BUFFER_SHARES.items():
-        if not getattr(spec, field_name):
+        if getattr(spec, field_name) is None:
             changes[field_name] = int(share * budget) * BRAM36_BITS // 8 // 2
-    if not spec.vector_lanes:
+    if spec.vector_lanes is None:
         lanes = AUTO_VECTOR_DSP_SHARE * part.n_dsp * spec.max_dsp_ratio
         changes["vector_lanes"] = max(4, 2 ** round(math.log2(max(lanes, 1))))
-    return dataclasses.replace(spec, **changes)
+    # The values are computed, in range by construction: no need to validate them again.
+    return spec.model_copy(update=changes)
 
 
 def _fit_bram(part: FpgaPartSpec, spec: AcceleratorSpec, dsp_rows: int, lut_rows: int,
@@ -298,13 +289,14 @@ def _fit_bram(part: FpgaPartSpec, spec: AcceleratorSpec, dsp_rows: int, lut_rows
     return dsp_rows, lut_rows
 
 
-def allocate(part: FpgaPartSpec, spec: AcceleratorSpec) -> Design:
+def allocate(part: FpgaPartSpec, spec: AcceleratorSpec, *, name: str | None = None) -> Design:
     """Size the arrays of `spec` on `part`; DoesNotFitError if the design cannot fit.
 
-    Raises SpecError when the clock exceeds the part's max_clock_hz.
+    `name` names the design in errors (None: 'fpga-<part>'). Raises SpecError when the clock
+    exceeds the part's max_clock_hz.
     """
-    name = spec.name or f"fpga-{part.name}"
-    spec = _resolve_auto(part, spec, name)
+    name = name or f"fpga-{part.name}"
+    spec = _resolve_auto(part, spec)
     clock = spec.clock_hz
     if clock > part.max_clock_hz:
         raise SpecError(
@@ -322,7 +314,7 @@ def allocate(part: FpgaPartSpec, spec: AcceleratorSpec) -> Design:
 
     if spec.datapath is Datapath.FLOAT32:
         lane_dsp = spec.fp32_mul_dsp + spec.fp32_add_dsp
-        rows = spec.dsp_rows or max(0, min(dsp_budget // (lane_dsp * cols),
+        rows = spec.dsp_rows if spec.dsp_rows is not None else max(0, min(dsp_budget // (lane_dsp * cols),
                                            lut_budget // max(1, spec.fp32_lane_luts * cols)))
         if rows < 1:
             raise DoesNotFitError(
@@ -345,16 +337,16 @@ def allocate(part: FpgaPartSpec, spec: AcceleratorSpec) -> Design:
     dsp_row = row_resources(RowKind.FIXED, cols=cols, weight_bits=w, act_bits=a,
                             acc_bits=spec.acc_bits, primitive=prim, on_dsp=True,
                             packing=spec.dsp_packing)
-    dsp_rows = spec.dsp_rows
-    if not dsp_rows and spec.lut_row_ratio < 1:
+    dsp_rows = spec.dsp_rows or 0
+    if spec.dsp_rows is None and spec.lut_row_ratio < 1:
         dsp_rows = max(0, dsp_budget // max(1, dsp_row.n_dsp))
-    lut_rows = spec.lut_rows
+    lut_rows = spec.lut_rows or 0
     lut_row = None
     if spec.has_lut_array:
         lut_row = row_resources(spec.lut_row_kind, cols=cols, weight_bits=w, act_bits=a,
                                 acc_bits=spec.acc_bits, primitive=prim, on_dsp=False,
                                 packing=False)
-        if not lut_rows and spec.lut_row_ratio > 0:
+        if spec.lut_rows is None and spec.lut_row_ratio > 0:
             room = lut_budget - dsp_rows * dsp_row.n_lut
             cap = max(0, room // lut_row.n_lut)
             if spec.lut_row_ratio >= 1:
@@ -362,7 +354,7 @@ def allocate(part: FpgaPartSpec, spec: AcceleratorSpec) -> Design:
             else:
                 wanted = math.ceil(dsp_rows * spec.lut_row_ratio / (1 - spec.lut_row_ratio))
                 lut_rows = min(cap, wanted)
-    if not (spec.dsp_rows or spec.lut_rows):
+    if spec.dsp_rows is None and spec.lut_rows is None:
         # The weight buffer feeds rows x cols weights per cycle: BRAM ports can bound the rows.
         dsp_rows, lut_rows = _fit_bram(part, spec, dsp_rows, lut_rows, w)
     if dsp_rows + lut_rows < 1:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from accelerators.fpga.rtl.tile import pot_max_shift
 from accelerators.fpga.timing import GemmShape, gemm_shape, tile_cycles
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from workloads import DoesNotFitError, Op, OpKind, QuantScheme, SparsityScheme
+
+if TYPE_CHECKING:
+    from accelerators.fpga.factories import FpgaSpec
 
 TARGET = "fpga"
 MATRIX_KINDS = frozenset({OpKind.CONV2D, OpKind.LINEAR, OpKind.MATMUL})
@@ -76,17 +80,19 @@ class _RowClass:
 
 @dataclass(frozen=True)
 class FpgaDevice:
-    """A `sim.Device` for an allocated `Design` (see `factories` for the registered ones)."""
+    """A `sim.Device` for an allocated `Design` (`factories.build` makes one from its spec)."""
 
     design: Design
-    name: str = ""
+    """The spec's design allocated on its part."""
+    spec: FpgaSpec
+    """The declarative spec the design was allocated from (`edgesim device show`)."""
     targets: tuple[str, ...] = field(default=(TARGET,))
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
     """Per-instance memo of pure costs by (op, target): sweeps re-price the same ops."""
 
-    def __post_init__(self) -> None:
-        if not self.name:
-            object.__setattr__(self, "name", self.design.spec.name or f"fpga-{self.design.part.name}")
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @property
     def description(self) -> str:

@@ -10,16 +10,28 @@ processing system (ARM cores, DDR controller) is a separate, constant term.
 from __future__ import annotations
 
 import enum
-import math
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sim.spec_legacy import load_yaml
-from workloads import SpecError, UnknownNameError
-from workloads.compression import parse_enum
+from pydantic_core import PydanticCustomError
+
+from sim.spec import (
+    Fraction,
+    Name,
+    NonNegativeFloat,
+    OneLine,
+    PositiveFloat,
+    PositiveInt,
+    Spec,
+    Text,
+    read_yaml_file,
+    validate,
+)
+from workloads import UnknownNameError
 from workloads.errors import suggest
 
-PRESETS = Path(__file__).parent / "presets"
+PRESETS = Path(__file__).parent / "presets" / "parts"
+"""Part presets: `NAME.yaml`, one FPGA part on its board each (device presets are one level up)."""
 REFERENCE_TOGGLE_RATIO = 0.125
 """Toggle rate at which the per-resource coefficients are stated (XPE default, UG440)."""
 
@@ -46,81 +58,51 @@ class DspPrimitive(enum.Enum):
         return 48
 
 
-def _positive(owner: str, name: str, value, *, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise SpecError(f"{owner}: {name!r} must be a finite number {bound} (got {value!r})")
-
-
-def _count(owner: str, name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"{owner}: {name!r} must be an int >= 1 (got {value!r})")
-
-
-@dataclass(frozen=True, kw_only=True)
-class FpgaPartSpec:
+class FpgaPartSpec(Spec):
     """One FPGA part on its board: resources, clock, memory and power."""
 
-    name: str
+    name: Name
     """Short part name, e.g. 'xczu9eg'."""
-    board: str
+    board: OneLine
     """The board the DDR and power figures are for, e.g. 'ZCU102'."""
-    description: str
-    source: str
+    description: OneLine
+    """One line naming the part and its headline resources."""
+    source: Text
     """Where the numbers come from (datasheets, user guides, papers; assumptions labelled)."""
     dsp_primitive: DspPrimitive
-    n_dsp: int
+    """The DSP slice of the part's family (its multiplier widths decide packing)."""
+    n_dsp: PositiveInt
     """DSP slices."""
-    n_lut: int
+    n_lut: PositiveInt
     """6-input LUTs."""
-    n_ff: int
+    n_ff: PositiveInt
     """CLB flip-flops."""
-    n_bram36: int
+    n_bram36: PositiveInt
     """36 Kb block RAMs."""
-    max_clock_hz: float
-    """Highest accelerator clock the allocator accepts on this part (timing closure of a
-    DSP/LUT array design, not the DSP slice's datasheet Fmax)."""
-    ddr_bytes_per_s: float
+    max_clock_hz: PositiveFloat
+    """Highest accelerator clock the allocator accepts (array timing closure, not DSP Fmax)."""
+    ddr_bytes_per_s: PositiveFloat
     """Peak DDR bandwidth the programmable logic reaches (width x transfer rate)."""
-    ddr_efficiency_ratio: float
+    ddr_efficiency_ratio: Fraction
     """Fraction of the peak that DMA streams sustain, in (0, 1]."""
-    ddr_pj_per_byte: float
-    """DRAM access energy per byte moved, pJ."""
-    node_nm: float
-    static_power_w: float
-    """Programmable-logic static (leakage) power at 25 C junction, W."""
-    ps_power_w: float
-    """Processing system (CPU running the host code, DDR controller) while active, W."""
-    dsp_uw_per_mhz: float
-    """Dynamic power of one used DSP slice per MHz at 12.5 % toggle, uW/MHz."""
-    lut_uw_per_mhz: float
-    """Per used LUT (logic plus its share of routing), uW/MHz at 12.5 % toggle."""
-    ff_uw_per_mhz: float
-    """Per used flip-flop (clock and data), uW/MHz at 12.5 % toggle."""
-    bram_uw_per_mhz: float
-    """Per used 36 Kb block RAM (enabled, 50 % write), uW/MHz at 12.5 % toggle."""
-    toggle_ratio: float = REFERENCE_TOGGLE_RATIO
-    """Average toggle rate of the design's logic (XPE default 12.5 %)."""
-
-    def __post_init__(self) -> None:
-        owner = f"part {self.name!r}"
-        if not self.name or not isinstance(self.name, str):
-            raise SpecError("part needs a non-empty 'name'")
-        object.__setattr__(self, "dsp_primitive",
-                           parse_enum(DspPrimitive, self.dsp_primitive, "dsp_primitive"))
-        for name in ("n_dsp", "n_lut", "n_ff", "n_bram36"):
-            _count(owner, name, getattr(self, name))
-        for name in ("max_clock_hz", "ddr_bytes_per_s", "ddr_pj_per_byte", "node_nm",
-                     "dsp_uw_per_mhz", "lut_uw_per_mhz", "ff_uw_per_mhz", "bram_uw_per_mhz"):
-            _positive(owner, name, getattr(self, name))
-        for name in ("static_power_w", "ps_power_w"):
-            _positive(owner, name, getattr(self, name), allow_zero=True)
-        for name in ("ddr_efficiency_ratio", "toggle_ratio"):
-            value = getattr(self, name)
-            _positive(owner, name, value)
-            if value > 1:
-                raise SpecError(f"{owner}: {name!r} must be in (0, 1] (got {value!r})")
+    ddr_pj_per_byte: PositiveFloat
+    """DRAM access energy per byte moved."""
+    node_nm: PositiveFloat
+    """Process node of the part."""
+    static_power_w: NonNegativeFloat
+    """Programmable-logic static (leakage) power at 25 C junction."""
+    ps_power_w: NonNegativeFloat
+    """Processing system (CPU running the host code, DDR controller) while active."""
+    dsp_uw_per_mhz: PositiveFloat
+    """Dynamic power of one used DSP slice at 12.5 % toggle."""
+    lut_uw_per_mhz: PositiveFloat
+    """Per used LUT (logic plus its share of routing), at 12.5 % toggle."""
+    ff_uw_per_mhz: PositiveFloat
+    """Per used flip-flop (clock and data), at 12.5 % toggle."""
+    bram_uw_per_mhz: PositiveFloat
+    """Per used 36 Kb block RAM (enabled, 50 % write), at 12.5 % toggle."""
+    toggle_ratio: Fraction = REFERENCE_TOGGLE_RATIO
+    """Average toggle rate of the design's logic, in (0, 1] (XPE default 12.5 %)."""
 
     @property
     def ddr_sustained_bytes_per_s(self) -> float:
@@ -142,15 +124,32 @@ PART_PRESETS = {"xc7z020": "xc7z020", "xc7z045": "xc7z045", "xczu9eg": "xczu9eg"
 def load_part(name_or_path: str | Path) -> FpgaPartSpec:
     """A part from a preset name ('xc7z020', 'xc7z045', 'xczu9eg' or 'zcu102') or a YAML path.
 
-    Raises UnknownNameError for an unknown name, SpecError for a bad preset.
+    Raises UnknownNameError for an unknown name, SpecError for a bad file (every problem at
+    once, `FILE: KEY: expected ..., got ...`).
     """
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
-        return load_yaml(FpgaPartSpec, path)
+        return validate(FpgaPartSpec, read_yaml_file(path), where=str(path))
     key = str(name_or_path).lower()
     if key not in PART_PRESETS:
         raise UnknownNameError(
             f"unknown FPGA part {str(name_or_path)!r}{suggest(key, PART_PRESETS)}; "
             f"known: {sorted(PART_PRESETS)}"
         )
-    return load_yaml(FpgaPartSpec, PRESETS / f"{PART_PRESETS[key]}.yaml")
+    path = PRESETS / f"{PART_PRESETS[key]}.yaml"
+    return validate(FpgaPartSpec, read_yaml_file(path), where=str(path))
+
+
+def part_by_name(value: Any) -> Any:
+    """A device file's `part:` given as a preset name, resolved to that part (else unchanged).
+
+    So `part: xc7z020` (or `--set part=xc7z020`) places a design on a stored part, and
+    `edgesim device show` writes the part out in full. Only preset names, never paths.
+    """
+    if not isinstance(value, str):
+        return value
+    if value.lower() not in PART_PRESETS:
+        raise PydanticCustomError(
+            "unknown_part", "a part preset name ({names}) or a mapping of part fields",
+            {"names": ", ".join(sorted(PART_PRESETS))})
+    return load_part(value)

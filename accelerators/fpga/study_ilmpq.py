@@ -20,7 +20,6 @@ work do not pack; Assumed). Packed (WP486-style) and 16-lane variants show the s
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from accelerators.fpga.accelerator import AcceleratorSpec, LutPe
 from accelerators.fpga.factories import build_device
 from accelerators.fpga.study_common import FLOAT_FORMAT, Comparison, comparison_main, plot
 from sim import simulate
+from sim.spec import override
 from sim.export import write_atomic
 from sim.tables import markdown_table, output_dir, write_csv, write_json
 from workloads.zoo import resnet18
@@ -48,9 +48,9 @@ PRIMARY = (32, False)
 def _designs(cols: int, packing: bool) -> dict[str, AcceleratorSpec]:
     base = AcceleratorSpec(weight_bits=4, act_bits=4, cols=cols, dsp_packing=packing)
     return {
-        "fixed": dataclasses.replace(base, lut_pe=LutPe.NONE, lut_row_ratio=0.0),
-        "ilmpq": dataclasses.replace(base, lut_pe=LutPe.FIXED, lut_row_ratio=0.95),
-        "mixed": dataclasses.replace(base, lut_pe=LutPe.POWER_OF_TWO, lut_row_ratio=0.95),
+        "fixed": override(base, {"lut_pe": LutPe.NONE, "lut_row_ratio": 0.0}),
+        "ilmpq": override(base, {"lut_pe": LutPe.FIXED, "lut_row_ratio": 0.95}),
+        "mixed": override(base, {"lut_pe": LutPe.POWER_OF_TWO, "lut_row_ratio": 0.95}),
     }
 
 
@@ -71,7 +71,7 @@ def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
     rows = []
     for part in PARTS:
         for cols, packing in configs:
-            devices = {k: build_device(part, dataclasses.replace(s, name=f"{part}-{k}"))
+            devices = {k: build_device(part, s, name=f"{part}-{k}")
                        for k, s in _designs(cols, packing).items()}
             base_latency = None
             for label, (design, qnet) in workloads.items():

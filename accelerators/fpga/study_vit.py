@@ -16,7 +16,6 @@ an FPGA dataflow does).
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,9 +76,9 @@ def _row(config: str, device: FpgaDevice, net: Network, *, pot_ratio: float = 0.
 def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
     """Run the study into `out`; `small` uses a 32x32 input and two sweep points (for tests)."""
     out = output_dir(out)
-    base = dataclasses.replace(load_design(), name="fpga-zcu102")
-    quant_dev = build_device(PART, base)
-    fp32_dev = build_device(PART, float32_spec(base))
+    base = load_design()
+    quant_dev = build_device(PART, base, name="fpga-zcu102")
+    fp32_dev = build_device(PART, float32_spec(base), name="fpga-zcu102-fp32")
     net = deit_base(resolution=32) if small else deit_base()
     mixed = net.quantized("mixed", weight_bits=4, activation_bits=8, pot_ratio=POT_RATIO).fused()
     rows = [

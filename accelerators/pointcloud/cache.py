@@ -35,7 +35,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
+from sim.spec import PositiveInt, Spec
 from workloads import SpecError
 
 
@@ -43,30 +46,34 @@ def _is_pow2(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
 
 
-@dataclass(frozen=True, kw_only=True)
-class CacheSpec:
+class CacheSpec(Spec):
     """Geometry of a set-associative LRU cache."""
 
-    capacity_bytes: int
-    """Data capacity, bytes."""
-    line_bytes: int = 64
+    capacity_bytes: PositiveInt
+    """Data capacity: line_bytes x ways x a power-of-two number of sets."""
+    line_bytes: PositiveInt = 64
     """Bytes per line (the unit fetched from DRAM on a miss); a power of two."""
-    ways: int = 8
+    ways: PositiveInt = 8
     """Lines per set (associativity); capacity_bytes / line_bytes for fully associative."""
 
-    def __post_init__(self) -> None:
-        for name in ("capacity_bytes", "line_bytes", "ways"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SpecError(f"cache {name!r} must be an int >= 1 (got {value!r})")
-        if not _is_pow2(self.line_bytes):
-            raise SpecError(f"cache 'line_bytes' must be a power of two (got {self.line_bytes})")
-        lines = self.capacity_bytes // self.line_bytes
-        if self.capacity_bytes % (self.line_bytes * self.ways) or not _is_pow2(lines // self.ways):
-            raise SpecError(
-                f"cache capacity {self.capacity_bytes} B must be line_bytes x ways x a power-of-two "
-                f"number of sets (line {self.line_bytes} B, {self.ways} ways)"
-            )
+    @field_validator("line_bytes")
+    @classmethod
+    def _line_is_a_power_of_two(cls, value: int) -> int:
+        if not _is_pow2(value):
+            raise PydanticCustomError("cross_field", "a power of two")
+        return value
+
+    @field_validator("ways")
+    @classmethod
+    def _sets_are_a_power_of_two(cls, value: int, info: ValidationInfo) -> int:
+        capacity, line = info.data.get("capacity_bytes"), info.data.get("line_bytes")
+        if capacity is None or line is None:
+            return value  # reported on its own field
+        if capacity % (line * value) or not _is_pow2(capacity // line // value):
+            raise PydanticCustomError(
+                "cross_field", "ways dividing capacity_bytes {capacity} B into a power-of-two "
+                "number of sets of {line} B lines", {"capacity": capacity, "line": line})
+        return value
 
     @property
     def n_sets(self) -> int:

@@ -45,18 +45,27 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
+from typing import Annotated, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from accelerators.pointcloud.cache import CacheSpec, StreamTraffic, simulate_rows
 from accelerators.pointcloud.workloads import PointCloudWorkload
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import HOROWITZ_45NM, EnergyTable
-from sim.spec_legacy import load_preset
+from sim.spec import (
+    DeviceSpec,
+    Family,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Spec,
+)
 from sim.systolic import Dataflow as SystolicDataflow
 from sim.systolic import Layers, SystolicArray, sequence_cycles
-from workloads import Network, Op, OpKind, SpecError
-from workloads.compression import parse_enum
+from workloads import Network, Op, OpKind
 from workloads.ops import INDEX_BITS
 
 PRESETS = Path(__file__).parent / "presets"
@@ -74,15 +83,6 @@ ELEMENTWISE = frozenset({OpKind.NORM, OpKind.ACTIVATION, OpKind.ADD, OpKind.MUL,
                          OpKind.POOL})
 
 
-def _positive(spec, names, *, integer: bool = False) -> None:
-    for name in names:
-        value = getattr(spec, name)
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or not math.isfinite(value) or value <= 0:
-            kind = "an int" if integer else "a number"
-            raise SpecError(f"{type(spec).__name__}: {name!r} must be {kind} > 0 (got {value!r})")
-
-
 class Dataflow(enum.Enum):
     """Which operand stays in the systolic array's PEs."""
 
@@ -90,113 +90,78 @@ class Dataflow(enum.Enum):
     OUTPUT_STATIONARY = "output_stationary"
 
 
-@dataclass(frozen=True, kw_only=True)
-class MatrixUnitSpec:
+ArrayDim = Annotated[int, Field(ge=1, le=4096)]
+"""A systolic-array dimension, 1..4096 PEs."""
+
+
+class MatrixUnitSpec(Spec):
     """The systolic array, its post-processing lanes and its buffers."""
 
-    rows: int
+    rows: ArrayDim
     """PE rows (the reduction dimension a weight-stationary fold covers)."""
-    cols: int
+    cols: ArrayDim
     """PE columns (output channels per fold); also the vector post-processing lanes."""
     dataflow: Dataflow = Dataflow.WEIGHT_STATIONARY
-    weight_buffer_bytes: int
+    """Which operand stays in the PEs."""
+    weight_buffer_bytes: PositiveInt
     """On-chip weight SRAM; a fused layer chain must fit in it."""
-    input_buffer_bytes: int
+    input_buffer_bytes: PositiveInt
     """On-chip input-activation SRAM (row tiles)."""
-    output_buffer_bytes: int
+    output_buffer_bytes: PositiveInt
     """On-chip output/partial-sum SRAM; sparse-conv outputs are tiled to fit it."""
-    accumulator_bits: int = 32
+    accumulator_bits: Annotated[int, Field(ge=1, le=64)] = 32
     """Partial-sum width in the output buffer."""
     weight_double_buffered: bool = False
-    """Weight stationary only: each PE holds a second weight register, so the next fold's
-    weights shift in while the current fold streams (as the TPU's matrix unit does); a fold
-    then takes max(M, rows) cycles and the array fills and drains once per layer."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dataflow", parse_enum(Dataflow, self.dataflow, "dataflow"))
-        if not isinstance(self.weight_double_buffered, bool):
-            raise SpecError(f"'weight_double_buffered' must be true or false "
-                            f"(got {self.weight_double_buffered!r})")
-        _positive(self, ("rows", "cols", "weight_buffer_bytes", "input_buffer_bytes",
-                         "output_buffer_bytes", "accumulator_bits"), integer=True)
-        if self.rows > 4096 or self.cols > 4096:
-            raise SpecError(f"systolic array {self.rows}x{self.cols} is larger than 4096x4096")
+    """Weight stationary: a second weight register per PE loads the next fold (TPU-style)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class MappingUnitSpec:
+class MappingUnitSpec(Spec):
     """The ranking-based mapping unit."""
 
-    merger_width: int
+    merger_width: PositiveInt
     """Elements the sorter/merger network takes per cycle."""
-    distance_lanes: int
+    distance_lanes: PositiveInt
     """3-D distances computed per cycle."""
-    buffer_bytes: int
+    buffer_bytes: PositiveInt
     """Coordinate/index SRAM of the unit."""
 
-    def __post_init__(self) -> None:
-        _positive(self, ("merger_width", "distance_lanes", "buffer_bytes"), integer=True)
 
-
-@dataclass(frozen=True, kw_only=True)
-class MemoryUnitSpec:
+class MemoryUnitSpec(Spec):
     """The memory management unit: DRAM interface and the gather/scatter cache."""
 
-    dram_bytes_per_s: float
+    dram_bytes_per_s: PositiveFloat
     """Peak DRAM bandwidth."""
     cache: CacheSpec
     """Set-associative LRU cache the gathers and scatters go through."""
-    port_bytes_per_cycle: int
+    port_bytes_per_cycle: PositiveInt
     """Bytes the cache delivers per cycle (rows of a gather stream at most one per cycle)."""
-    dram_pj_per_byte: float = 0.0
-    """DRAM access and interface energy per byte; 0 uses the shared energy table's figure.
-    It belongs to the DRAM part, not the logic node, so it is not node-scaled."""
-
-    def __post_init__(self) -> None:
-        if isinstance(self.cache, Mapping):
-            object.__setattr__(self, "cache", CacheSpec(**self.cache))
-        _positive(self, ("dram_bytes_per_s",))
-        if not (isinstance(self.dram_pj_per_byte, (int, float)) and self.dram_pj_per_byte >= 0):
-            raise SpecError(f"'dram_pj_per_byte' must be >= 0 (got {self.dram_pj_per_byte!r})")
-        _positive(self, ("port_bytes_per_cycle",), integer=True)
+    dram_pj_per_byte: NonNegativeFloat | None = None
+    """DRAM access and I/O energy per byte (not node-scaled); None: the shared table's figure."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class PointAccSpec:
+class PointAccSpec(DeviceSpec):
     """A PointAcc-style accelerator: clock, node, datapath width and its three units."""
 
-    name: str
-    description: str
-    source: str
-    """Where the numbers come from (paper section/table); guesses are labelled Assumed."""
-    freq_hz: float
-    node_nm: float
-    voltage_v: float = 0.9
-    data_bits: int = 16
-    """Width of features and weights in the datapath and in memory. Float networks are executed
-    as fixed point at this width (an accelerator quantises them); narrower quantised ops use
-    their own bits for storage and energy."""
-    static_power_w: float = 0.0
+    family: ClassVar[str] = "pointcloud"
+
+    freq_hz: PositiveFloat
+    """Clock of all three units."""
+    node_nm: PositiveFloat
+    """Process node, for scaling the energy table."""
+    voltage_v: PositiveFloat = 0.9
+    """Core supply voltage, for scaling the energy table."""
+    data_bits: Annotated[int, Field(ge=1, le=32)] = 16
+    """Feature/weight width in datapath and memory; float nets run as fixed point at this width."""
+    static_power_w: NonNegativeFloat = 0.0
     """Leakage and clock tree of the whole chip, drawn busy or idle."""
-    op_overhead_cycles: int = 0
+    op_overhead_cycles: NonNegativeInt = 0
     """Fixed cycles per op (configuration, pipeline start)."""
     matrix: MatrixUnitSpec
+    """The systolic matrix unit."""
     mapping: MappingUnitSpec
+    """The ranking-based mapping unit."""
     memory: MemoryUnitSpec
-
-    def __post_init__(self) -> None:
-        _positive(self, ("freq_hz", "node_nm", "voltage_v"))
-        _positive(self, ("data_bits",), integer=True)
-        if self.data_bits > 32:
-            raise SpecError(f"{self.name}: 'data_bits' must be <= 32 (got {self.data_bits})")
-        for name in ("static_power_w", "op_overhead_cycles"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise SpecError(f"{self.name}: {name!r} must be >= 0 (got {value!r})")
-        for name, kind in (("matrix", MatrixUnitSpec), ("mapping", MappingUnitSpec),
-                           ("memory", MemoryUnitSpec)):
-            if not isinstance(getattr(self, name), kind):
-                raise SpecError(f"{self.name}: {name!r} must be a {kind.__name__}")
+    """The memory management unit (DRAM and gather/scatter cache)."""
 
     @property
     def data_bytes(self) -> float:
@@ -489,7 +454,8 @@ class PointAccDevice:
             "vector": vector * t.vector_op_pj(bits, is_float=False),
             "mapping": mapping * t.int_add_pj(32),
             "sram": sram_bytes * t.sram_pj_per_byte,
-            "dram": dram_bytes * (self.spec.memory.dram_pj_per_byte or t.dram_pj_per_byte),
+            "dram": dram_bytes * (t.dram_pj_per_byte if self.spec.memory.dram_pj_per_byte is None
+                                  else self.spec.memory.dram_pj_per_byte),
         }
         return {k: v * 1e-12 for k, v in e.items() if v}
 
@@ -756,9 +722,13 @@ class PointAccDevice:
                     bound_by=self._bound(matrix_s, max(sram_s, dram_s)))
 
 
+FAMILY = Family(name="pointcloud", spec_type=PointAccSpec, build=PointAccDevice, presets=PRESETS)
+"""Registered under `edgesim.families` as 'pointcloud'; devices built from a spec price from counts."""
+
+
 def from_preset(preset: str | Path = "pointacc") -> PointAccDevice:
-    """A device from a YAML preset (a path, or a name in accelerators/pointcloud/presets/)."""
-    return PointAccDevice(load_preset(PointAccSpec, PRESETS, preset, what="point-cloud accelerator preset"))
+    """A device from a preset name in accelerators/pointcloud/presets/, or a pointcloud device file."""
+    return FAMILY.device(preset)
 
 
 def pointacc() -> PointAccDevice:

@@ -8,7 +8,8 @@ seeded synthetic point set (`accelerators.pointcloud.pointsets`), so the run is 
     python -m accelerators.pointcloud.study --out results/pointcloud
 
 `--gpu` names the baseline, a registered device (`edgesim list devices`; default
-gpu-rtx2080ti), so this package imports no device. The accelerator comes from a preset of this package. Writes CSV and JSON
+gpu-rtx2080ti), so this package imports no device. The accelerator is `--device NAME|FILE` (a
+registered pointcloud device or a device file, default pointacc; `--set` overrides it). Writes CSV and JSON
 tables (units in the column names), PNG plots (if matplotlib is installed) and a README.md with
 the figures, all computed here.
 """
@@ -31,6 +32,8 @@ from accelerators.pointcloud import pointsets as ps
 from accelerators.pointcloud import workloads as wls
 from accelerators.pointcloud.device import PointAccDevice, PointAccSpec, from_preset
 from sim import Device, Registry, simulate
+from sim.cli import add_device_args, device_from_args
+from sim.spec import override
 from sim.export import write_atomic
 from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv, write_json
 from workloads import EdgesimError, SpecError
@@ -124,8 +127,7 @@ def run_case(case: Case, accel_spec: PointAccSpec, gpu: Device, seed: int) -> Ro
     net = workload.network
     accel = PointAccDevice.for_workload(workload, accel_spec)
     acc = simulate(net, accel, seed=seed)
-    table_dram = dataclasses.replace(
-        accel_spec, memory=dataclasses.replace(accel_spec.memory, dram_pj_per_byte=0.0))
+    table_dram = override(accel_spec, {"memory.dram_pj_per_byte": None}, where="table DRAM")
     acc_table = simulate(net, dataclasses.replace(accel, spec=table_dram), seed=seed)
     gpu_report = simulate(net, _hinted(gpu, workload), seed=seed)
     gpu_ms = {c: 0.0 for c in GPU_CATEGORIES}
@@ -396,8 +398,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder for the tables, plots and README")
     p.add_argument("--gpu", default="gpu-rtx2080ti",
                    help="baseline GPU: a registered device name (default gpu-rtx2080ti)")
-    p.add_argument("--accelerator", default="pointacc",
-                   help="accelerator preset name or YAML path (default pointacc)")
+    add_device_args(p, required=False)
+    p.add_argument("--accelerator", dest="device", metavar="NAME|FILE",
+                   help="the accelerator, as --device: a registered pointcloud device or a device "
+                        "file (default pointacc)")
     p.add_argument("--scale", choices=["full", "small"], default="full",
                    help="full: the paper's input sizes; small: a quick run")
     p.add_argument("--only", action="append", metavar="NETWORK", help="run only these networks")
@@ -406,8 +410,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace, registry: Registry | None = None) -> int:
+    registry = registry or Registry.from_entry_points()
     gpu = resolve_device(args.gpu, registry)
-    spec = from_preset(args.accelerator).spec
+    args.device = args.device or "pointacc"
+    spec = getattr(device_from_args(registry, args), "spec", None)
+    if not isinstance(spec, PointAccSpec):
+        raise SpecError(f"--device {args.device!r} is not a pointcloud accelerator (its spec is "
+                        f"{type(spec).__name__}); use pointacc, pointacc-edge or a pointcloud file")
     result = run_study(gpu, accel_spec=spec, scale=args.scale, seed=args.seed, only=args.only)
     for path in write_study(result, args.out, plots=not args.no_plots):
         print(f"wrote {path}")

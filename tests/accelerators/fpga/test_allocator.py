@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from accelerators.fpga.accelerator import AcceleratorSpec, Datapath, LutPe, allocate
 from accelerators.fpga.factories import build_device, load_design
 from accelerators.fpga.parts import load_part
+from sim.spec import override, validate
 from workloads import DoesNotFitError, SpecError
 
 
@@ -31,28 +31,28 @@ def test_default_design_fits_every_part_within_its_caps(part_name):
 
 def test_lut_rows_follow_the_design_mix_when_luts_allow():
     part = load_part("xczu9eg")
-    spec = dataclasses.replace(load_design(), lut_row_ratio=0.2)
+    spec = override(load_design(), {"lut_row_ratio": 0.2})
     d = allocate(part, spec)
     assert d.lut_rows == math.ceil(d.dsp_rows * 0.2 / 0.8)
-    fixed_only = allocate(part, dataclasses.replace(spec, lut_pe=LutPe.NONE, lut_row_ratio=0.0))
+    fixed_only = allocate(part, override(spec, {"lut_pe": LutPe.NONE, "lut_row_ratio": 0.0}))
     assert fixed_only.lut_rows == 0 and fixed_only.usage.breakdown.get("lut_array") is None
 
 
 def test_design_that_does_not_fit_names_the_resource_and_overflow():
     part = load_part("xc7z020")
-    spec = dataclasses.replace(load_design(), name="too-big", dsp_rows=40, lut_rows=1)
+    spec = override(load_design(), {"dsp_rows": 40, "lut_rows": 1})
     # 40 rows x 32 slices = 1280 DSPs + 4 vector DSPs against 198 (90 % of 220).
     with pytest.raises(DoesNotFitError, match=r"design 'too-big' does not fit xc7z020 \(ZedBoard\): "
                        r"DSP slices needed 1,284 > 198 available \(90% of 220\), over by 1,086"):
-        allocate(part, spec)
-    luts = dataclasses.replace(load_design(), name="lut-heavy", dsp_rows=1, lut_rows=50)
+        allocate(part, spec, name="too-big")
+    luts = override(load_design(), {"dsp_rows": 1, "lut_rows": 50})
     with pytest.raises(DoesNotFitError, match=r"LUTs needed [\d,]+ > 39,900 available"):
-        allocate(part, luts)
+        allocate(part, luts, name="lut-heavy")
 
 
 def test_clock_above_the_part_is_refused():
     with pytest.raises(SpecError, match="clock 200 MHz exceeds xc7z020's 100 MHz"):
-        allocate(load_part("xc7z020"), dataclasses.replace(load_design(), clock_hz=200e6))
+        allocate(load_part("xc7z020"), override(load_design(), {"clock_hz": 200e6}))
 
 
 def test_float32_datapath_spends_pg060_dsps_per_lane():
@@ -63,12 +63,19 @@ def test_float32_datapath_spends_pg060_dsps_per_lane():
 
 
 @pytest.mark.parametrize("changes, match", [
-    (dict(cols=0), "'cols' must be an int in 1..256"),
-    (dict(lut_row_ratio=1.5), r"'lut_row_ratio' must be in \[0, 1\]"),
-    (dict(max_lut_ratio=0.0), r"'max_lut_ratio' must be in \(0, 1\]"),
-    (dict(lut_pe="none", lut_rows=3), "'lut_rows' must be 0 without a LUT array"),
-    (dict(datapath="float64"), "'datapath' must be one of"),
+    (dict(cols=0), "d: cols: expected greater than or equal to 1, got 0"),
+    (dict(cols=257), "d: cols: expected less than or equal to 256, got 257"),
+    (dict(lut_row_ratio=1.5), r"d: lut_row_ratio: expected less than or equal to 1, got 1.5"),
+    (dict(max_lut_ratio=0.0), r"d: max_lut_ratio: expected greater than 0, got 0.0"),
+    (dict(lut_pe="none", lut_rows=3), r"d: lut_rows: expected null without a LUT array \(lut_pe "
+                                      r"'none'\), got 3"),
+    (dict(datapath="float32", lut_pe="none", lut_rows=3), r"d: lut_rows: expected null \(the "
+                                                          r"float32 datapath has no LUT array\)"),
+    (dict(datapath="float32", fp32_mul_dsp=0, fp32_add_dsp=0), r"d: fp32_add_dsp: expected an "
+                                                               r"fp32 lane with DSP slices"),
+    (dict(datapath="float64"), "d: datapath: expected 'quantized' or 'float32', got 'float64'"),
+    (dict(dsp_rows=0), "d: dsp_rows: expected greater than or equal to 1, got 0"),
 ])
 def test_bad_accelerator_specs_are_refused(changes, match):
     with pytest.raises(SpecError, match=match):
-        AcceleratorSpec(**changes)
+        validate(AcceleratorSpec, changes, where="d")

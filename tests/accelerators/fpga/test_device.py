@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import copy
-import dataclasses
 import io
 import math
 import os
@@ -17,6 +16,7 @@ from accelerators.fpga.device import SUPPORTED_KINDS, UNSUPPORTED_KINDS
 from accelerators.fpga.factories import build_device, load_design
 from accelerators.fpga.timing import tile_cycles
 from sim import Cost, Device, Stream, simulate
+from sim.spec import override
 from workloads import (
     DoesNotFitError,
     NetworkBuilder,
@@ -114,9 +114,9 @@ def test_point_cloud_kinds_are_refused_all_at_once_before_the_run(zcu102):
 
 
 def _tiny_design(**changes):
-    spec = dataclasses.replace(load_design(), name="tiny", cols=8, dsp_rows=2, lut_rows=2,
-                               layer_overhead_cycles=0, **changes)
-    return build_device("xc7z020", spec)
+    spec = override(load_design(), dict(cols=8, dsp_rows=2, lut_rows=2, layer_overhead_cycles=0,
+                                        **changes))
+    return build_device("xc7z020", spec, name="tiny")
 
 
 def _linear_net(quant_kwargs):
@@ -163,8 +163,8 @@ def test_fixed_rows_stay_on_dsps_and_block_pruning_shortens_the_reduction():
 
 def test_rows_that_fit_no_array_are_a_typed_error():
     # W4A4 on DSP48E1 packs 3 per slice; one DSP row cannot run 16-bit (float) rows at all.
-    dev = build_device("xc7z020", AcceleratorSpec(name="one-row", weight_bits=4, act_bits=4,
-                                                  cols=8, dsp_rows=1, lut_rows=1))
+    dev = build_device("xc7z020", AcceleratorSpec(weight_bits=4, act_bits=4, cols=8, dsp_rows=1,
+                                                  lut_rows=1), name="one-row")
     op = _linear_net(dict(scheme="float16"))["fc"]
     with pytest.raises(DoesNotFitError, match="op 'fc': 32 rows at its bit-widths fit neither"):
         dev.cost(op, "fpga")

@@ -13,6 +13,7 @@ from accelerators.pointcloud.cache import (
     row_stride_bytes,
     simulate_rows,
 )
+from sim.spec import validate
 from workloads import SpecError
 
 
@@ -51,10 +52,10 @@ def test_empty_and_bad_streams():
 
 def test_cache_spec_validation():
     assert CacheSpec(capacity_bytes=4096, line_bytes=64, ways=4).n_sets == 16
-    with pytest.raises(SpecError, match="power of two"):
-        CacheSpec(capacity_bytes=4096, line_bytes=48, ways=4)
-    with pytest.raises(SpecError, match="power-of-two number of sets"):
-        CacheSpec(capacity_bytes=3 * 64 * 4, line_bytes=64, ways=4)
+    with pytest.raises(SpecError, match="cache: line_bytes: expected a power of two, got 48"):
+        validate(CacheSpec, dict(capacity_bytes=4096, line_bytes=48, ways=4), where="cache")
+    with pytest.raises(SpecError, match="cache: ways: expected .*power-of-two number of sets"):
+        validate(CacheSpec, dict(capacity_bytes=3 * 64 * 4, line_bytes=64, ways=4), where="cache")
 
 
 def _line_level_reference(rows, row_bytes, cache):

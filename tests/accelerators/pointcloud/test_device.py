@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 
 import numpy as np
@@ -24,6 +23,7 @@ from accelerators.pointcloud.device import (
 )
 from sim import Cost, Device, simulate
 from sim.energy import HOROWITZ_45NM
+from sim.spec import override, validate
 from tests.sim.test_contract import OPS, VARIANTS, _cost_or_error
 from workloads import NetworkBuilder, OpKind, SpecError, UnknownNameError
 from workloads.ops import NeighbourAttrs
@@ -45,7 +45,7 @@ def test_fold_cycles_hand_computed():
     # Output stationary: ceil(20/4) * ceil(6/4) = 10 folds of 10 + 4 + 4 - 2 = 16 (was charged
     # 2*4 + 4 + 10 - 2 = 20, one R too many: SCALE-Sim v3's systolic_compute_os folds have
     # T + R + C - 2 demand rows, and results/scalesim_validation matches SCALE-Sim on 36 os rows).
-    assert fold_cycles(20, 10, 6, _matrix(dataflow="output_stationary")) == 160
+    assert fold_cycles(20, 10, 6, _matrix(dataflow=Dataflow.OUTPUT_STATIONARY)) == 160
 
 
 def test_presets_load_with_their_published_configuration():
@@ -59,15 +59,18 @@ def test_bad_presets(tmp_path):
     good = (from_preset.__globals__["PRESETS"] / "pointacc.yaml").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.replace("  rows: 64\n", "  rows: 64\n  colour: red\n"))
-    with pytest.raises(SpecError, match=r"bad.yaml: matrix: unknown field\(s\) \['colour'\]"):
+    with pytest.raises(SpecError, match=r"bad.yaml: matrix.colour: unknown key \(did you mean "
+                                         r"'cols'\?\); allowed: accumulator_bits, cols, dataflow"):
         from_preset(bad)
     bad.write_text(good.replace("dataflow: weight_stationary", "dataflow: sideways"))
-    with pytest.raises(SpecError, match="'dataflow' must be one of"):
+    with pytest.raises(SpecError, match="bad.yaml: matrix.dataflow: expected 'weight_stationary' "
+                                        "or 'output_stationary', got 'sideways'"):
         from_preset(bad)
     bad.write_text(good.replace("    ways: 8", "    ways: 3"))
-    with pytest.raises(SpecError, match="power-of-two number of sets"):
+    with pytest.raises(SpecError, match="bad.yaml: memory.cache.ways: expected .*power-of-two "
+                                        "number of sets of 64 B lines, got 3$"):
         from_preset(bad)
-    with pytest.raises(UnknownNameError, match="unknown point-cloud accelerator preset 'nope'"):
+    with pytest.raises(UnknownNameError, match="unknown pointcloud preset 'nope'"):
         from_preset("nope")
 
 
@@ -182,9 +185,10 @@ def test_contract(factory):
 
 
 def test_spec_errors():
-    with pytest.raises(SpecError, match="'rows' must be an int > 0"):
-        _matrix(rows=0)
-    with pytest.raises(SpecError, match="'weight_double_buffered' must be true or false"):
-        _matrix(weight_double_buffered="yes")
-    with pytest.raises(SpecError, match="'data_bits' must be <= 32"):
-        dataclasses.replace(SPEC, data_bits=64)
+    base = dict(rows=4, cols=4, weight_buffer_bytes=1024, input_buffer_bytes=1024, output_buffer_bytes=1024)
+    with pytest.raises(SpecError, match="m: rows: expected greater than or equal to 1, got 0"):
+        validate(MatrixUnitSpec, {**base, "rows": 0}, where="m")
+    with pytest.raises(SpecError, match="m: weight_double_buffered: expected a valid boolean, got 'yes'"):
+        validate(MatrixUnitSpec, {**base, "weight_double_buffered": "yes"}, where="m")
+    with pytest.raises(SpecError, match="--set: data_bits: expected less than or equal to 32, got 64"):
+        override(SPEC, {"data_bits": 64})

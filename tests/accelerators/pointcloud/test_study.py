@@ -10,12 +10,14 @@ import pytest
 
 from accelerators.pointcloud import cli, study
 from accelerators.pointcloud import pointsets as ps
+from accelerators.pointcloud.device import FAMILY, pointacc
 from devices.gpu_pointcloud import rtx2080ti
 from sim import Registry
 from sim.cli import main
 from workloads import SpecError
 
-REGISTRY = Registry(devices={"gpu-rtx2080ti": rtx2080ti}, workloads={})
+REGISTRY = Registry(devices={"gpu-rtx2080ti": rtx2080ti, "pointacc": pointacc}, workloads={},
+                    families={"pointcloud": FAMILY})
 
 
 def run(argv):
@@ -72,7 +74,11 @@ def test_cli_workload_reads_a_point_file(tmp_path, capsys):
     (["pointcloud", "workload", "dgcnn-cls", "--points", "missing.ply"], "cannot read point file"),
     (["pointcloud", "study", "--out", "x", "--gpu", "nope"], "unknown device 'nope'"),
     (["pointcloud", "study", "--out", "x", "--accelerator", "nope"],
-     "unknown point-cloud accelerator preset 'nope'"),
+     "unknown device 'nope'"),
+    (["pointcloud", "study", "--out", "x", "--device", "gpu-rtx2080ti"],
+     "--device 'gpu-rtx2080ti' is not a pointcloud accelerator"),
+    (["pointcloud", "study", "--out", "x", "--set", "matrix.rows=0"],
+     "--set on pointacc: matrix.rows: expected greater than or equal to 1, got 0"),
     (["pointcloud", "study", "--out", "x", "--scale", "small", "--only", "resnet"], "unknown network"),
 ])
 def test_cli_errors_are_one_line_and_exit_2(argv, match, capsys, tmp_path, monkeypatch):
