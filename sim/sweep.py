@@ -632,12 +632,14 @@ class SweepResult:
     n_run: int
     """Points evaluated by this call (the rest came from the store)."""
 
-    def summary(self) -> str:
-        """A few lines: counts, the best point of each Pareto metric, the front's size."""
+    def summary(self, *, run_counts: bool = True) -> str:
+        """A few lines: counts, the best point of each Pareto metric, the front's size.
+        `run_counts` adds how many points this call ran and how many came from the store."""
         ok = [r for r in self.rows if r["status"] == "ok"]
+        counts = (f"; {self.n_run} run now, {len(self.rows) - self.n_run} from the store"
+                  if run_counts else "")
         lines = [f"sweep {self.spec.name}: {len(self.rows)} points ({len(ok)} feasible, "
-                 f"{len(self.rows) - len(ok)} infeasible; {self.n_run} run now, "
-                 f"{len(self.rows) - self.n_run} from the store)"]
+                 f"{len(self.rows) - len(ok)} infeasible{counts})"]
         for metric in self.spec.pareto:
             have = [r for r in ok if _finite(r[metric])]
             if have:
@@ -922,7 +924,7 @@ def write_outputs(result: SweepResult, folder: Path) -> list[Path]:
     written = [write_csv(folder / "results.csv", result.rows, float_format=".9g"),
                write_csv(folder / "pareto.csv", result.pareto, list(result.rows[0]),
                          float_format=".9g")]
-    text = result.summary()
+    text = result.summary(run_counts=False)  # the file is the same however the run went
     plt = pyplot()
     if plt is None:
         text += f"\n  {NO_PLOTS}"
