@@ -46,6 +46,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Union
@@ -78,6 +79,10 @@ that states none. Infeasible rows have None for every metric."""
 
 class SchedulerError(EdgesimError, ConnectionError):
     """A Dask scheduler that cannot be reached."""
+
+
+class WorkerError(EdgesimError, RuntimeError):
+    """A worker process died mid-sweep (killed, out of memory); finished points are kept."""
 
 
 class Method(enum.Enum):
@@ -729,6 +734,10 @@ def run(
                     store.add(rows)
                 results.update(rows)
                 bar.update(len(rows))
+        except BrokenProcessPool as err:
+            kept = f"the {len(results)} finished points are in {store.path}; run again to resume" \
+                if store is not None else "nothing is kept without --out"
+            raise WorkerError(f"a worker process died ({err}); {kept}") from None
         finally:
             bar.close()
     finally:

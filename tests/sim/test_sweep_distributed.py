@@ -97,3 +97,33 @@ def test_sigint_keeps_finished_rows_and_a_rerun_completes_the_same_table(tmp_pat
     clean = tmp_path / "clean"
     run(spec, out=clean, workers=1, progress=False)  # uninterrupted, in this process
     assert _table(interrupted / "results.csv") == _table(clean / "results.csv")
+
+
+def _dies_on_later_chunks(task):
+    """`evaluate`, except that a worker given a chunk past the first 8 points dies (after a
+    pause that lets the chunks of points 0-7, a few ms each, finish and commit first)."""
+    from sim import sweep
+
+    if min(p.index for _, p in task.points) >= 8:
+        time.sleep(2.0)
+        os._exit(1)
+    return sweep._real_evaluate(task)
+
+
+def test_a_killed_worker_is_one_error_and_keeps_every_finished_row(tmp_path, monkeypatch):
+    from sim import sweep
+
+    spec = parse_spec({"models": ["resnet18"], "settings": ["fp32", "w8a8"],
+                       "devices": ["roofline-adreno650"],
+                       "parameters": {"device.dram_bytes_per_s": [10e9, 20e9, 40e9, 80e9,
+                                                                  160e9, 320e9, 640e9, 1280e9]}})
+    monkeypatch.setattr(sweep, "_real_evaluate", sweep.evaluate, raising=False)
+    monkeypatch.setattr(sweep, "evaluate", _dies_on_later_chunks)
+    with pytest.raises(sweep.WorkerError, match="worker process died.*run again to resume"):
+        run(spec, out=tmp_path, workers=2, progress=False, chunk_size=4)
+    kept = _stored(tmp_path)
+    assert kept == 8  # the two chunks of points 0-7
+    monkeypatch.undo()
+    resumed = run(spec, out=tmp_path, workers=2, progress=False, chunk_size=4)
+    assert resumed.n_run == 16 - kept and len(resumed.rows) == 16
+    assert resumed.rows == run(spec, workers=1, progress=False).rows
