@@ -7,9 +7,11 @@ device, every op priced), for ResNet-50 at about 1x, 4x and 16x its op count; th
 stream that falls behind (period shorter than its latency, so the engine's queues grow with
 the frame count) at 25-200 frames (CPU time, min of 5), with the fitted exponent of time
 against frames.
-With --against REV (default 31f397b, the engine before the heap-queue rewrite) the engine of
-that git revision is loaded from `git show` and timed in the same run, interleaved, for a
-side-by-side ratio. Deeper variants are ResNet-50 with k times as many bottleneck blocks in
+With --against REV (default e4f1a6a: main's engine when the heap-queue engine was merged, one
+SimPy process per op with `simpy.PriorityResource`s, and the same records; an engine older than
+main's energy account, such as 31f397b, cannot build today's `OpRecord`) the engine of that git
+revision is loaded from `git show` and timed in the same run, interleaved, for a side-by-side
+ratio. Deeper variants are ResNet-50 with k times as many bottleneck blocks in
 every stage: still one serial chain of real layers, so the engine's work grows with depth alone.
 """
 
@@ -79,7 +81,7 @@ def time_simulation(engines: dict, work, make_device, repeats: int) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", default="31f397b", help="git revision to compare with ('' for none)")
+    parser.add_argument("--against", default="e4f1a6a", help="git revision to compare with ('' for none)")
     args = parser.parse_args()
     engines = {"now": sim.engine}
     if args.against:

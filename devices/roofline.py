@@ -6,7 +6,14 @@ MACs at the datatype's peak, plus vector ops) and memory time (weights, inputs a
 DRAM bandwidth), plus a fixed per-op overhead. With `separate_dma`, weights are prefetched on
 their own DMA engine (overlapping the previous op) and activations stream concurrently with
 compute. Energy per MAC and per vector op comes from `sim.energy.HOROWITZ_45NM` scaled to the
-device's node; DRAM energy per byte from the same table.
+device's node; DRAM energy per byte from the same table. Embeddings read only the rows they look
+up and gathers one feature row per index (`Op.weight_bytes_read`, `Op.input_bytes_read`).
+
+The energy is the bare arithmetic and DRAM traffic at peak rate: it leaves out instruction
+fetch/decode, register-file and cache traffic and control, which dominate a programmable GPU's
+energy per MAC (Horowitz's own point: an add is a few % of an instruction's energy), so a board
+model of the same chip (e.g. `snapdragon865`'s GPU against `roofline-adreno650`) is several
+times higher; `tests/devices/test_energy_account.py` states the band on the zoo.
 """
 
 from __future__ import annotations
@@ -17,10 +24,10 @@ from pathlib import Path
 from typing import Annotated, ClassVar
 
 from sim.device import Cost, EngineKind, EngineSpec, Phase
-from sim.energy import HOROWITZ_45NM, EnergyTable
 from pydantic import Field
 
-from sim.spec import DeviceSpec, Family, NodeNm, OverheadS, PowerW, RatePerS, VoltageV
+from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
+from sim.spec import DeviceSpec, Family, NodeNm, OverheadS, PowerW, RatePerS, Text, VoltageV
 from workloads import Op, OpKind
 
 PRESETS = Path(__file__).parent / "presets"
@@ -53,6 +60,12 @@ class RooflineSpec(DeviceSpec):
     """True: a DMA engine prefetches weights and streams activations beside compute."""
     n_compute_units: Annotated[int, Field(ge=1, le=4096)] = 1
     """Identical compute units; independent ops run on them concurrently."""
+    dram_energy_pj_per_byte: Annotated[float, Field(gt=0, le=1e4)] | None = None
+    """DRAM energy per byte moved, pJ (the board's memory, e.g. LPDDR5; at most 10 nJ/B);
+    None: the energy table's figure (Horowitz's 1.3 nJ per 64-bit access, 162.5 pJ/B)."""
+    energy_note: Text | None = None
+    """How this model's energy relates to a fuller model of the same chip (which one, by how
+    much on the zoo, and why), printed in every report summary; None: no such model."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,34 @@ class RooflineDevice:
         if self.spec.separate_dma:
             return (compute, EngineSpec(name="dma", kind=EngineKind.DMA))
         return (compute,)
+
+    @cached_property
+    def energy_model(self) -> EnergyModel:
+        """Per-action: Horowitz ALU and DRAM energies scaled to the node (see the module doc)."""
+        return EnergyModel(
+            method=EnergyMethod.PER_ACTION,
+            detail=(f"MACs and vector ops x Horowitz ISSCC 2014 energies scaled to "
+                    f"{self.spec.node_nm:g} nm, {self.spec.voltage_v:g} V; DRAM bytes x "
+                    f"{self.dram_pj_per_byte:.4g} pJ/B"),
+            leaves_out=("instruction, register-file, cache and control energy, and power at "
+                        "the achieved (not peak) rate"
+                        + (f" ({self.spec.energy_note})" if self.spec.energy_note else "")),
+            assumed=f"static power {self.spec.static_power_w:g} W" if self.spec.static_power_w else None,
+        )
+
+    @property
+    def dram_pj_per_byte(self) -> float:
+        """DRAM energy per byte: the spec's, else the energy table's, pJ."""
+        if self.spec.dram_energy_pj_per_byte is not None:
+            return self.spec.dram_energy_pj_per_byte
+        return self._energy.dram_pj_per_byte
+
+    def unit_text(self, target: str) -> str:
+        """The one unit: its peak rates (a roofline models no clock)."""
+        s = self.spec
+        return (f"{target}: peak {s.int8_macs_per_s / 1e9:.4g} int8 / {s.fp16_macs_per_s / 1e9:.4g} "
+                f"fp16 / {s.fp32_macs_per_s / 1e9:.4g} fp32 GMAC/s, {s.dram_bytes_per_s / 1e9:.4g} GB/s "
+                f"(no clock modelled)")
 
     @cached_property
     def _energy(self) -> EnergyTable:
@@ -114,17 +155,18 @@ class RooflineDevice:
         vector_s = op.vector_ops / s.vector_ops_per_s
         compute_s = macs_s + vector_s
         # A fused op reads its external inputs and writes its last output; intermediates stay.
-        act_bytes = op.input_bytes + op.output_bytes
-        weight_bytes = op.weight_bytes
+        act_bytes = op.input_bytes_read + op.output_bytes
+        weight_bytes = op.weight_bytes_read
         weights_s = weight_bytes / s.dram_bytes_per_s
         act_s = act_bytes / s.dram_bytes_per_s
         bits = comp.weight_bits if comp.is_float else max(comp.weight_bits, comp.activation_bits)
         energy = {
-            "mac": op.effective_macs * table.mac_pj(bits, is_float=comp.is_float) * 1e-12,
-            "vector": op.vector_ops * table.vector_op_pj(comp.activation_bits,
-                                                         is_float=comp.is_float) * 1e-12,
-            "dram": (act_bytes + weight_bytes) * table.dram_pj_per_byte * 1e-12,
+            EnergyComponent.MAC: op.effective_macs * table.mac_pj(bits, is_float=comp.is_float) * 1e-12,
+            EnergyComponent.VECTOR: op.vector_ops * table.vector_op_pj(comp.activation_bits,
+                                                                       is_float=comp.is_float) * 1e-12,
+            EnergyComponent.OFF_CHIP: (act_bytes + weight_bytes) * self.dram_pj_per_byte * 1e-12,
         }
+        peak = self.peak_macs_per_s(op)
         bytes_moved = {"dram": act_bytes + weight_bytes}
         memory_s = act_s + weights_s
         if s.separate_dma:
@@ -137,6 +179,7 @@ class RooflineDevice:
                 stages=(tuple(stage),), prefetch=prefetch, energy_j=energy,
                 bytes_moved=bytes_moved, bound_by=_bound(compute_s, max(act_s, weights_s),
                                                          s.op_overhead_s, busiest),
+                peak_macs_per_s=peak,
             )
         busiest = max(compute_s, memory_s)
         return Cost.serial(
@@ -144,6 +187,7 @@ class RooflineDevice:
             energy_j=energy,
             bytes_moved=bytes_moved,
             bound_by=_bound(compute_s, memory_s, s.op_overhead_s, busiest),
+            peak_macs_per_s=peak,
         )
 
 

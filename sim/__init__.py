@@ -4,13 +4,17 @@
 """
 
 from sim.device import Cost, Device, EngineKind, EngineSpec, Phase
+from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.engine import Stream, simulate
 from sim.registry import Registry
-from sim.report import FrameRecord, OpRecord, Report, StreamStats
+from sim.report import FrameRecord, OpRecord, Report, StreamInfo, StreamStats
 
 __all__ = [
     "Cost",
     "Device",
+    "EnergyComponent",
+    "EnergyMethod",
+    "EnergyModel",
     "EngineKind",
     "EngineSpec",
     "FrameRecord",
@@ -18,6 +22,7 @@ __all__ = [
     "Phase",
     "Registry",
     "Report",
+    "StreamInfo",
     "Stream",
     "StreamStats",
     "simulate",

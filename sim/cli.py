@@ -12,14 +12,17 @@ never imports a concrete device.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from sim.engine import Stream, simulate
-from sim.export import summary_text, write_report
-from sim.registry import Registry
+from sim.export import binary_size, summary_text, write_report
+from sim.registry import PluginError, Registry, call_plugin, describe_entry_point
 from sim.spec import DeviceSpec, dump_yaml, json_schema, parse_assignment
 from workloads import EdgesimError, Network, QuantScheme, SpecError, SparsityScheme
 from workloads.compression import parse_enum
@@ -64,25 +67,46 @@ def parse_quant(text: str) -> dict:
     if head == "mixed":
         kwargs["pot_ratio"] = _number(parts[2], "--quant mixed ratio")
     elif head == "mp":
-        kwargs["high_bits"] = int(_number(parts[2], "--quant mp high bits"))
+        kwargs["high_bits"] = _integer(parts[2], "--quant mp high bits")
         kwargs["high_ratio"] = _number(parts[3], "--quant mp ratio")
     return kwargs
 
 
 def _number(text: str, what: str) -> float:
+    """A finite float; 'nan', 'inf' and non-numbers are a SpecError naming `what`."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise SpecError(f"{what} must be a number (got {text!r})") from None
+    if not math.isfinite(value):
+        raise SpecError(f"{what} must be a finite number (got {text!r})")
+    return value
+
+
+def _integer(text: str, what: str) -> int:
+    """A decimal integer of at most 6 digits (bit-widths and counts; '8.7' is refused, not cut)."""
+    if not re.fullmatch(r"\d{1,6}", text):
+        raise SpecError(f"{what} must be a whole number such as 8 (got {text!r})")
+    return int(text)
 
 
 def parse_model_args(pairs: Sequence[str]) -> dict:
-    """['width=0.5', 'resolution=160', 'name=x'] -> {'width': 0.5, 'resolution': 160, 'name': 'x'}."""
+    """['width=0.5', 'resolution=160', 'head=true', 'name=x'] -> {'width': 0.5,
+    'resolution': 160, 'head': True, 'name': 'x'}.
+
+    'true'/'false' (any case) are booleans; the registry then checks each value against the
+    type of the builder's default, so 'scale_head=no' is an error rather than a truthy string.
+    """
     kwargs = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SpecError(f"--arg {pair!r}: expected KEY=VALUE, e.g. --arg resolution=160")
+        if key in kwargs:
+            raise SpecError(f"--arg {key!r} is given twice; give each argument once")
+        if value.lower() in ("true", "false"):
+            kwargs[key] = value.lower() == "true"
+            continue
         for convert in (int, float):
             try:
                 kwargs[key] = convert(value)
@@ -91,6 +115,8 @@ def parse_model_args(pairs: Sequence[str]) -> dict:
                 continue
         else:
             kwargs[key] = value
+        if isinstance(kwargs[key], float) and not math.isfinite(kwargs[key]):
+            raise SpecError(f"--arg {pair!r}: the value must be finite")
     return kwargs
 
 
@@ -119,7 +145,7 @@ def transform(network: Network, args: argparse.Namespace) -> Network:
     """Apply --prune, --quant and --fuse, in that order."""
     for spec in args.prune or ():
         network = network.pruned(**parse_prune(spec))
-    if args.quant:
+    if args.quant is not None:  # '' is an error, not "no quantization"
         network = network.quantized(**parse_quant(args.quant))
     if args.fuse:
         network = network.fused()
@@ -172,29 +198,40 @@ def _cmd_device(args, registry: Registry) -> int:
 
 
 def _cmd_run(args, registry: Registry) -> int:
-    device = device_from_args(registry, args)
-    network = transform(load_network(registry, args.model, parse_model_args(args.arg)), args)
-    if args.fps is not None and not args.fps > 0:
-        raise SpecError(f"--fps must be > 0 (got {args.fps})")
+    # Flags first: they are cheap to check and a bad one should not wait for a model build.
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise SpecError(f"--fps must be > 0 and finite (got {args.fps})")
     if args.frames < 1:
         raise SpecError(f"--frames must be >= 1 (got {args.frames})")
     if args.frames > 1 and args.fps is None:
         raise SpecError("--frames > 1 needs --fps (the release rate)")
+    if args.deadline_ms is not None and not (math.isfinite(args.deadline_ms) and args.deadline_ms > 0):
+        raise SpecError(f"--deadline-ms must be > 0 and finite (got {args.deadline_ms})")
+    device = device_from_args(registry, args)
+    model_args = parse_model_args(args.arg)
+    network = transform(load_network(registry, args.model, model_args), args)
     stream = Stream(
         network=network,
         target=args.target or "",
-        period_s=1.0 / args.fps if args.fps else 0.0,
+        period_s=1.0 / args.fps if args.fps is not None else 0.0,
         n_frames=args.frames,
-        deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms else float("inf"),
+        deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms is not None else float("inf"),
+        model_args=model_args,
     )
     report = simulate(stream, device, seed=args.seed)
-    print(f"{'network':<18}{network.name}  ({len(network)} ops)")
     print(summary_text(report))
     if args.out:
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", network.name.split("/")[0])
+        stem = output_stem(network.name)
         for path in write_report(report, args.out, stem=stem):
             print(f"wrote {path}")
     return 0
+
+
+def output_stem(name: str) -> str:
+    """A safe file stem for a network name: its part before '/', with characters outside
+    [A-Za-z0-9_.-] replaced and leading dots dropped (no hidden files); 'report' if empty."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.split("/")[0]).lstrip(".")
+    return stem[:100] or "report"
 
 
 def _cmd_trace(args, registry: Registry) -> int:
@@ -210,7 +247,7 @@ def _cmd_trace(args, registry: Registry) -> int:
     s = network.summary()
     print(f"{network.name}: {s.n_ops} ops, {s.macs / 1e9:.4g} GMACs "
           f"({s.effective_macs / 1e9:.4g} effective), {s.params / 1e6:.4g} M params, "
-          f"weights {s.weight_bytes / 1024:.1f} kB, activation peak {s.activation_peak_bytes / 1024:.1f} kB")
+          f"weights {binary_size(s.weight_bytes)}, activation peak {binary_size(s.activation_peak_bytes)}")
     print(f"{'op':<40}{'kind':<15}{'output':<22}{'MACs':>14}  compression")
     for op in network.ops:
         print(f"{op.name[:39]:<40}{op.kind.value:<15}{str(op.output_shape):<22}"
@@ -222,13 +259,17 @@ def _cmd_compare(args, registry: Registry) -> int:
     import shlex
 
     from sim import compare
+    from sim.tables import pyplot
 
     rows = compare.compare(registry, args.model, args.setting,
                            [compare.DeviceChoice.parse(d) for d in args.device], seed=args.seed)
+    print(f"{'model':<14}{'setting':<24}{'device:target':<26}{'latency':>13} {'energy':>13} "
+          f"{'inferences':>12}  executed precision")
     for r in rows:
         where = f"{r['device']}:{r['target']}"
         result = r["error"] or (f"{r['latency_ms']:>10.3f} ms {r['energy_per_inference_mj']:>10.3f} mJ "
-                                f"{r['inferences_per_j']:>9.1f} /J")
+                                f"{r['inferences_per_j']:>9.1f} /J  {r['executed_precision']}"
+                                + ("  (SUBSTITUTE, not ranked)" if r["substituted"] else ""))
         print(f"{r['model']:<14}{r['setting']:<24}{where:<26}{result}")
     if args.out:
         parts = ["edgesim compare"]
@@ -236,9 +277,25 @@ def _cmd_compare(args, registry: Registry) -> int:
         parts += [f"--setting {shlex.quote(s)}" for s in args.setting]
         parts += [f"--device {shlex.quote(d)}" for d in args.device]
         parts.append(f"--out {shlex.quote(args.out)}")
-        for path in compare.write(rows, Path(args.out), " ".join(parts)):
+        paths = compare.write(rows, Path(args.out), " ".join(parts))
+        for path in paths:
             print(f"wrote {path}")
+        if not any(p.name == "compare.png" for p in paths):
+            print(compare.PLOT_MISSING if pyplot() is None else "compare.png not written: no design point ran")
     return 0
+
+
+def _cmd_check_device(args, registry: Registry) -> int:
+    from sim.contract import check_device
+
+    what = args.device
+    device = registry.resolve_device(what)  # a registered name or a YAML device file
+    found = check_device(device)
+    for violation in found:
+        print(one_line(violation))
+    name = getattr(device, "name", what)
+    print(f"{name}: {'breaks the contract: ' + str(len(found)) + ' violation(s)' if found else 'meets the contract'}")
+    return 1 if found else 0
 
 
 def _add_transform_args(p: argparse.ArgumentParser) -> None:
@@ -255,9 +312,30 @@ def _add_transform_args(p: argparse.ArgumentParser) -> None:
 COMMAND_GROUP = "edgesim.commands"
 
 
+def seed_value(text: str) -> int:
+    """An argparse type: a seed numpy accepts, an integer in [0, 2**64)."""
+    if not re.fullmatch(r"\d{1,20}", text) or int(text) >= 2**64:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64) (got {text!r})")
+    return int(text)
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped, so that a name read from a
+    file (an op called 'x\\nedgesim: error: ...') can never forge a second line of output."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `edgesim run: error: ...; see edgesim run --help`, exit 2
+    (argparse prints the whole usage block first, which buries the message)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)}; see `{self.prog} --help`\n")
+
+
 def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     """The parser; `extra_commands` are `register(subparsers)` functions of plug-in commands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="edgesim",
         description="Latency and energy of compressed neural networks on edge hardware.",
     )
@@ -271,7 +349,7 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, help="run as a periodic stream at this rate")
     p.add_argument("--frames", type=int, default=1, help="frames to run (with --fps)")
     p.add_argument("--deadline-ms", type=float, help="per-frame deadline, ms")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**64-1 (default 0)")
     p.add_argument("--out", help="directory for report.csv, report.json and a Perfetto trace")
     p = sub.add_parser("trace", help="export a model as a trace file, or show one")
     p.add_argument("action", choices=["export", "show"])
@@ -283,7 +361,7 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
                    help="'+'-joined transforms, e.g. fp32, w8a8, block:0.75+w8a8+fuse (repeat)")
     p.add_argument("--device", action="append", required=True,
                    help="NAME, FILE.yaml, NAME:TARGET or FILE.yaml:TARGET (repeat)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**64-1 (default 0)")
     p.add_argument("--out", help="directory for compare.csv, README.md, compare.png")
     p = sub.add_parser("device", help="show a device's resolved spec as YAML, or a family's schema")
     p.add_argument("action", choices=["show", "schema"])
@@ -301,8 +379,12 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     p.add_argument("--pareto", help="2 or 3 metrics to minimise, e.g. latency_s,energy_j,area_mm2")
     p.add_argument("--yes", action="store_true", help="run sweeps of more than a million points")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p = sub.add_parser("check-device", help="check a device against the physics contract",
+                       description="Price representative ops of every kind on every target and "
+                       "list each violation of sim.contract; exit 1 if there is one.")
+    p.add_argument("device", help="device name (see `edgesim list`) or device file (.yaml)")
     for register in extra_commands:
-        register(sub)
+        _register_guarded(sub, register)
     return parser
 
 
@@ -312,7 +394,35 @@ def _cmd_sweep(args, registry: Registry) -> int:
     return command(args, registry)
 
 
-BUILTIN_COMMANDS = ("list", "run", "trace", "compare", "device", "sweep")
+BUILTIN_COMMANDS = ("list", "run", "trace", "compare", "device", "check-device", "sweep")
+
+
+def _register_guarded(sub, register) -> None:
+    """Run one plug-in's `register(subparsers)`; if it (or loading it) fails, add a stand-in
+    command of the same name that reports the failure in one line when called, so a broken
+    plug-in breaks only itself, never `--help` or the other commands."""
+    failure = getattr(register, "plugin_failure", None)
+    if failure is None:
+        try:
+            register(sub)
+            return
+        # Plug-in code can raise anything; it is reported typed and named, not as a traceback.
+        except Exception as err:  # noqa: BLE001 - the plug-in boundary
+            failure = PluginError(f"command plug-in {describe_entry_point(register)} failed "
+                                  f"to register: {type(err).__name__}: {err}")
+    name = getattr(register, "entry_point_name", None) or getattr(register, "__name__", "plugin")
+    if name in sub.choices:
+        return  # the plug-in added its command before failing; calling it reports its own error
+    p = sub.add_parser(name, help=f"(broken plug-in: {one_line(failure)[:60]})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=_fail_with(failure))
+
+
+def _fail_with(error: EdgesimError):
+    def handler(args, registry):
+        raise error
+
+    return handler
 
 
 def plugin_commands(argv: Sequence[str] | None = None) -> list:
@@ -321,7 +431,9 @@ def plugin_commands(argv: Sequence[str] | None = None) -> list:
     Only the one `argv` calls is imported (its module may pull in PyRTL or scipy.spatial,
     which a phone run should not pay for), none for a built-in command, and all of them when
     `argv` names no command (`edgesim --help`, a typo), so the help and the error list every
-    command. An entry point's name is its command's name.
+    command. An entry point's name is its command's name. An entry point that fails to import
+    gives a stand-in (carrying `plugin_failure`) instead of raising, so `build_parser` can keep
+    every other command working.
     """
     from importlib import metadata
 
@@ -330,7 +442,22 @@ def plugin_commands(argv: Sequence[str] | None = None) -> list:
     if command in BUILTIN_COMMANDS:
         return []
     called = [ep for ep in eps if ep.name == command]
-    return [ep.load() for ep in (called or eps)]
+    registers = []
+    for ep in called or eps:
+        try:
+            register = ep.load()
+        except Exception as err:  # noqa: BLE001 - the plug-in boundary, re-raised on use
+            def register(sub):  # noqa: ARG001 - stand-in, never called
+                raise AssertionError("a failed plug-in is never registered")
+
+            register.plugin_failure = PluginError(
+                f"command plug-in {describe_entry_point(ep)} failed to load: "
+                f"{type(err).__name__}: {err}; reinstall or uninstall it"
+            )
+        register.entry_point_name = ep.name
+        register.entry_point = ep
+        registers.append(register)
+    return registers
 
 
 def main(
@@ -339,18 +466,49 @@ def main(
     commands: Sequence | None = None,
 ) -> int:
     """Run the CLI; `registry` and `commands` default to the installed entry points."""
-    args = build_parser(plugin_commands(argv) if commands is None else commands).parse_args(argv)
-    registry = registry or Registry.from_entry_points()
-    builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
-               "device": _cmd_device}
-    handler = builtin.get(args.command) or args.handler
+    # SIGTERM (a killed job) unwinds like Ctrl-C, so half-staged output files are removed.
+    previous_term = _unwind_on_sigterm()
     try:
-        return handler(args, registry)
+        args = build_parser(plugin_commands(argv) if commands is None else commands).parse_args(argv)
+        registry = registry or Registry.from_entry_points()
+        builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
+                   "device": _cmd_device, "check-device": _cmd_check_device, "sweep": _cmd_sweep}
+        if args.command in builtin:
+            return builtin[args.command](args, registry)
+        # A plug-in command's own failure is reported as a one-line PluginError naming it.
+        return call_plugin(args.handler, f"command plug-in {args.command!r}", args, registry)
     except EdgesimError as err:
-        # A spec file's problems are reported all at once, one complete error line each.
+        # A spec file's problems are reported all at once, one complete error line each; text
+        # from files inside a line has its control characters escaped.
         for line in str(err).splitlines() or [""]:
-            print(f"edgesim: error: {line}", file=sys.stderr)
+            print(f"edgesim: error: {one_line(line)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: output files are all-or-nothing (workloads.atomic), so say so in one line.
+        print("edgesim: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) has gone: stop quietly, as `cat` does. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a broken pipe
+    finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _unwind_on_sigterm():
+    """Make SIGTERM raise SystemExit (143) while the CLI runs; returns the previous handler,
+    or None when handlers cannot be set (not the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

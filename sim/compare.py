@@ -3,8 +3,14 @@
 `edgesim compare --model resnet18 --model mobilenetv2 --setting fp32 --setting block:0.75+w8a8
 --device snapdragon865:gpu --device fpga-zcu102 --out DIR` runs every model x setting x device,
 and writes `compare.csv` (latency, energy per inference, inferences per joule, average power,
-the largest energy component), `compare.png` when matplotlib is installed, and a README that
-names the winner of each workload by energy and by latency, with the numbers that explain it.
+energy per inference by `sim.energy.EnergyComponent`, one column each so any two devices line
+up, the largest component, the device's energy method, requested and executed precision),
+`compare.png` when matplotlib is installed, and a README that names the winner of each
+workload by energy and by latency, with the numbers that explain it.
+
+Precision is honest: a device that ran a documented substitute (e.g. fp32 as 16-bit fixed
+point) gets `substituted` = True and its executed precision in its own column; it is never
+ranked against devices that ran what was asked: the README lists it apart, with its numbers.
 
 A setting is a '+'-joined list of transforms applied in order: a pruning spec (`block:0.75`,
 `channel:0.5`), a quantization spec (`w8a8`, `fp16`, `mixed:w4a8:0.5`, `mp:w4a8:8:0.25`), and
@@ -20,14 +26,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.energy import EnergyComponent
 from sim.engine import Stream, simulate
 from sim.export import write_atomic
-from sim.tables import output_dir, pyplot, write_csv
+from sim.tables import pyplot, save_figure, write_csv
 from sim.registry import Registry
 from workloads import DoesNotFitError, Network, SparsityScheme, SpecError, UnsupportedOpError
+from workloads.atomic import staged_directory
 
-COLUMNS = ("model", "setting", "device", "target", "latency_ms", "energy_per_inference_mj",
-           "inferences_per_j", "average_power_w", "top_energy_component", "error")
+ENERGY_COLUMNS = tuple(f"energy_{c.value}_mj" for c in EnergyComponent)
+"""Energy per inference by component, mJ (static energy included, over the run)."""
+COLUMNS = ("model", "setting", "device", "target", "requested_precision", "executed_precision",
+           "substituted", "latency_ms", "energy_per_inference_mj", "inferences_per_j",
+           "average_power_w") + ENERGY_COLUMNS + ("top_energy_component", "energy_method", "error")
 
 
 @dataclass(frozen=True)
@@ -87,11 +98,20 @@ def compare(registry: Registry, models: Sequence[str], settings: Sequence[str],
                     continue
                 energy = report.energy_per_frame_j
                 top = max(report.energy_by_component_j.items(), key=lambda kv: kv[1])
+                (info,) = report.streams
+                frames = len(report.frames)
                 row.update(latency_ms=_sig(report.latency_s * 1e3),
+                           requested_precision="+".join(info.requested_precisions),
+                           executed_precision="+".join(info.executed_precisions),
+                           substituted=bool(info.substitutions),
                            energy_per_inference_mj=_sig(energy * 1e3),
                            inferences_per_j=_sig(1.0 / energy),
                            average_power_w=_sig(report.average_power_w),
-                           top_energy_component=f"{top[0]} ({100 * top[1] / report.energy_j:.0f} %)")
+                           energy_method=report.energy_model or "not stated",
+                           top_energy_component=f"{top[0].value} ({100 * top[1] / report.energy_j:.0f} %)")
+                row.update({f"energy_{c.value}_mj": _sig(report.energy_by_component_j.get(c, 0.0)
+                                                          * 1e3 / frames)
+                            for c in EnergyComponent})
                 rows.append(row)
     return rows
 
@@ -113,7 +133,8 @@ def readme(rows: Sequence[dict], command: str) -> str:
     wins: dict[str, int] = {}
     for model in dict.fromkeys(r["model"] for r in rows):
         for setting in dict.fromkeys(r["setting"] for r in rows):
-            ok = [r for r in rows if r["model"] == model and r["setting"] == setting and not r["error"]]
+            ok = [r for r in rows if r["model"] == model and r["setting"] == setting
+                  and not r["error"] and not r["substituted"]]
             if not ok:
                 continue
             by_energy = sorted(ok, key=lambda r: r["energy_per_inference_mj"])
@@ -136,9 +157,16 @@ def readme(rows: Sequence[dict], command: str) -> str:
                     f"({second['latency_ms']:g} ms at {second['average_power_w']:g} W; "
                     f"{second['top_energy_component']}).")
     failed = [r for r in rows if r["error"]]
+    substituted = [r for r in rows if not r["error"] and r["substituted"]]
     lines += ["", "Most energy-efficient platform, counted over the workloads: "
               + ", ".join(f"{dev} {n}" for dev, n in sorted(wins.items(), key=lambda kv: -kv[1])) + "."]
     lines += ["", "Why, in numbers (energy = latency x average power):", "", *explanations]
+    if substituted:
+        lines += ["", "Ran a substitute precision, so not ranked above (executed precision in "
+                  "its own column of `compare.csv`):", ""]
+        lines += [f"- {r['model']}, {r['setting']} on {r['device']}:{r['target']}: asked "
+                  f"{r['requested_precision']}, ran {r['executed_precision']}; "
+                  f"{r['energy_per_inference_mj']:g} mJ, {r['latency_ms']:g} ms" for r in substituted]
     if failed:
         lines += ["", "Design points that did not run:", ""]
         lines += [f"- {r['model']}, {r['setting']} on {r['device']}: {r['error']}" for r in failed]
@@ -153,6 +181,8 @@ def plot(rows: Sequence[dict], path: Path) -> bool:
     ok = [r for r in rows if not r["error"]]
     workloads = list(dict.fromkeys((r["model"], r["setting"]) for r in ok))
     devices = list(dict.fromkeys(f"{r['device']}:{r['target']}" for r in ok))
+    if not ok:
+        return False
     width = 0.8 / max(1, len(devices))
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(workloads)), 5))
     for i, dev in enumerate(devices):
@@ -161,24 +191,34 @@ def plot(rows: Sequence[dict], path: Path) -> bool:
             match = [r for r in ok if r["model"] == model and r["setting"] == setting
                      and f"{r['device']}:{r['target']}" == dev]
             vals.append(match[0]["inferences_per_j"] if match else 0)
-        ax.bar([k + i * width for k in range(len(workloads))], vals, width, label=dev)
+        hatches = ["//" if m and m[0]["substituted"] else "" for m in (
+            [r for r in ok if r["model"] == model and r["setting"] == setting
+             and f"{r['device']}:{r['target']}" == dev] for model, setting in workloads)]
+        bars = ax.bar([k + i * width for k in range(len(workloads))], vals, width, label=dev)
+        for bar, hatch in zip(bars, hatches):
+            bar.set_hatch(hatch)
     ax.set_xticks([k + 0.4 - width / 2 for k in range(len(workloads))])
     ax.set_xticklabels([f"{m}\n{s}" for m, s in workloads], fontsize=7, rotation=30, ha="right")
     ax.set_yscale("log")
-    ax.set_ylabel("inferences per joule")
+    ax.set_ylabel("inferences per joule (hatched: substitute precision)")
     ax.legend(fontsize=7)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return True
 
 
+PLOT_MISSING = "compare.png not written: matplotlib is not installed; pip install 'edgesim[plot]'"
+"""What `edgesim compare` prints when it cannot draw the plot it promises."""
+
+
 def write(rows: Sequence[dict], out: Path, command: str) -> list[Path]:
     """Write compare.csv, README.md and (with matplotlib) compare.png into `out`."""
-    out = output_dir(out)
-    paths = [write_csv(out / "compare.csv", rows, COLUMNS),
-             write_atomic(out / "README.md", readme(rows, command))]
-    if plot(rows, out / "compare.png"):
-        paths.append(out / "compare.png")
-    return paths
+    out = Path(out)
+    with staged_directory(out) as staging:  # all files land together or none do
+        names = [write_csv(staging / "compare.csv", rows, COLUMNS).name,
+                 write_atomic(staging / "README.md", readme(rows, command)).name]
+        if plot(rows, staging / "compare.png"):
+            names.append("compare.png")
+    return [out / name for name in names]

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
-from workloads import Op, OpKind, SpecError
+from sim.energy import EnergyComponent, parse_component
+from workloads import Compression, Op, OpKind, QuantScheme, SpecError
 
 
 class EngineKind(enum.Enum):
@@ -40,10 +41,14 @@ class EngineSpec:
     """Phases it can serve at once (e.g. identical cores)."""
     static_power_w: float = 0.0
     """Power drawn for the whole simulated time, busy or idle (leakage, clocks), W."""
+    static_component: EnergyComponent = EnergyComponent.STATIC
+    """Component the static power is booked to (HOST for a processing system kept on)."""
 
     def __post_init__(self) -> None:
         if not self.name:
             raise SpecError("engine needs a name")
+        object.__setattr__(self, "static_component",
+                           parse_component(self.static_component, f"engine {self.name!r}"))
         if self.capacity < 1:
             raise SpecError(f"engine {self.name!r}: 'capacity' must be >= 1 (got {self.capacity})")
         if not math.isfinite(self.static_power_w) or self.static_power_w < 0:
@@ -67,6 +72,31 @@ def _frozen_floats(mapping: Mapping[str, float], what: str) -> Mapping[str, floa
     return MappingProxyType(dict(mapping))
 
 
+def _frozen_energy(mapping: Mapping) -> Mapping[EnergyComponent, float]:
+    energy: dict[EnergyComponent, float] = {}
+    for key, value in mapping.items():
+        comp = parse_component(key, "cost energy_j")
+        energy[comp] = energy.get(comp, 0.0) + value
+    return _frozen_floats(energy, "energy_j")
+
+
+def precision_label(comp: Compression) -> str:
+    """The numeric format of a compression, without its sparsity: 'fp32', 'fp16', 'w8a8',
+    'pot:w4a8', 'mixed:w4a8:0.5', 'mp:w4a8:8:0.25' (the CLI's --quant spellings)."""
+    if comp.quant is QuantScheme.FLOAT32:
+        return "fp32"
+    if comp.quant is QuantScheme.FLOAT16:
+        return "fp16"
+    bits = f"w{comp.weight_bits}a{comp.activation_bits}"
+    if comp.quant is QuantScheme.POWER_OF_TWO:
+        return f"pot:{bits}"
+    if comp.quant is QuantScheme.MIXED:
+        return f"mixed:{bits}:{comp.pot_ratio:g}"
+    if comp.quant is QuantScheme.MULTI_PRECISION:
+        return f"mp:{bits}:{comp.high_bits}:{comp.high_ratio:g}"
+    return bits
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Cost:
     """What one op costs on a device, independent of anything else running."""
@@ -75,18 +105,28 @@ class Cost:
     """Run in order; the phases of one stage run concurrently on distinct engines."""
     prefetch: tuple[Phase, ...] = ()
     """Phases that may start once all producers have started (weight loads)."""
-    energy_j: Mapping[str, float] = field(default_factory=dict)
-    """Dynamic energy by component ('mac', 'dram', 'sram', ...), J."""
+    energy_j: Mapping[EnergyComponent, float] = field(default_factory=dict)
+    """Dynamic energy by component, J. Keys are `EnergyComponent` members (or their values,
+    which are converted); anything else is a SpecError."""
     bytes_moved: Mapping[str, int] = field(default_factory=dict)
     """Bytes moved per memory level ('dram', 'sram', 'flash', ...)."""
     bound_by: str = "compute"
     """What limits the op: 'compute', 'memory', 'overhead', ... (for reports)."""
+    executed_precision: str | None = None
+    """The format the device actually ran (a `precision_label`), when it is not the one the op
+    asked for (e.g. 'w16a16' for fp32 on a fixed-point datapath); None: ran as requested."""
+    peak_macs_per_s: float | None = None
+    """Peak MAC rate of the unit the op's MACs ran on, at the executed precision (for
+    utilization = MACs / (latency x peak)); None when the device does not say."""
 
     def __post_init__(self) -> None:
         stages = tuple(tuple(stage) for stage in self.stages)
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "prefetch", tuple(self.prefetch))
-        object.__setattr__(self, "energy_j", _frozen_floats(self.energy_j, "energy_j"))
+        object.__setattr__(self, "energy_j", _frozen_energy(self.energy_j))
+        if self.peak_macs_per_s is not None and not (
+                math.isfinite(self.peak_macs_per_s) and self.peak_macs_per_s > 0):
+            raise SpecError(f"cost peak_macs_per_s must be > 0 (got {self.peak_macs_per_s!r})")
         object.__setattr__(self, "bytes_moved", _frozen_floats(self.bytes_moved, "bytes_moved"))
         for stage in stages:
             if not stage:
@@ -97,6 +137,10 @@ class Cost:
         for phase in self.phases:
             if not math.isfinite(phase.duration_s) or phase.duration_s < 0:
                 raise SpecError(f"phase on {phase.engine!r} has duration {phase.duration_s!r} s")
+            if not math.isfinite(phase.duration_s * 1e12):  # the engine's clock is integer ps
+                raise SpecError(
+                    f"phase on {phase.engine!r} lasts {phase.duration_s:.3g} s, beyond the "
+                    "simulation clock; check the device's times and rates for a typo")
 
     @classmethod
     def serial(cls, *phases: Phase, **fields) -> Cost:
@@ -142,3 +186,8 @@ class Device(Protocol):
 # Optional: a device may also define `check(network, target) -> None`, which `simulate` calls
 # once per stream before any op is priced, to refuse a whole network that cannot be placed
 # (e.g. a PIM chip whose crossbars cannot hold all stationary weights) with DoesNotFitError.
+#
+# Every built-in device also states, for its report summary (plug-ins should too):
+# - `energy_model: sim.energy.EnergyModel`: its energy method, what it leaves out and assumes;
+# - `unit_text(target) -> str`: the unit as simulated, with its clock (e.g. '512 ALUs at
+#   587 MHz'), for the summary's 'unit' line.

@@ -1,4 +1,10 @@
-"""Energy per operation and per access, as data with sources, shared by every device model.
+"""The one energy account: its vocabulary (`EnergyComponent`), how a device states its method
+(`EnergyModel`), and energy per operation and per access as data with sources.
+
+Every device's `Cost.energy_j` is keyed by `EnergyComponent`, so reports, CSV, JSON and
+`edgesim compare` line up any two devices component by component. A device keeps whatever
+finer detail it needs (a PIM chip's ADC and DAC apart) and sums it into components with
+`account`.
 
 The base table is Horowitz, "Computing's energy problem (and what we can do about it)",
 ISSCC 2014, 45 nm at 0.9 V. Other widths and nodes are derived by stated rules:
@@ -13,7 +19,9 @@ ISSCC 2014, 45 nm at 0.9 V. Other widths and nodes are derived by stated rules:
 
 from __future__ import annotations
 
+import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from workloads import SpecError
@@ -86,7 +94,13 @@ class EnergyTable:
         """This table moved to another node and voltage by E ~ node * V^2 (see module doc)."""
         if node_nm <= 0 or voltage_v <= 0:
             raise SpecError(f"node and voltage must be > 0 (got {node_nm} nm, {voltage_v} V)")
-        f = (node_nm / self.node_nm) * (voltage_v / self.voltage_v) ** 2
+        try:
+            f = (node_nm / self.node_nm) * (voltage_v / self.voltage_v) ** 2
+        except OverflowError:
+            f = math.inf
+        if not math.isfinite(f):
+            raise SpecError(f"node {node_nm:g} nm and {voltage_v:g} V scale the energy table past "
+                            "a float; check them for a typo")
         logic = {
             name: getattr(self, name) * f
             for name in vars(self)
@@ -118,3 +132,102 @@ HOROWITZ_45NM = EnergyTable(
     source="Horowitz, ISSCC 2014, 'Computing's energy problem', 45 nm 0.9 V (Fig. 1.1.9)",
 )
 """The cited 45 nm table. DRAM at the low end of the cited 1.3-2.6 nJ per 64-bit access."""
+
+
+class EnergyComponent(str, enum.Enum):
+    """Where energy goes: the one vocabulary every device's `Cost.energy_j` and every report use.
+
+    A str-valued enum, so a member equals (and hashes as) its value: `breakdown["off_chip"]`
+    finds `EnergyComponent.OFF_CHIP`. Members are listed in report column order.
+    """
+
+    MAC = "mac"
+    """Multiply-accumulate datapaths (systolic PEs, DSP slices, SIMD/tensor MACs, analog cells
+    and their shift-add reconstruction)."""
+    VECTOR = "vector"
+    """Elementwise and comparison compute (activations, norms, pooling, point mapping)."""
+    REGISTER = "register"
+    """Local registers and register files next to the datapath."""
+    ON_CHIP = "on_chip"
+    """On-chip memory: SRAM buffers, caches, BRAM, crossbar-cell programming."""
+    OFF_CHIP = "off_chip"
+    """Off-chip memory traffic: DRAM (and an MCU's flash reads when priced apart)."""
+    CONVERSION = "conversion"
+    """Data conversion between analog and digital (ADC, DAC)."""
+    INTERCONNECT = "interconnect"
+    """On-chip network and buses between tiles."""
+    STATIC = "static"
+    """Leakage and idle power over the whole simulated time (busy or not)."""
+    HOST = "host"
+    """A host or processing system kept on beside the accelerator (e.g. an FPGA's Arm PS)."""
+    BOARD = "board"
+    """Measured power of a whole chip or board that the model does not split by component."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        # f"{component}" is its value on every Python version (3.11 would give the member name).
+        return format(self.value, spec)
+
+
+def parse_component(key: str | EnergyComponent, where: str) -> EnergyComponent:
+    """`key` as an EnergyComponent; SpecError naming `where` and the members otherwise."""
+    try:
+        return EnergyComponent(key)
+    except ValueError:
+        raise SpecError(
+            f"{where}: energy component {key!r} is not one of "
+            f"{[c.value for c in EnergyComponent]}; map it onto sim.energy.EnergyComponent"
+        ) from None
+
+
+def account(detail_j: Mapping[str, float],
+            component_of: Mapping[str, EnergyComponent]) -> dict[EnergyComponent, float]:
+    """Sum a device's own detailed energies (e.g. {'adc': ..., 'dac': ...}) into components.
+
+    `component_of` maps every detail key to its component; a key it lacks is a bug of the
+    device (SpecError naming it), not something to drop silently.
+    """
+    out: dict[EnergyComponent, float] = {}
+    for key, value in detail_j.items():
+        if key not in component_of:
+            raise SpecError(f"energy detail {key!r} has no component; add it to the device's map")
+        comp = component_of[key]
+        out[comp] = out.get(comp, 0.0) + value
+    return out
+
+
+class EnergyMethod(str, enum.Enum):
+    """How a device arrives at its energy."""
+
+    PER_ACTION = "per-action"
+    """Counts of actions (MACs, bytes, conversions) x energy per action."""
+    POWER_X_TIME = "power x time"
+    """A measured or rated power x the time a unit is busy."""
+    BOTH = "both"
+    """Power x busy time for some components, per-action energies for others."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyModel:
+    """What a device says about its energy account, printed in every report summary."""
+
+    method: EnergyMethod
+    detail: str
+    """One sentence: which components come from which method and source."""
+    leaves_out: str | None = None
+    """What the account does not include (e.g. a roofline's instruction and register-file
+    energy), so a reader comparing two models of one chip sees why they differ; None: nothing
+    known to be left out."""
+    assumed: str | None = None
+    """Which numbers are assumptions rather than sourced (e.g. static power); None: all sourced."""
+
+    def text(self) -> str:
+        """One line for reports: method, detail, what it leaves out, what it assumes."""
+        parts = [f"{self.method.value}: {self.detail}"]
+        if self.leaves_out:
+            parts.append(f"leaves out {self.leaves_out}")
+        if self.assumed:
+            parts.append(f"assumed: {self.assumed}")
+        return "; ".join(parts)

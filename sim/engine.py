@@ -20,11 +20,25 @@ from types import MappingProxyType
 import numpy as np
 import simpy
 
-from sim.device import Cost, Device, Phase
-from sim.report import FrameRecord, OpRecord, Report, RunMetadata
+from sim.device import Cost, Device, Phase, precision_label
+from sim.energy import EnergyComponent
+from sim.registry import PluginError, call_plugin, origin_of
+from sim.report import FrameRecord, OpRecord, Report, RunMetadata, StreamInfo
 from workloads import Network, Op, SpecError, UnsupportedOpError
 
 PS_PER_S = 10**12
+
+MAX_CLOCK_PS = 2**63 - 1
+"""Latest simulated time, ps (int64: about 106 days). Reports keep times in int64 arrays, so a
+stream whose releases or deadline reach past it (e.g. `--fps 1e-7`) is refused up front."""
+
+MAX_OP_INSTANCES = 100_000
+"""Most op executions (ops x frames, over all streams) one simulation may hold: each is a small
+callback-driven state machine and a report row, measured at about 15 us (30 us when each was a
+SimPy process) and 0.5 kB, so a run stays under about 2 s and 60 MB (ResNet-50 for 570 frames;
+the driving study's 2 s of three streams is 20,000). A request beyond it (`--frames
+1000000000`) is refused before anything is built; throughput and latency percentiles settle
+within a few hundred frames."""
 
 
 def to_ps(seconds: float) -> int:
@@ -54,11 +68,14 @@ class Stream:
     """Lower values win contended engines."""
     placement: Mapping[str, str] = field(default_factory=dict)
     """Op name -> target, overriding `target` for those ops (e.g. pin a layer to the CPU)."""
+    model_args: Mapping[str, object] = field(default_factory=dict)
+    """Arguments the network's model was built with (e.g. {'width': 0.5}), for the report."""
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", self.network.name)
         object.__setattr__(self, "placement", MappingProxyType(dict(self.placement)))
+        object.__setattr__(self, "model_args", MappingProxyType(dict(self.model_args)))
         if self.n_frames < 1:
             raise SpecError(f"stream {self.name!r}: 'n_frames' must be >= 1 (got {self.n_frames})")
         if self.n_frames > 1 and not self.period_s > 0:
@@ -69,6 +86,13 @@ class Stream:
                 raise SpecError(f"stream {self.name!r}: {field_name!r} must be >= 0 (got {value})")
         if not self.deadline_s > 0:
             raise SpecError(f"stream {self.name!r}: 'deadline_s' must be > 0 (got {self.deadline_s})")
+        horizon_s = self.offset_s + self.n_frames * self.period_s + self.jitter_s
+        if horizon_s * PS_PER_S > MAX_CLOCK_PS:
+            raise SpecError(
+                f"stream {self.name!r}: its frames are released until {horizon_s:.4g} s, past the "
+                f"clock's range (MAX_CLOCK_PS = {MAX_CLOCK_PS / PS_PER_S:.4g} s); use fewer frames "
+                "or a shorter period"
+            )
         unknown = set(self.placement) - {op.name for op in self.network.ops}
         if unknown:
             raise SpecError(f"stream {self.name!r}: placement names unknown ops {sorted(unknown)}")
@@ -87,6 +111,10 @@ class _PlannedOp:
     """Indices of tensors whose last reader is this op (freed when it ends); -1-k: input k."""
     engines: str
     """Engines of its stages joined by '+' (for its records)."""
+    requested_precision: str
+    """`precision_label` of the op's (anchor's) compression."""
+    executed_precision: str
+    """The cost's executed precision, or the requested one when the device did not substitute."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +155,7 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
         key = (id(op), target)
         cost = cost_cache.get(key)
         if cost is None:
-            cost = cost_cache[key] = device.cost(op, target)
+            cost = cost_cache[key] = _price(device, op, target)
         planned.append(
             _PlannedOp(
                 op=op,
@@ -137,6 +165,8 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
                 n_producers=len(set(producers)),
                 frees=tuple(frees.get(i, ())),
                 engines="+".join(dict.fromkeys(ph.engine for st in cost.stages for ph in st)),
+                requested_precision=(requested := precision_label(op.anchor.compression)),
+                executed_precision=cost.executed_precision or requested,
             )
         )
     return _Plan(
@@ -169,7 +199,7 @@ def check_supported(streams: Sequence[Stream], device: Device) -> None:
                     f"choose one of {list(device.targets)}"
                 )
         missing: dict[tuple[str, str], list[str]] = {}
-        supported = {t: device.supported_kinds(t) for t in device.targets}
+        supported = {t: _supported_kinds(device, t) for t in device.targets}
         for op in stream.network.ops:
             target = stream.placement.get(op.name, default)
             for member in op.members or (op,):  # a fused op needs every member's kind
@@ -183,6 +213,30 @@ def check_supported(streams: Sequence[Stream], device: Device) -> None:
             f"device {device.name!r} cannot run: " + "; ".join(problems)
             + ". Pick another device or target, or transform the network (e.g. unfuse)."
         )
+
+
+def _supported_kinds(device: Device, target: str) -> frozenset:
+    kinds = call_plugin(
+        device.supported_kinds,
+        lambda: f"device {device.name!r} ({origin_of(device)}) supported_kinds({target!r})", target)
+    if not isinstance(kinds, (frozenset, set)):
+        raise PluginError(f"device {device.name!r} ({origin_of(device)}) supported_kinds({target!r}) "
+                          f"returned {type(kinds).__name__}, not a frozenset of OpKind")
+    return kinds
+
+
+def _price(device: Device, op: Op, target: str) -> Cost:
+    """`device.cost(op, target)`, with every failure naming the device, its origin and the op."""
+    def what() -> str:
+        return f"device {device.name!r} ({origin_of(device)}) pricing op {op.name!r} on {target!r}"
+
+    try:
+        cost = call_plugin(device.cost, what, op, target)
+    except SpecError as err:  # e.g. a Cost with a NaN or negative duration
+        raise SpecError(f"{what()}: {err}") from err
+    if not isinstance(cost, Cost):
+        raise PluginError(f"{what()}: cost() returned {type(cost).__name__}, not sim.Cost")
+    return cost
 
 
 def _check_engines(costs: Iterable[tuple[Op, Cost]], device: Device) -> None:
@@ -216,11 +270,20 @@ def simulate(
     names = [s.name for s in streams]
     if len(set(names)) != len(names):
         raise SpecError(f"stream names must be unique (got {names}); set Stream(name=...)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise SpecError(f"seed must be an integer in [0, 2**64) (got {seed!r})")
+    n_instances = sum(len(s.network.ops) * s.n_frames for s in streams)
+    if n_instances > MAX_OP_INSTANCES:
+        raise SpecError(
+            f"{n_instances:,} op executions (ops x frames) exceed MAX_OP_INSTANCES = "
+            f"{MAX_OP_INSTANCES:,}; simulate fewer frames (throughput settles within a few)"
+        )
     check_supported(streams, device)
     check = getattr(device, "check", None)
     if check is not None:  # optional whole-network check (see sim.device)
         for stream in streams:
-            check(stream.network, stream.target or device.targets[0])
+            call_plugin(check, lambda: f"device {device.name!r} ({origin_of(device)}) check()",
+                        stream.network, stream.target or device.targets[0])
     cost_cache: dict = {}
     plans = [_plan_stream(s, device, cost_cache) for s in streams]
     # Each distinct cost once (frames and streams share the cached Cost objects).
@@ -450,6 +513,10 @@ class _FrameRun:
                 bytes_moved=cost.bytes_moved,
                 energy_j=cost.dynamic_energy_j,
                 phases=tuple((e, lb, a / PS_PER_S, b / PS_PER_S) for e, lb, a, b in op.spans),
+                energy_by_component_j=cost.energy_j,
+                requested_precision=p.requested_precision,
+                executed_precision=p.executed_precision,
+                peak_macs_per_s=cost.peak_macs_per_s,
             )
         )
         for j in plan.consumers[op.i]:
@@ -550,10 +617,10 @@ class _Run:
         events = np.array(sorted(self.memory_events), dtype=np.int64)
         return int(np.cumsum(events[:, 1]).max())
 
-    def _totals(self) -> tuple[dict[str, float], dict[str, float]]:
+    def _totals(self) -> tuple[dict[EnergyComponent, float], dict[str, float]]:
         """Dynamic energy by component and bytes by level: every op's cost once per frame
         (costs are frame-invariant)."""
-        energy: dict[str, float] = {}
+        energy: dict[EnergyComponent, float] = {}
         moved: dict[str, float] = {}
         for plan in self.plans:
             frames = plan.stream.n_frames
@@ -568,9 +635,14 @@ class _Run:
         energy, moved = self._totals()
         duration_ps = max(self.end_ps, self.horizon_ps)
         duration_s = duration_ps / PS_PER_S
-        static_w = sum(e.static_power_w for e in self.device.engines)
-        if static_w:
-            energy["static"] = static_w * duration_s
+        for e in self.device.engines:
+            if e.static_power_w:
+                comp = e.static_component
+                energy[comp] = energy.get(comp, 0.0) + e.static_power_w * duration_s
+        energy = {c: energy[c] for c in EnergyComponent if c in energy}  # vocabulary order
+        model = getattr(self.device, "energy_model", None)
+        unit_text = getattr(self.device, "unit_text", None)
+        used = dict.fromkeys(p.target for plan in self.plans for p in plan.ops)
         self.op_records.sort(key=lambda r: (r.start_s, r.end_s, r.stream, r.frame))
         self.frame_records.sort(key=lambda r: (r.stream, r.frame))
         return Report(
@@ -584,4 +656,40 @@ class _Run:
             weight_bytes=sum(p.stream.network.weight_bytes for p in self.plans),
             metadata=RunMetadata.of(seed, self.device, [p.stream for p in self.plans]),
             engines=tuple(e.name for e in self.device.engines),
+            engine_capacity=MappingProxyType({e.name: e.capacity for e in self.device.engines}),
+            streams=tuple(_stream_info(plan, self.device) for plan in self.plans),
+            energy_model=model.text() if model is not None else None,
+            units=MappingProxyType({t: unit_text(t) if unit_text else t for t in used}),
         )
+
+
+def _by_macs(weights: Mapping[str, int]) -> tuple[str, ...]:
+    return tuple(k for k, _ in sorted(weights.items(), key=lambda kv: -kv[1]))
+
+
+def _stream_info(plan: _Plan, device: Device) -> StreamInfo:
+    s, net = plan.stream, plan.stream.network
+    requested: dict[str, int] = {}
+    executed: dict[str, int] = {}
+    subs: dict[tuple[str, str], int] = {}
+    compressions: dict[str, int] = {}
+    for p in plan.ops:
+        if p.op.is_free:
+            continue
+        if p.op.weight_shape or p.op.macs:
+            label = p.op.anchor.compression.label()
+            compressions[label] = compressions.get(label, 0) + p.op.effective_macs
+        requested[p.requested_precision] = requested.get(p.requested_precision, 0) + p.op.effective_macs
+        executed[p.executed_precision] = executed.get(p.executed_precision, 0) + p.op.effective_macs
+        if p.executed_precision != p.requested_precision:
+            key = (p.requested_precision, p.executed_precision)
+            subs[key] = subs.get(key, 0) + 1
+    return StreamInfo(
+        stream=s.name, network=net.name, target=s.target or device.targets[0],
+        batch=net.inputs[0].shape[0] if net.inputs and net.inputs[0].shape else 1,
+        n_ops=len(net.ops), macs_per_frame=sum(p.op.effective_macs for p in plan.ops),
+        requested_precisions=_by_macs(requested), executed_precisions=_by_macs(executed),
+        substitutions=tuple((a, b, n) for (a, b), n in subs.items()),
+        compressions=_by_macs(compressions),
+        model_args=MappingProxyType(dict(s.model_args)),
+    )

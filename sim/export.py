@@ -1,7 +1,9 @@
 """Files and text from a `Report`: per-op CSV, JSON, Chrome/Perfetto trace, summary table.
 
-Every writer writes to a temporary file beside the target and renames it into place, so a failed
-write leaves nothing half-written. Paths are arguments; nothing here picks a location.
+A report's files are one `workloads.atomic.OutputSet`: all are written to temporaries and renamed
+into place together at the end, so a failed or interrupted write leaves none of them (and no
+half-written one). Paths are arguments; nothing here picks a location. `write_atomic` and
+`OutputError` are re-exported from `workloads.atomic`, the project's one atomic writer.
 """
 
 from __future__ import annotations
@@ -10,42 +12,26 @@ import csv
 import io
 import json
 import os
-import tempfile
+import textwrap
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from sim.energy import EnergyComponent
 from sim.report import Report
-from workloads import EdgesimError
+from workloads.atomic import OutputError, OutputSet, write_atomic
 
-
-class OutputError(EdgesimError, OSError):
-    """A report file cannot be written (unwritable or missing directory)."""
+__all__ = ["OP_COLUMNS", "OutputError", "chrome_trace", "ops_csv", "report_dict", "summary_text",
+           "write_atomic", "write_report"]
 
 
 OP_COLUMNS = (
     "stream", "frame", "op", "kind", "target", "engines", "ready_s", "start_s", "end_s",
-    "latency_s", "wait_s", "bound_by", "macs", "energy_j",
-)
-"""CSV columns before the per-memory-level byte columns (`bytes_<level>`)."""
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` via a temporary file and rename; OutputError if it cannot."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise OutputError(
-            f"cannot write {str(path)!r}: {err.strerror}; choose a writable directory"
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    "latency_s", "wait_s", "bound_by", "macs", "requested_precision", "executed_precision",
+    "mac_utilization_ratio", "energy_j",
+) + tuple(f"energy_{c.value}_j" for c in EnergyComponent)
+"""CSV columns before the per-memory-level byte columns (`bytes_<level>`): every energy
+component has its column (0 when a device books nothing there), so two devices' files line up;
+static energy belongs to the run (see the JSON), not to an op."""
 
 
 def ops_csv(report: Report) -> str:
@@ -54,10 +40,13 @@ def ops_csv(report: Report) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(OP_COLUMNS + tuple(f"bytes_{level}" for level in levels))
     for r in report.ops:
+        util = r.mac_utilization
         writer.writerow(
             [r.stream, r.frame, r.op, r.kind, r.target, r.engines, f"{r.ready_s:.9g}",
              f"{r.start_s:.9g}", f"{r.end_s:.9g}", f"{r.latency_s:.9g}", f"{r.wait_s:.9g}",
-             r.bound_by, r.macs, f"{r.energy_j:.9g}"]
+             r.bound_by, r.macs, r.requested_precision, r.executed_precision,
+             "" if util is None else f"{util:.6g}", f"{r.energy_j:.9g}"]
+            + [f"{r.energy_by_component_j.get(c, 0.0):.9g}" for c in EnergyComponent]
             + [int(r.bytes_moved.get(level, 0)) for level in levels]
         )
     return buf.getvalue()
@@ -80,17 +69,35 @@ def report_dict(report: Report) -> dict:
             "weight_bytes": report.weight_bytes,
             "deadline_misses": report.deadline_misses,
         },
-        "energy_by_component_j": dict(report.energy_by_component_j),
+        "energy_model": report.energy_model,
+        "units": dict(report.units),
+        "energy_by_component_j": breakdown_j(report.energy_by_component_j),
         "bytes_by_level": dict(report.bytes_by_level),
         "busy_s": report.busy_s(),
+        "utilization_ratio": report.utilization(),
+        "mac_utilization_ratio": report.mac_utilization(),
+        "stream_info": [
+            {**{f.name: getattr(s, f.name) for f in fields(s)}, "model_args": dict(s.model_args),
+             "energy_by_component_j": breakdown_j(report.stream_energy_j(s.stream)),
+             "mac_utilization_ratio": report.mac_utilization(s.stream)}
+            for s in report.streams
+        ],
         "streams": [asdict(s) for s in report.stream_stats()],
         "frames": [asdict(f) for f in report.frames],
         "ops": [
             {**{f.name: getattr(r, f.name) for f in fields(r)},
+             "energy_by_component_j": breakdown_j(r.energy_by_component_j),
+             "mac_utilization_ratio": r.mac_utilization,
              "bytes_moved": dict(r.bytes_moved), "phases": [list(p) for p in r.phases]}
             for r in report.ops
         ],
     }
+
+
+def breakdown_j(energy) -> dict[str, float]:
+    """Energy by component as {component value: J} with every component present, in
+    vocabulary order, so any two devices' breakdowns have the same keys."""
+    return {c.value: float(energy.get(c, 0.0)) for c in EnergyComponent}
 
 
 def chrome_trace(report: Report) -> dict:
@@ -142,7 +149,8 @@ def write_report(report: Report, out_dir: str | os.PathLike, stem: str = "report
         f"{stem}.trace.json": json.dumps(chrome_trace(report)),
     }
     out = output_dir(out_dir)
-    return [write_atomic(out / name, text) for name, text in texts.items()]
+    with OutputSet() as files:
+        return [files.write(out / name, text) for name, text in texts.items()]
 
 
 def _si(value: float, unit: str) -> str:
@@ -152,27 +160,88 @@ def _si(value: float, unit: str) -> str:
     return f"{value:.4g} {unit}"
 
 
+def binary_size(n_bytes: float) -> str:
+    """Binary sizes: B, KiB or MiB (1024-based, named so)."""
+    if n_bytes >= 1024**2:
+        return f"{n_bytes / 1024**2:.4g} MiB"
+    if n_bytes >= 1024:
+        return f"{n_bytes / 1024:.4g} KiB"
+    return f"{n_bytes:.0f} B"
+
+
+def _macs(n: float) -> str:
+    """MAC counts in G or M (decimal)."""
+    if n >= 1e9:
+        return f"{n / 1e9:.4g} GMAC"
+    return f"{n / 1e6:.4g} MMAC"
+
+
+def _precision_text(info) -> str:
+    text = f"requested {', '.join(info.requested_precisions) or '-'}; executed "
+    text += ", ".join(info.executed_precisions) or "-"
+    if info.substitutions:
+        text += " (SUBSTITUTE: " + "; ".join(
+            f"{n} ops ran {b} for {a}" for a, b, n in info.substitutions) + ")"
+    return text
+
+
 def summary_text(report: Report, *, top: int = 8) -> str:
-    """Totals, energy breakdown, per-stream latency, and the slowest ops, as aligned text."""
-    lines = [f"{'device':<18}{report.device}"]
+    """What ran and what it cost, as aligned text.
+
+    Device, its energy method, and per stream: network and model arguments, unit (with its
+    clock), batch, requested compression, requested and executed precision, MACs, latency,
+    achieved MAC/s and MAC utilization, dynamic energy per frame. Several streams are reported
+    one by one, never averaged across networks. Then the run: energy by component, engine
+    utilization, memory (KiB/MiB), per-stream latency percentiles, the slowest ops.
+    """
+    method = textwrap.wrap(report.energy_model or "not stated by the device", 82) or [""]
+    lines = [f"{'device':<18}{report.device}", f"{'energy method':<18}{method[0]}"]
+    lines += [f"{'':<18}{line}" for line in method[1:]]
+    stats = {s.stream: s for s in report.stream_stats()}
+    for info in report.streams:
+        st = stats.get(info.stream)
+        n_frames = st.n_frames if st else 1
+        args = ", ".join(f"{k}={v}" for k, v in info.model_args.items())
+        dynamic = sum(report.stream_energy_j(info.stream).values()) / max(1, n_frames)
+        rows = [
+            ("stream", info.stream),
+            ("  network", info.network + (f"  (model arguments: {args})" if args else "")),
+            ("  unit", report.units.get(info.target, info.target)),
+            ("  batch", str(info.batch)),
+            ("  compression", "; ".join(info.compressions) or "none (no weighted ops)"),
+            ("  precision", _precision_text(info)),
+            ("  MACs", f"{_macs(info.macs_per_frame)} per frame ({info.n_ops} ops)"),
+        ]
+        if st is not None:
+            rows.append(("  latency", f"{_si(st.mean_latency_s, 's')} mean over {n_frames} frame(s)"))
+            if st.mean_latency_s > 0:
+                achieved = info.macs_per_frame / st.mean_latency_s
+                util = report.mac_utilization(info.stream)
+                rows.append(("  achieved", f"{achieved / 1e9:.4g} GMAC/s" + (
+                    f", {100 * util:.1f} % of peak MAC/s" if util is not None else
+                    " (the device states no peak MAC/s)")))
+        rows.append(("  energy/frame", f"{_si(dynamic, 'J')} dynamic"
+                     + ("" if len(report.streams) > 1 else
+                        f", {_si(report.energy_per_frame_j, 'J')} with static")))
+        lines += [f"{k:<18}{v}" for k, v in rows]
     rows = [
-        ("latency", _si(report.latency_s, "s")),
+        ("duration", _si(report.duration_s, "s")),
         ("throughput", f"{report.throughput_per_s:.4g} frames/s"),
-        ("energy/frame", _si(report.energy_per_frame_j, "J")),
+        ("energy (run)", _si(report.energy_j, "J")),
         ("average power", _si(report.average_power_w, "W")),
-        ("effective MACs", f"{report.macs / len(report.frames):.4g} per frame"),
-        ("peak activations", f"{report.peak_activation_bytes / 1024:.1f} kB"),
-        ("weights", f"{report.weight_bytes / 1024:.1f} kB"),
+        ("peak activations", binary_size(report.peak_activation_bytes)),
+        ("weights", binary_size(report.weight_bytes)),
     ]
     lines += [f"{k:<18}{v}" for k, v in rows]
+    util = report.utilization()
+    lines.append("engine utilization: " + ", ".join(f"{e} {100 * u:.1f} %" for e, u in util.items()))
     total = report.energy_j or 1.0
-    lines.append("energy by component:")
-    for comp, e in sorted(report.energy_by_component_j.items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {comp:<14}{_si(e, 'J'):>12}  {100 * e / total:5.1f} %")
-    stats = report.stream_stats()
-    if len(stats) > 1 or stats[0].n_frames > 1:
+    lines.append("energy by component (run):")
+    for comp, e in report.energy_by_component_j.items():
+        lines.append(f"  {comp.value:<14}{_si(e, 'J'):>12}  {100 * e / total:5.1f} %")
+    if len(stats) > 1 or any(s.n_frames > 1 for s in stats.values()):
         lines.append(f"{'stream':<20}{'frames':>7}{'p50':>11}{'p99':>11}{'deadline':>11}{'missed':>8}")
-        for s in stats:
+        for s in stats.values():
             lines.append(
                 f"{s.stream[:19]:<20}{s.n_frames:>7}{_si(s.p50_latency_s, 's'):>11}"
                 f"{_si(s.p99_latency_s, 's'):>11}{_si(s.deadline_s, 's'):>11}{s.deadline_misses:>8}"

@@ -80,7 +80,14 @@ class Registry:
         """The device described by a YAML device file (`family:` or `base:`), then overrides."""
         spec = spec_from_file(Path(path), family_of=self.family, base_of=self.device_spec)
         spec = override(spec, overrides or {}, where=f"--set on {path}")
-        return self.family(spec.family).build(spec)
+        return self._build(spec)
+
+    def _build(self, spec: DeviceSpec) -> Device:
+        """`family.build(spec)`, a failure of the family's own code named as its plug-in's."""
+        family = self.family(spec.family)
+        entry = self.families.get(spec.family)
+        return call_plugin(family.build, lambda: f"device family {describe_entry_point(entry, spec.family)} "
+                           f"building {spec.name!r}", spec)
 
     def device_spec(self, name: str) -> DeviceSpec:
         """The declarative spec of registered device `name`."""
@@ -92,10 +99,15 @@ class Registry:
         return spec
 
     def device(self, name: str, overrides: Mapping[str, object] | None = None) -> Device:
-        """Build the device registered as `name`, with dotted-key overrides of its spec."""
+        """Build the device registered as `name`, with dotted-key overrides of its spec.
+
+        Raises UnknownNameError, the factory's own EdgesimError (e.g. a bad preset), or
+        PluginError naming the distribution and entry point when the factory fails otherwise
+        or returns something that is not a `sim.Device`.
+        """
         if overrides:
             spec = override(self.device_spec(name), overrides, where=f"--set on {name}")
-            return self.family(spec.family).build(spec)
+            return self._build(spec)
         factory = self._find(self.devices, name, "device")
         try:
             inspect.signature(_unwrap(factory)).bind()
@@ -103,7 +115,7 @@ class Registry:
             raise PluginError(
                 f"device entry point {name!r} must be callable with no arguments"
             ) from None
-        device = factory()
+        device = call_plugin(factory, f"device factory {describe_entry_point(factory, name)}")
         if not isinstance(device, Device):
             raise PluginError(
                 f"device entry point {name!r} returned {type(device).__name__}, which lacks the "
@@ -111,15 +123,21 @@ class Registry:
             )
         return device
 
-    def workload(self, name: str, **kwargs) -> Network:
-        """Build the model registered as `name` with builder keyword arguments."""
+    def workload(self, name: str, /, **kwargs) -> Network:
+        """Build the model registered as `name` with builder keyword arguments.
+
+        Each value must match the type of the builder's default for it (a bool for a bool, an
+        int for an int; an int is accepted for a float), so a misspelt flag value is an error.
+        """
         builder = self._find(self.workloads, name, "model")
         params = inspect.signature(_unwrap(builder)).parameters
-        unknown = [k for k in kwargs if k not in params]
+        allowed = [p for p, v in params.items() if v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD)]
+        unknown = [k for k in kwargs if k not in allowed]
         if unknown:
-            allowed = [p for p, v in params.items() if v.kind is v.KEYWORD_ONLY]
             raise SpecError(f"model {name!r} takes no argument(s) {unknown}; allowed: {allowed}")
-        network = builder(**kwargs)
+        kwargs = {k: _typed_argument(name, k, v, params[k].default) for k, v in kwargs.items()}
+        network = call_plugin(lambda: builder(**kwargs),
+                              f"model builder {describe_entry_point(builder, name)}")
         if not isinstance(network, Network):
             raise PluginError(f"model entry point {name!r} returned {type(network).__name__}, not a Network")
         return network
@@ -149,6 +167,61 @@ class Registry:
                 f"unknown {what} {name!r}{suggest(name, table)}; `edgesim list` shows the "
                 f"{what}s installed"
             ) from None
+
+
+def _typed_argument(model: str, key: str, value, default):
+    """`value` checked against the type of `default` (no check when the default is None/empty)."""
+    if default is inspect.Parameter.empty or default is None:
+        return value
+    expected = type(default)
+    if expected is float and type(value) is int:
+        return float(value)
+    if type(value) is not expected:
+        if expected not in (bool, int, float, str):
+            raise SpecError(
+                f"model {model!r} argument {key!r} takes a {expected.__name__}, not {value!r}; "
+                "build the model in Python to set it"
+            )
+        raise SpecError(
+            f"model {model!r} argument {key!r} must be a {expected.__name__} like {default!r} "
+            f"(got {value!r})"
+        )
+    return value
+
+
+def describe_entry_point(obj, name: str | None = None) -> str:
+    """"'NAME' (module:attr, distribution 'DIST', group GROUP)" for a registry factory or an
+    entry point; plain 'NAME' for objects that did not come from an entry point."""
+    ep = obj if isinstance(obj, metadata.EntryPoint) else getattr(obj, "entry_point", None)
+    if ep is None:
+        return repr(name) if name else repr(getattr(obj, "__name__", type(obj).__name__))
+    dist = getattr(ep, "dist", None)
+    where = f", distribution {dist.name!r}" if dist is not None else ""
+    return f"{ep.name!r} ({ep.value}{where}, group {ep.group})"
+
+
+def origin_of(obj) -> str:
+    """The distribution(s) that ship `obj`'s top-level module, e.g. "distribution 'edgesim'",
+    or its module when no installed distribution claims it (a plug-in run from a source tree)."""
+    module = (getattr(type(obj), "__module__", None) or "?").split(".")[0]
+    dists = metadata.packages_distributions().get(module)
+    dists = list(dict.fromkeys(dists or ()))  # editable installs list a distribution per path
+    return f"distribution {', '.join(map(repr, dists))}" if dists else f"module {module!r}"
+
+
+def call_plugin(fn: Callable, what: str | Callable[[], str], *args):
+    """`fn(*args)`; an EdgesimError passes through, anything else becomes a one-line
+    PluginError that starts with `what` (which names the plug-in; a callable is called only on
+    failure, so hot paths pay nothing for the message)."""
+    try:
+        return fn(*args)
+    except EdgesimError:
+        raise
+    # Plug-in code can raise anything (KeyError, ZeroDivisionError, ...): report it typed and
+    # named. KeyboardInterrupt and SystemExit are not Exceptions and pass through.
+    except Exception as err:  # noqa: BLE001 - the plug-in boundary, re-raised with context
+        text = what() if callable(what) else what
+        raise PluginError(f"{text} raised {type(err).__name__}: {err}") from err
 
 
 def _by_name(entry_points, objects: bool = False) -> dict[str, Callable]:
@@ -192,8 +265,8 @@ def _lazy(ep: metadata.EntryPoint) -> Callable:
         # it typed and named, so one broken plug-in cannot crash `edgesim list`.
         except Exception as err:  # noqa: BLE001 - the plug-in boundary, re-raised with context
             raise PluginError(
-                f"entry point {ep.name!r} ({ep.value}) failed to load: "
-                f"{type(err).__name__}: {err}"
+                f"entry point {describe_entry_point(ep)} failed to load: "
+                f"{type(err).__name__}: {err}; reinstall or uninstall it"
             ) from err
 
     def factory(*args, **kwargs):

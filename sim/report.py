@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from types import MappingProxyType
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 
 import numpy as np
+
+from sim.energy import EnergyComponent
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +41,30 @@ class OpRecord:
     """Dynamic energy of the op, J."""
     phases: tuple[tuple[str, str, float, float], ...]
     """(engine, label, start_s, end_s) of each phase as it ran, in order of finishing."""
+    requested_precision: str
+    """The numeric format the op asked for (`sim.device.precision_label`), e.g. 'fp32'."""
+    executed_precision: str
+    """The format the device ran; differs from requested_precision only for a substitute."""
+    energy_by_component_j: Mapping[EnergyComponent, float] = field(default_factory=dict)
+    """Dynamic energy of the op by component, J (sums to energy_j)."""
+    peak_macs_per_s: float | None = None
+    """Peak MAC rate of the unit it ran on at the executed precision; None if not stated."""
 
     @property
     def latency_s(self) -> float:
         return self.end_s - self.start_s
+
+    @property
+    def substituted(self) -> bool:
+        """True when the device ran another precision than the op asked for."""
+        return self.executed_precision != self.requested_precision
+
+    @property
+    def mac_utilization(self) -> float | None:
+        """MACs / (latency x peak MAC/s), 0-1; None without MACs, latency or a stated peak."""
+        if not self.macs or self.peak_macs_per_s is None or self.latency_s <= 0:
+            return None
+        return self.macs / (self.latency_s * self.peak_macs_per_s)
 
     @property
     def wait_s(self) -> float:
@@ -83,6 +106,31 @@ def edgesim_version() -> str:
         return importlib_metadata.version("edgesim")
     except importlib_metadata.PackageNotFoundError:
         return "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """What one stream ran: its network, unit and precision (for summaries and exports)."""
+
+    stream: str
+    network: str
+    target: str
+    batch: int
+    """Leading dimension of the network's first input."""
+    n_ops: int
+    macs_per_frame: int
+    """Effective MACs of one frame (after sparsity)."""
+    requested_precisions: tuple[str, ...]
+    """Distinct formats the ops asked for, most MACs first."""
+    executed_precisions: tuple[str, ...]
+    """Distinct formats the device ran, most MACs first."""
+    substitutions: tuple[tuple[str, str, int], ...]
+    """(requested, executed, number of ops) for each substitution the device made."""
+    compressions: tuple[str, ...] = ()
+    """Distinct compressions of the weighted ops as requested (`Compression.label`), most MACs
+    first, e.g. ('block:0.75 w8a8',)."""
+    model_args: Mapping[str, object] = field(default_factory=dict)
+    """Arguments the model was built with (e.g. {'width': 0.5}); empty when none were given."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +192,52 @@ class Report:
     metadata: RunMetadata
     engines: tuple[str, ...] = ()
     """Names of the device's engines (busy or not)."""
+    engine_capacity: Mapping[str, int] = field(default_factory=dict)
+    """Slots of each engine (identical cores), for utilization."""
+    streams: tuple[StreamInfo, ...] = ()
+    """What each stream ran, in the order given."""
+    energy_model: str | None = None
+    """The device's statement of its energy method (`EnergyModel.text()`); None if unstated."""
+    units: Mapping[str, str] = field(default_factory=dict)
+    """Target -> the unit as simulated, with its clock (`unit_text`), for the targets used."""
 
     @property
     def latency_s(self) -> float:
-        """Mean frame latency (for one network run once: its latency)."""
+        """Mean frame latency over all frames. For one network that is its latency; for several
+        networks it mixes them: use `stream_stats()` (the summary never prints this then)."""
         return float(np.mean([f.latency_s for f in self.frames]))
+
+    @property
+    def substituted(self) -> bool:
+        """True when any op ran at another precision than it asked for."""
+        return any(s.substitutions for s in self.streams)
+
+    def stream_energy_j(self, stream: str) -> dict[EnergyComponent, float]:
+        """Dynamic energy of one stream's ops by component, over all its frames, J (static
+        energy belongs to the run, not to a stream)."""
+        out: dict[EnergyComponent, float] = {}
+        for r in self.ops:
+            if r.stream == stream:
+                for comp, e in r.energy_by_component_j.items():
+                    out[comp] = out.get(comp, 0.0) + e
+        return out
+
+    def utilization(self) -> dict[str, float]:
+        """Busy fraction of each engine over the simulated time (busy_s / (duration x slots))."""
+        if self.duration_s <= 0:
+            return dict.fromkeys(self.busy_s(), 0.0)
+        return {e: b / (self.duration_s * self.engine_capacity.get(e, 1))
+                for e, b in self.busy_s().items()}
+
+    def mac_utilization(self, stream: str | None = None) -> float | None:
+        """Achieved / peak MAC rate over the ops that state a peak (of `stream`, or all):
+        sum of MACs / sum of latency x peak; None when no op states one."""
+        macs = capacity = 0.0
+        for r in self.ops:
+            if (stream is None or r.stream == stream) and r.macs and r.peak_macs_per_s:
+                macs += r.macs
+                capacity += r.latency_s * r.peak_macs_per_s
+        return macs / capacity if capacity > 0 else None
 
     @property
     def energy_j(self) -> float:

@@ -1,8 +1,9 @@
 """Study outputs: an output folder, CSV / JSON / Markdown tables of dict rows, optional pyplot.
 
-Every study in results/ writes through these, so each file is written atomically
-(`sim.export.write_atomic`: a failed write leaves nothing half-written) and a missing matplotlib
-skips plots the same way everywhere. Column names carry their units; rows are mappings.
+Every study in results/ writes through these, so each file, PNGs included, is written
+atomically (`workloads.atomic`: a failed write leaves nothing half-written) and a missing
+matplotlib skips plots the same way everywhere. A study's `main` runs inside
+`workloads.atomic.staged_directory`, so its whole output folder lands at once or not at all. Column names carry their units; rows are mappings.
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ def markdown_table(rows: Sequence[Mapping], columns: Sequence[str], *,
     for row in rows:
         lines.append("| " + " | ".join(str(cell(row.get(c, ""), float_format)) for c in columns) + " |")
     return "\n".join(lines)
+
+
+def save_figure(fig, path: str | os.PathLike, **savefig_kwargs) -> Path:
+    """Render a matplotlib figure (format from the suffix) in memory and write it atomically,
+    so a PNG is never half-written. Keyword arguments go to `fig.savefig` (dpi, bbox_inches)."""
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
+    return write_atomic(path, buf.getvalue())
 
 
 def pyplot():

@@ -49,3 +49,7 @@ def suggest(name: str, options) -> str:
 
     close = difflib.get_close_matches(name, list(options), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class OutputError(EdgesimError, OSError):
+    """An output file cannot be written (unwritable or missing directory, a directory in the way)."""

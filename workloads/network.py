@@ -15,6 +15,7 @@ from workloads.compression import Compression, QuantScheme, SparsityScheme, pars
 from workloads.errors import GraphError, ShapeError, SpecError, suggest
 from workloads.ops import (
     FUSIBLE_KINDS,
+    MAX_NAME_CHARS,
     ActivationAttrs,
     AxisAttrs,
     Conv2dAttrs,
@@ -30,6 +31,7 @@ from workloads.ops import (
     Shape,
     TransposeAttrs,
     UpsampleAttrs,
+    check_tensor_size,
     infer_output_shape,
 )
 
@@ -43,6 +45,12 @@ class TensorSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        if not (isinstance(self.name, str) and self.name and self.name.isprintable()
+                and len(self.name) <= MAX_NAME_CHARS):
+            shown = self.name if len(str(self.name)) <= 80 else f"{str(self.name)[:60]}..."
+            raise GraphError(f"input {shown!r}: names must be non-empty printable text of at "
+                             f"most MAX_NAME_CHARS = {MAX_NAME_CHARS} characters")
+        check_tensor_size(self.shape, f"input {self.name!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from workloads.errors import GraphError, ShapeError, SpecError, TraceError, UnsupportedOpError
+from workloads.errors import (
+    EdgesimError,
+    GraphError,
+    ShapeError,
+    SpecError,
+    TraceError,
+    UnsupportedOpError,
+)
 from workloads.network import Network, NetworkBuilder
 from workloads.ops import (
     Activation,
@@ -83,7 +90,21 @@ def load_onnx(path_or_model, *, name: str | None = None, batch: int | None = Non
     if batch is not None and (type(batch) is not int or batch < 1):
         raise TraceError(f"load_onnx: 'batch' must be a positive int (got {batch!r})")
     model, source = _read_model(onnx, path_or_model)
-    return _Importer(onnx, model, source, name=name, batch=batch).run()
+    try:
+        return _Importer(onnx, model, source, name=name, batch=batch).run()
+    except EdgesimError:
+        raise
+    # A corrupted file can decode into a structurally odd model (an attribute of the wrong
+    # type, a negative or absurd dimension) that fails deep inside onnx or the converters.
+    except _MALFORMED as err:
+        detail = " ".join(str(err).split())[:200]
+        raise TraceError(f"{source}: malformed ONNX model ({type(err).__name__}: {detail}); "
+                         "re-export it") from None
+
+
+_MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError,
+              OverflowError, RecursionError, MemoryError)
+"""What a corrupted (but decodable) model makes the importer raise; reported as TraceError."""
 
 
 def _read_model(onnx, path_or_model):
@@ -183,6 +204,7 @@ class _Importer:
             for op_type, nodes in sorted(missing.items()):
                 shown = ", ".join(repr(n) for n in nodes[:5])
                 more = f" and {len(nodes) - 5} more" if len(nodes) > 5 else ""
+                op_type = op_type if op_type.isprintable() else repr(op_type)  # one line
                 parts.append(f"{op_type} (node{'s' if len(nodes) > 1 else ''} {shown}{more})")
             raise UnsupportedOpError(
                 f"{self.source}: {len(missing)} ONNX op type(s) not supported: {'; '.join(parts)}. "

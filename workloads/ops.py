@@ -16,11 +16,39 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from workloads.compression import DENSE_FP32, Compression, SparsityScheme, parse_enum
-from workloads.errors import ShapeError, SpecError
+from workloads.errors import GraphError, ShapeError, SpecError
 
 Shape = tuple[int, ...]
 MAX_TENSOR_ELEMENTS = 2**40
 """Larger tensors (4 TB at fp32) are certainly a typo, not an edge workload."""
+MAX_DIM = 2**31 - 1
+"""Largest single dimension (int32, what every runtime indexes with)."""
+MAX_NAME_CHARS = 1000
+"""Longest op or tensor name; generated names (fused groups) stay far below it."""
+
+
+def count_text(n: int) -> str:
+    """`n` in 3 significant digits, even when it is too large for a float (2**1100)."""
+    return f"{n:.3g}" if n < 10**300 else f"~1e{len(str(n)) - 1}"
+
+
+def check_tensor_size(shape: Shape, what: str = "tensor") -> None:
+    """ShapeError unless every dimension is in [1, MAX_DIM] and the element count is at most
+    MAX_TENSOR_ELEMENTS (user inputs control shapes, so they bound memory and float ranges)."""
+    if any(d < 1 for d in shape):
+        raise ShapeError(f"dimensions must be >= 1 (got {shape})")
+    if any(d > MAX_DIM for d in shape):
+        dims = tuple(d if d <= MAX_DIM else count_text(d) for d in shape)
+        raise ShapeError(f"{what} dimension over MAX_DIM = {MAX_DIM} (got {dims}); check the sizes")
+    n = math.prod(shape)
+    if n > MAX_TENSOR_ELEMENTS:
+        raise ShapeError(
+            f"{what} of shape {shape} has {count_text(n)} elements, more than "
+            f"MAX_TENSOR_ELEMENTS = {MAX_TENSOR_ELEMENTS:.3g}; check the sizes (resolution, "
+            "batch, sequence)"
+        )
+
+
 INDEX_BITS = 32
 """Bit-width of index tensors (gather/scatter indices, neighbour lists, token ids)."""
 
@@ -59,6 +87,10 @@ class Activation(enum.Enum):
     SILU = "silu"
     HARD_SWISH = "hard_swish"
     SIGMOID = "sigmoid"
+    LEAKY_RELU = "leaky_relu"
+    """max(x, a x) for a small slope a (Darknet's YOLO layers use a = 0.1)."""
+    MISH = "mish"
+    """x * tanh(softplus(x)) (Misra 2019, arXiv 1908.08681): YOLOv4's CSPDarknet53 backbone."""
 
 
 class PoolMode(enum.Enum):
@@ -573,8 +605,9 @@ class Op:
         set_(self, "members", tuple(self.members))
         try:
             self._validate()
-        except (ShapeError, SpecError) as err:
-            raise type(err)(f"op {self.name!r} ({self.kind.value}): {err}") from None
+        except (ShapeError, SpecError, GraphError) as err:
+            shown = self.name if len(str(self.name)) <= 80 else f"{self.name[:60]}..."
+            raise type(err)(f"op {shown!r} ({self.kind.value}): {err}") from None
 
     def __hash__(self) -> int:
         # Immutable, and hashed by every device's cost-memo look-up (a sweep makes millions of
@@ -593,6 +626,11 @@ class Op:
     def _validate(self) -> None:
         if not self.name or not isinstance(self.name, str):
             raise SpecError("needs a non-empty name")
+        if not self.name.isprintable():
+            raise SpecError("names must be printable text (no newlines or control characters)")
+        if len(self.name) > MAX_NAME_CHARS:
+            raise SpecError(f"names are at most MAX_NAME_CHARS = {MAX_NAME_CHARS} characters "
+                            f"(got {len(self.name)})")
         attrs_type = ATTRS_TYPE[self.kind]
         if not isinstance(self.attrs, attrs_type):
             raise SpecError(f"attrs must be {attrs_type.__name__} (got {type(self.attrs).__name__})")
@@ -601,16 +639,13 @@ class Op:
         for shape in self.input_shapes + (self.output_shape, self.weight_shape):
             if any(d < 1 for d in shape):
                 raise ShapeError(f"dimensions must be >= 1 (got {shape})")
-            if math.prod(shape) > MAX_TENSOR_ELEMENTS:
-                raise ShapeError(
-                    f"tensor of shape {shape} has {math.prod(shape):.3g} elements, more than "
-                    f"{MAX_TENSOR_ELEMENTS:.3g}; check the sizes (resolution, batch, sequence)"
-                )
+            check_tensor_size(shape)
         if self.kind is OpKind.FUSED:
             if len(self.members) < 2:
                 raise SpecError("a fused op needs at least two members")
             if self.output_shape != self.members[-1].output_shape:
                 raise ShapeError("fused output shape must be its last member's")
+            self._check_member_inputs()
             return
         if self.members:
             raise SpecError("only fused ops have members")
@@ -626,6 +661,31 @@ class Op:
             raise ShapeError(f"output shape should be {expected} (got {self.output_shape})")
         if self.kind in WEIGHTED_KINDS and not self.weight_shape:
             raise ShapeError("needs a weight shape")
+
+    def _check_member_inputs(self) -> None:
+        """Each member reads an earlier member, or the fused op's next input (same shape), in
+        order; so a member can never read a tensor the network does not have."""
+        names = [m.name for m in self.members]
+        seen: set[str] = set()
+        k = 0
+        for m in self.members:
+            for src, shape in zip(m.inputs, m.input_shapes):
+                if src in seen:
+                    continue
+                if src in names:
+                    raise GraphError(f"member {m.name!r} reads {src!r}, a later member")
+                if k >= len(self.inputs):
+                    raise GraphError(
+                        f"member {m.name!r} reads {src!r}, which is neither an earlier member nor "
+                        f"one of the fused op's inputs {list(self.inputs)}"
+                    )
+                if shape != self.input_shapes[k]:
+                    raise ShapeError(f"member {m.name!r} reads {src!r} as {shape}, but the fused "
+                                     f"op's input {self.inputs[k]!r} is {self.input_shapes[k]}")
+                k += 1
+            seen.add(m.name)
+        if k != len(self.inputs):
+            raise GraphError(f"fused inputs {list(self.inputs[k:])} are read by no member")
 
     # --- counts (cached: ops are immutable) ----------------------------------------------------
 
@@ -736,6 +796,28 @@ class Op:
             return self.members[-1].output_bytes
         bits = INDEX_BITS if self.kind in _INDEX_OUTPUT else self._act_bits
         return math.ceil(math.prod(self.output_shape) * bits / 8)
+
+    @cached_property
+    def weight_bytes_read(self) -> int:
+        """Bytes of weights one inference reads: an embedding reads only the rows it looks up
+        (one row per index at the weight bits, at most the whole table); every other op all
+        its kept weights."""
+        if self.kind is OpKind.FUSED:
+            return sum(m.weight_bytes_read for m in self.members)
+        if self.kind is OpKind.EMBEDDING:
+            return min(self.weight_bytes,
+                       math.ceil(math.prod(self.output_shape) * self.compression.mean_weight_bits / 8))
+        return self.weight_bytes
+
+    @cached_property
+    def input_bytes_read(self) -> int:
+        """Bytes of inputs one inference reads: a gather reads its indices and one feature row
+        per index (at most the whole
+        feature tensor); every other op all of its inputs."""
+        if self.kind is OpKind.GATHER:
+            rows = math.ceil(math.prod(self.output_shape) * self._act_bits / 8)
+            return self.input_bytes_of(1) + min(rows, self.input_bytes_of(0))
+        return self.input_bytes
 
     @cached_property
     def intermediate_bytes(self) -> int:

@@ -56,7 +56,7 @@ import hashlib
 import json
 import math
 import os
-import uuid
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -64,6 +64,7 @@ from typing import Any
 
 import yaml
 
+from workloads.atomic import OutputError, write_atomic
 from workloads.compression import (
     DENSE_FP32,
     Compression,
@@ -74,7 +75,7 @@ from workloads.compression import (
 from workloads import yamlio
 from workloads.errors import GraphError, ShapeError, SpecError, TraceError, suggest
 from workloads.network import Network, TensorSpec
-from workloads.ops import ATTRS_TYPE, Op, OpKind
+from workloads.ops import ATTRS_TYPE, MAX_DIM, Op, OpKind, count_text
 
 __all__ = [
     "FORMAT_VERSION",
@@ -200,6 +201,9 @@ def _str(value: object, field: str) -> str:
 def _name(value: object, field: str) -> str:
     if type(value) is not str or not value:
         raise _FieldError(field, f"expected a non-empty string, {_got(value)}")
+    if not value.isprintable():
+        raise _FieldError(field, f"names must be printable (no newlines or control characters), "
+                          f"{_got(value)}")
     return value
 
 
@@ -224,8 +228,12 @@ def _ints(value: object, field: str) -> tuple[int, ...]:
 
 
 def _shape(value: object, field: str) -> tuple[int, ...]:
-    if type(value) in _LIST_TYPES and _all_ints(value) and (not value or min(value) >= 1):
+    if (type(value) in _LIST_TYPES and _all_ints(value)
+            and (not value or (min(value) >= 1 and max(value) <= MAX_DIM))):
         return tuple(value)
+    if type(value) in _LIST_TYPES and _all_ints(value) and value and max(value) > MAX_DIM:
+        raise _FieldError(field, f"a dimension is over MAX_DIM = {MAX_DIM} "
+                          f"(got {count_text(max(value))})")
     raise _FieldError(field, f"expected a list of positive ints, {_got(value)}")
 
 
@@ -465,28 +473,14 @@ def save(network: Network, path: str | os.PathLike) -> None:
         raise TraceError(f"{path}: {err}") from None
     if path.is_dir():
         raise TraceError(f"{path}: cannot write trace: is a directory")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        # os.open with 0o666 lets the umask decide the mode, as for any file the user creates.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileNotFoundError:
+    if not path.parent.is_dir():
         raise TraceError(
             f"{path}: cannot write trace: directory {str(path.parent)!r} does not exist"
-        ) from None
-    except OSError as err:
-        raise TraceError(f"{path}: cannot write trace: {err.strerror or err}") from None
+        )
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise TraceError(f"{path}: cannot write trace: {err.strerror or err}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        write_atomic(path, text)
+    except OutputError as err:
+        raise TraceError(f"{path}: cannot write trace: {getattr(err, 'reason', err)}") from None
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -500,6 +494,13 @@ def load(path: str | os.PathLike) -> Network:
     """
     source = os.fspath(path)
     fmt = format_of(path)
+    try:
+        n_bytes = Path(path).stat().st_size
+    except OSError:
+        n_bytes = 0  # reading below names the problem
+    if n_bytes > MAX_TRACE_BYTES:
+        raise TraceError(f"{source}: {n_bytes:,} bytes, more than MAX_TRACE_BYTES = "
+                         f"{MAX_TRACE_BYTES:,}; a trace of 10,000 ops is about 5 MB")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -521,6 +522,7 @@ def loads(
     """The network in trace `text`; `source` names it in error messages. Raises TraceError."""
     fmt = parse_enum(TraceFormat, fmt, "fmt")
     if fmt is TraceFormat.JSON:
+        _check_json_nesting(text, source)
         try:
             data = json.loads(text, object_pairs_hook=_json_object)
         except json.JSONDecodeError as err:
@@ -529,12 +531,38 @@ def loads(
             ) from None
         except _DuplicateKey as dup:
             raise TraceError(f"{source}: duplicate key {dup.key!r} in a JSON object") from None
+        except ValueError as err:  # e.g. an integer of more than 4300 digits
+            raise TraceError(f"{source}: invalid JSON: {err}") from None
     else:
         try:
             data = yamlio.safe_load(text)
         except yamlio.YamlError as err:
             raise TraceError(f"{source}: {err}") from None
     return from_dict(data, source=source)
+
+
+MAX_TRACE_BYTES = 256 * 2**20
+"""Largest trace file read, bytes (a 10,000-op trace is about 5 MB)."""
+MAX_JSON_NESTING = 64
+"""Deepest nesting of JSON arrays and objects (a trace needs 5: ops, op, attrs, shape list,
+shape); deeper input would exhaust the parser's recursion."""
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_json_nesting(text: str, source: str) -> None:
+    """TraceError naming MAX_JSON_NESTING when arrays/objects nest deeper (strings skipped)."""
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_NESTING:
+                line = text.count("\n", 0, match.start()) + 1
+                raise TraceError(f"{source}: line {line}: JSON nested deeper than "
+                                 f"MAX_JSON_NESTING = {MAX_JSON_NESTING}; a trace needs 5 levels")
+        elif token in "]}":
+            depth -= 1
 
 
 class _DuplicateKey(Exception):
@@ -671,7 +699,7 @@ def _parse_op(raw: object, index: int, source: str, parent: str | None = None) -
             compression=compression,
             members=members,
         )
-    except (SpecError, ShapeError) as err:
+    except (SpecError, ShapeError, GraphError) as err:
         # The message names the op already; a member's also needs the fused op it sits in.
         where = source if parent is None else _op_where(raw, index, source, parent)
         raise TraceError(f"{where}: {err}") from None

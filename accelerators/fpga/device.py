@@ -20,7 +20,12 @@ is computed dense (the array cannot skip scattered zeros) but moves compressed w
 
 DDR traffic follows the loop order (see `LoopOrder`); energy is the part's XPE-style dynamic
 power of the resources each engine uses times its busy time, plus DRAM energy per byte; the
-part's static and processing-system power are the 'dsp_array' engine's static power.
+part's static power is the 'dsp_array' engine's static power, and the processing system (the
+Arm cores kept on beside the fabric) is an idle 'ps' engine whose power is booked as 'host'.
+`energy_detail_j` gives the resource-level detail ('dsp', 'array_logic', 'control', 'vector',
+'bram', 'dram') that the components sum. Float ops on the quantized datapath report 'w16a16' as
+their executed precision (the float32 baseline design runs them as floats). An embedding reads
+only the rows it looks up (`Op.weight_bytes_read`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from accelerators.fpga.accelerator import Datapath, Design, LoopOrder, LutPe
 from accelerators.fpga.rtl.tile import pot_max_shift
 from accelerators.fpga.timing import GemmShape, gemm_shape, tile_cycles
 from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from workloads import DoesNotFitError, Op, OpKind, QuantScheme, SparsityScheme
 
 if TYPE_CHECKING:
@@ -52,6 +58,13 @@ UNSUPPORTED_KINDS = frozenset({OpKind.SPARSE_CONV3D, OpKind.FPS, OpKind.KNN, OpK
 SUPPORTED_KINDS = frozenset(OpKind) - UNSUPPORTED_KINDS
 FLOAT_AS_FIXED_BITS = 16
 """Float layers on the quantized datapath run as 16-bit fixed point."""
+COMPONENT_OF = {
+    "dsp": EnergyComponent.MAC, "array_logic": EnergyComponent.MAC,
+    # Control logic sequences the arrays; it is on whenever they are and belongs to compute.
+    "control": EnergyComponent.MAC, "vector": EnergyComponent.VECTOR,
+    "bram": EnergyComponent.ON_CHIP, "dram": EnergyComponent.OFF_CHIP,
+}
+"""Resource-level energy detail -> the shared vocabulary."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +101,8 @@ class FpgaDevice:
     """The declarative spec the design was allocated from (`edgesim device show`)."""
     targets: tuple[str, ...] = field(default=(TARGET,))
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
-    """Per-instance memo of pure costs by (op, target): sweeps re-price the same ops."""
+    """Per-instance memo of pure costs (and their per-resource energy) by op: sweeps re-price
+    the same ops."""
 
     @property
     def name(self) -> str:
@@ -110,11 +124,29 @@ class FpgaDevice:
     def engines(self) -> tuple[EngineSpec, ...]:
         part = self.design.part
         return (
-            EngineSpec(name="dsp_array", static_power_w=part.static_power_w + part.ps_power_w),
+            EngineSpec(name="dsp_array", static_power_w=part.static_power_w),
             EngineSpec(name="lut_array"),
             EngineSpec(name="vector"),
             EngineSpec(name="ddr", kind=EngineKind.DMA),
+            EngineSpec(name="ps", static_power_w=part.ps_power_w,
+                       static_component=EnergyComponent.HOST),
         )
+
+    @cached_property
+    def energy_model(self) -> EnergyModel:
+        """Both: XPE-style resource power x busy time, DDR bytes x pJ/byte."""
+        part = self.design.part
+        return EnergyModel(
+            method=EnergyMethod.BOTH,
+            detail=("DSP, LUT/FF, BRAM dynamic power (XPE-style per resource and MHz) x each "
+                    "engine's busy time; DDR bytes x pJ/byte; part static power; PS power as host"),
+            assumed=(f"static {part.static_power_w:g} W and PS {part.ps_power_w:g} W "
+                     "(see the part preset's source)"),
+        )
+
+    def unit_text(self, target: str) -> str:
+        """The design (arrays, widths) and its clock."""
+        return f"{target}: {self.description}"
 
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         return SUPPORTED_KINDS
@@ -211,7 +243,7 @@ class FpgaDevice:
         s = self.design.spec
         anchor = op.anchor
         if plan is None:
-            return 0, op.input_bytes + op.output_bytes + op.weight_bytes
+            return 0, op.input_bytes_read + op.output_bytes + op.weight_bytes_read
         if anchor.kind is OpKind.MATMUL:
             weights = anchor.input_bytes_of(1)
             inputs = op.input_bytes - weights
@@ -236,15 +268,23 @@ class FpgaDevice:
 
     def cost(self, op: Op, target: str = TARGET) -> Cost:
         """The pure cost of `op`; DoesNotFitError when some of its rows fit no array."""
-        key = (op, target)
-        cost = self._cache.get(key)
-        if cost is None:
-            cost = self._cache[key] = self._cost(op)
-        return cost
+        return self._price(op)[0]
 
-    def _cost(self, op: Op) -> Cost:
+    def energy_detail_j(self, op: Op) -> dict[str, float]:
+        """Dynamic energy of `op` per resource ('dsp', 'array_logic', 'control', 'vector',
+        'bram', 'dram'), J; `cost(op).energy_j` is this summed by `COMPONENT_OF`."""
+        return dict(self._price(op)[1])  # a copy: the memo's dict stays as priced
+
+    def _price(self, op: Op) -> tuple[Cost, dict[str, float]]:
+        """The memoized `_price_uncached(op)` (the cost is the same on the one target)."""
+        priced = self._cache.get(op)
+        if priced is None:
+            priced = self._cache[op] = self._price_uncached(op)
+        return priced
+
+    def _price_uncached(self, op: Op) -> tuple[Cost, dict[str, float]]:
         if op.is_free:
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by="free"), {}
         d, part, s = self.design, self.design.part, self.design.spec
         clock = d.clock_hz
         anchor = op.anchor
@@ -286,9 +326,9 @@ class FpgaDevice:
         power = part.dynamic_power_w
         energy = {
             "dsp": power(clock_hz=clock, n_dsp=d.dsp_slices_array) * dsp_s,
-            "logic": (power(clock_hz=clock, n_lut=lut_dsp_rows, n_ff=ff_dsp_rows) * dsp_s
-                      + power(clock_hz=clock, n_lut=lut_lut_rows, n_ff=ff_lut_rows) * lut_s
-                      + power(clock_hz=clock, n_lut=ctl[1], n_ff=ctl[2]) * busy_s),
+            "array_logic": (power(clock_hz=clock, n_lut=lut_dsp_rows, n_ff=ff_dsp_rows) * dsp_s
+                            + power(clock_hz=clock, n_lut=lut_lut_rows, n_ff=ff_lut_rows) * lut_s),
+            "control": power(clock_hz=clock, n_lut=ctl[1], n_ff=ctl[2]) * busy_s,
             "vector": power(clock_hz=clock, n_dsp=vec[0], n_lut=vec[1], n_ff=vec[2]) * vector_s,
             "bram": power(clock_hz=clock, n_bram36=d.buffer_bram36) * compute_s,
             "dram": (prefetch_bytes + stream_bytes) * part.ddr_pj_per_byte * 1e-12,
@@ -299,10 +339,20 @@ class FpgaDevice:
         bound = "compute" if compute_s >= stream_s else "memory"
         if overhead_s >= 0.5 * busy_s and busy_s > 0:
             bound = "overhead"
-        return Cost(
+        substitute = op.anchor.compression.is_float and s.datapath is not Datapath.FLOAT32
+        peak = None
+        if plan is not None:  # every array row at this op's widths, one MAC per column per cycle
+            classes = self._row_classes(anchor, plan.gemm)
+            rows = max(c.dsp_rows for c in classes) + (d.lut_rows if any(c.lut_ok for c in classes) else 0)
+            peak = max(1, rows) * d.cols * clock
+        cost = Cost(
             stages=(tuple(stage),),
             prefetch=prefetch,
-            energy_j=energy,
+            energy_j=account(energy, COMPONENT_OF),
             bytes_moved={"dram": prefetch_bytes + stream_bytes, "bram": on_chip},
             bound_by=bound,
+            executed_precision=(f"w{FLOAT_AS_FIXED_BITS}a{FLOAT_AS_FIXED_BITS}"
+                                if substitute else None),
+            peak_macs_per_s=peak,
         )
+        return cost, energy

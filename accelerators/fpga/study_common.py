@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.tables import NO_PLOTS, pyplot
+from sim.tables import NO_PLOTS, pyplot, save_figure
 from workloads import EdgesimError
+from workloads.atomic import staged_directory
 
 FLOAT_FORMAT = ".6g"
 """How the FPGA studies print floats in their tables."""
@@ -50,7 +51,7 @@ def plot(path: Path, draw: Callable) -> str:
         return f"skipped {path.name}: {NO_PLOTS}"
     fig = draw(plt)
     try:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        save_figure(fig, path, dpi=120, bbox_inches="tight")
     finally:
         plt.close(fig)
     return f"wrote {path}"
@@ -66,7 +67,8 @@ def comparison_main(argv: Sequence[str] | None, *, prog: str, doc: str, run: Cal
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
     try:
-        result = run(args.out, small=args.small, plots=not args.no_plots)
+        with staged_directory(args.out) as out:  # the folder lands whole or not at all
+            result = run(out, small=args.small, plots=not args.no_plots)
     except EdgesimError as err:
         print(f"edgesim: error: {err}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from accelerators.fpga.timing import tile_cycles
 from sim.export import write_atomic
 from sim.tables import markdown_table, output_dir, write_csv
 from workloads import EdgesimError
+from workloads.atomic import staged_directory
 
 TILES = (
     TileSpec(rows=4, cols=4, weight_bits=8, act_bits=8, out_shift=6),
@@ -182,8 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
     try:
-        result = run(args.out, small=args.small, synth=not args.no_synth,
-                     plots=not args.no_plots)
+        with staged_directory(args.out) as out:  # the folder lands whole or not at all
+            result = run(out, small=args.small, synth=not args.no_synth,
+                         plots=not args.no_plots)
     except EdgesimError as err:
         print(f"edgesim: error: {err}", file=sys.stderr)
         return 2

@@ -13,8 +13,10 @@ Time of a crossbar op: read cycles x cycle time, where read cycles = input vecto
 (ceil(input bits / DAC bits)) and the cycle time = max(crossbar read time, columns per ADC x ADC
 conversion time) (the sample-and-hold lets the next read overlap the conversions).
 
-Energy per component ('adc', 'dac', 'cell', 'shift_add', 'buffer', 'register', 'interconnect',
-'digital', 'write'): counts from `accelerators.pim.mapping` times per-event energies of the preset.
+Energy detail ('adc', 'dac', 'cell', 'shift_add', 'buffer', 'register', 'interconnect',
+'digital', 'write'; `energy_detail_j`): counts from `accelerators.pim.mapping` times per-event
+energies of the preset, summed into the shared components by `COMPONENT_OF` (ADC and DAC are
+'conversion'; cell reads and shift-add reconstruction are the analog 'mac').
 ADC energy per conversion is Walden FOM x 2**adc_bits (`accelerators.pim.adc`). Float layers deploy
 at the chip's default fixed-point widths; pruned (non-channel) weights still occupy dense cells.
 """
@@ -36,6 +38,7 @@ from accelerators.pim.adc import AdcBits, AdcSpec, conversion_energy_j
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, gemm_of, map_gemm, plan
 from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family
 from workloads import DoesNotFitError, Network, Op, OpKind, UnsupportedOpError
 
@@ -44,6 +47,14 @@ DIGITAL_KINDS = frozenset({OpKind.ACTIVATION, OpKind.NORM, OpKind.POOL, OpKind.A
                            OpKind.RESHAPE})
 """Cheap kinds the digital unit runs (a reshape is free as a view, a buffer copy otherwise)."""
 SUPPORTED = MATRIX | DIGITAL_KINDS | {OpKind.FUSED}
+COMPONENT_OF = {
+    "adc": EnergyComponent.CONVERSION, "dac": EnergyComponent.CONVERSION,
+    "cell": EnergyComponent.MAC, "shift_add": EnergyComponent.MAC,
+    "buffer": EnergyComponent.ON_CHIP, "register": EnergyComponent.REGISTER,
+    "interconnect": EnergyComponent.INTERCONNECT, "digital": EnergyComponent.VECTOR,
+    "write": EnergyComponent.ON_CHIP,  # programming the crossbar cells, the weight memory
+}
+"""Event-level energy detail -> the shared vocabulary."""
 
 
 class OverflowPolicy(enum.Enum):
@@ -180,6 +191,23 @@ class PimDevice:
             EngineSpec(name="writer", kind=EngineKind.DMA),
         )
 
+    @cached_property
+    def energy_model(self) -> EnergyModel:
+        """Per-action: mapped event counts x per-event energies of the preset."""
+        return EnergyModel(
+            method=EnergyMethod.PER_ACTION,
+            detail=("ADC conversions (Walden FOM x 2^bits), DAC drives, cell reads, shift-adds, "
+                    "buffer/register/interconnect bytes and digital ops x per-event energies"),
+            leaves_out="off-chip traffic (weights are resident) and the host",
+            assumed=f"static power {self.spec.static_power_w:g} W" if self.spec.static_power_w else None,
+        )
+
+    def unit_text(self, target: str) -> str:
+        """The crossbars and their read cycle."""
+        s = self.spec
+        return (f"{target}: {s.n_crossbars} crossbars, {s.adc_bits}-bit ADCs, read cycle "
+                f"{s.cycle_s * 1e9:.4g} ns")
+
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         return SUPPORTED
 
@@ -222,6 +250,21 @@ class PimDevice:
 
     def cost(self, op: Op, target: str = "pim") -> Cost:
         """Pure cost of `op`; DoesNotFitError for a layer larger than the chip (policy 'raise')."""
+        return self._price(op, target)[0]
+
+    def energy_detail_j(self, op: Op, target: str = "pim") -> dict[str, float]:
+        """Dynamic energy of `op` per event kind (see the module doc), J."""
+        return self._price(op, target)[1]
+
+    def network_energy_detail_j(self, network: Network) -> dict[str, float]:
+        """One inference's dynamic energy per event kind, summed over the network's ops, J."""
+        total: dict[str, float] = {}
+        for op in network.ops:
+            for key, value in self.energy_detail_j(op).items():
+                total[key] = total.get(key, 0.0) + value
+        return total
+
+    def _price(self, op: Op, target: str) -> tuple[Cost, dict[str, float]]:
         if target not in self.targets:
             raise UnsupportedOpError(f"{self.name} has no target {target!r}; use 'pim'")
         kinds = [m.kind for m in op.members] if op.kind is OpKind.FUSED else [op.kind]
@@ -232,26 +275,34 @@ class PimDevice:
                 "; unfuse it (only crossbar ops followed by digital ops fuse)"
             )
         if op.is_free:
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by="free"), {}
         if op.anchor.kind in MATRIX:
             return self._crossbar_cost(op)
         return self._digital_cost(op, op.vector_ops)
 
-    def _digital_cost(self, op: Op, vector_ops: int) -> Cost:
+    def _executed(self, op: Op) -> str | None:
+        """'wWaA' at the chip's default widths for a float op (its documented substitute)."""
+        if not op.anchor.compression.is_float:
+            return None
+        return f"w{self.spec.default_weight_bits}a{self.spec.default_input_bits}"
+
+    def _digital_cost(self, op: Op, vector_ops: int) -> tuple[Cost, dict[str, float]]:
         s = self.spec
         moved = op.input_bytes + op.output_bytes
         stage = [Phase("digital", vector_ops / s.digital_ops_per_s)]
         if moved:
             stage.append(Phase("buffer", moved / s.buffer_bytes_per_s, "activations"))
+        energy = {"digital": vector_ops * s.digital_op_energy_j,
+                  "buffer": moved * s.buffer_energy_j_per_byte}
         return Cost(
             stages=(tuple(stage),),
-            energy_j={"digital": vector_ops * s.digital_op_energy_j,
-                      "buffer": moved * s.buffer_energy_j_per_byte},
+            energy_j=account(energy, COMPONENT_OF),
             bytes_moved={"buffer": moved},
             bound_by="compute" if stage[0].duration_s >= moved / s.buffer_bytes_per_s else "memory",
-        )
+            executed_precision=self._executed(op),
+        ), energy
 
-    def _crossbar_cost(self, op: Op) -> Cost:
+    def _crossbar_cost(self, op: Op) -> tuple[Cost, dict[str, float]]:
         s = self.spec
         layer = self.mapping(op)
         xb = layer.spec
@@ -301,10 +352,11 @@ class PimDevice:
         return Cost(
             stages=tuple(stages),
             prefetch=prefetch,
-            energy_j=energy,
+            energy_j=account(energy, COMPONENT_OF),
             bytes_moved=moved,
             bound_by="compute" if compute_s >= act_s else "memory",
-        )
+            executed_precision=self._executed(op),
+        ), energy
 
 
 FAMILY = Family(name="pim", spec_type=PimChipSpec, build=PimDevice, presets=PRESETS)

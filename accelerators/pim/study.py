@@ -44,10 +44,12 @@ from accelerators.pim.network import (
     train_qat,
 )
 from sim import simulate
+from sim.cli import seed_value
 from sim.export import write_atomic
 from sim.spec import override
-from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv, write_json
+from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import Activation, EdgesimError, Network, NetworkBuilder, NormKind, PoolMode
+from workloads.atomic import staged_directory
 
 SCHEMES: dict[str, CrossbarSpec] = {
     "bit_serial_differential": CrossbarSpec(rows=128, cell_bits=2, dac_bits=1, input_bits=4,
@@ -137,7 +139,10 @@ def chip_for(scheme: CrossbarSpec, adc_bits: int) -> PimDevice:
 def energy_row(network: Network, device: PimDevice) -> dict:
     """Energy per inference by component (J) and latency (s) from a simulation."""
     report = simulate(network, device, seed=0)
-    row = {f"{k}_energy_j": v for k, v in sorted(report.energy_by_component_j.items())}
+    # The chip's own event detail (ADC apart from DAC) is what this study is about.
+    row = {f"{k}_energy_j": v for k, v in sorted(device.network_energy_detail_j(network).items())}
+    if report.energy_by_component_j.get("static"):
+        row["static_energy_j"] = report.energy_by_component_j["static"]
     row["energy_per_inference_j"] = report.energy_j
     row["latency_s"] = report.latency_s
     return row
@@ -243,7 +248,8 @@ def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
             "macs": net.macs,
             "latency_s": report.latency_s,
             "energy_per_inference_j": report.energy_j,
-            "energy_by_component_j": dict(sorted(report.energy_by_component_j.items())),
+            "energy_by_component_j": {c.value: e for c, e in report.energy_by_component_j.items()},
+            "energy_detail_j": dict(sorted(device.network_energy_detail_j(net).items())),
             "energy_per_mac_j": report.energy_j / net.macs,
         }
         for layer in plan.layers:
@@ -254,7 +260,7 @@ def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
                 "n_outputs": layer.gemm.n, "m_vectors": layer.gemm.m,
                 "crossbars": layer.n_crossbars, "adc_conversions": layer.conversions,
                 "latency_s": cost.latency_s, "energy_j": cost.dynamic_energy_j,
-                "adc_energy_j": cost.energy_j["adc"],
+                "adc_energy_j": device.energy_detail_j(op)["adc"],
             })
     sweep = []
     net = cifar_resnet18(weight_bits=8, act_bits=8)
@@ -297,7 +303,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     axes[0][0].legend(fontsize=8, loc="lower right")
     fig.suptitle("Digits MLP (w4a4) on PIM crossbars: accuracy vs ADC resolution")
     fig.tight_layout()
-    fig.savefig(out / "accuracy_vs_adc_bits.png", dpi=110)
+    save_figure(fig, out / "accuracy_vs_adc_bits.png", dpi=110)
     plt.close(fig)
     written.append("accuracy_vs_adc_bits.png")
 
@@ -315,7 +321,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "energy_vs_adc_bits.png", dpi=110)
+    save_figure(fig, out / "energy_vs_adc_bits.png", dpi=110)
     plt.close(fig)
     written.append("energy_vs_adc_bits.png")
 
@@ -335,7 +341,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    fig.savefig(out / "accuracy_vs_noise.png", dpi=110)
+    save_figure(fig, out / "accuracy_vs_noise.png", dpi=110)
     plt.close(fig)
     written.append("accuracy_vs_noise.png")
 
@@ -354,7 +360,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    fig.savefig(out / "resnet18_energy_vs_adc_bits.png", dpi=110)
+    save_figure(fig, out / "resnet18_energy_vs_adc_bits.png", dpi=110)
     plt.close(fig)
     written.append("resnet18_energy_vs_adc_bits.png")
     return written
@@ -414,13 +420,15 @@ def readme(tables: dict, summary: dict, cfg: StudyConfig, plots: list[str]) -> s
               "|---|---|---|---|---|---|"]
     for label in ("w8a8", "w16a16"):
         s = summary[label]
-        e = s["energy_by_component_j"]
+        e = s["energy_detail_j"]
         lines.append(f"| {label} | {s['crossbars']} ({_pct(s['crossbar_utilization_ratio'])}) | "
                      f"{s['latency_s'] * 1e3:.3g} ms | {s['energy_per_inference_j'] * 1e6:.3g} uJ | "
                      f"{_pct(e['adc'] / s['energy_per_inference_j'])} | "
                      f"{s['energy_per_mac_j'] * 1e12:.3g} pJ |")
     lines += ["", "Energy by component (w8a8, uJ): " + ", ".join(
-        f"{k} {v * 1e6:.3g}" for k, v in summary["w8a8"]["energy_by_component_j"].items()), ""]
+        f"{k} {v * 1e6:.3g}" for k, v in summary["w8a8"]["energy_by_component_j"].items()),
+        "", "Energy by event (w8a8, uJ): " + ", ".join(
+        f"{k} {v * 1e6:.3g}" for k, v in summary["w8a8"]["energy_detail_j"].items()), ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     lines += [
@@ -481,13 +489,14 @@ def _single_blas_thread():
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m accelerators.pim.study", description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="output folder, e.g. results/pim_noise")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_value, default=0)
     parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
     args = parser.parse_args(argv)
     cfg = dataclasses.replace(SMALL if args.small else StudyConfig(), seed=args.seed)
     try:
         with _single_blas_thread():
-            run_study(args.out, cfg)
+            with staged_directory(args.out) as out:  # the folder lands whole or not at all
+                run_study(out, cfg)
     except EdgesimError as err:
         print(f"edgesim: error: {err}", file=sys.stderr)
         return 2

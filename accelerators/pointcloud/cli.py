@@ -16,6 +16,7 @@ import numpy as np
 from accelerators.pointcloud import study
 from accelerators.pointcloud.pointsets import load_points
 from accelerators.pointcloud.workloads import BUILDERS
+from sim.cli import seed_value
 from workloads import SpecError
 from workloads.errors import suggest
 
@@ -30,7 +31,7 @@ def register(subparsers) -> None:
     w = sub.add_parser("workload", help="build a point-cloud network and print its mapping sizes")
     w.add_argument("network", help=f"one of {sorted(BUILDERS)}")
     w.add_argument("--points", help="point file (.npy, .bin KITTI, .ply); default: synthetic")
-    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--seed", type=seed_value, default=0)
     w.set_defaults(handler=_workload)
 
 

@@ -26,9 +26,13 @@ Three units, three engines, which the discrete-event engine runs concurrently:
   (gather, linear, norm, activation, add, concat, group max) whose weights fit the weight buffer
   pass tiles of rows through on chip; only the chain's first input and last output touch DRAM.
 
-Energy per component: MACs, vector ops and comparator/distance ops from `sim.energy`'s Horowitz
-table scaled to the node (E ~ node x V^2), SRAM bytes at the table's 8 kB-SRAM figure per 64 bits
-(banked buffers), DRAM bytes at the table's DRAM figure; leakage as static power.
+Energy per component: MACs ('mac'), vector ops and the mapping unit's comparator/distance ops
+('vector') from `sim.energy`'s Horowitz table scaled to the node (E ~ node x V^2), SRAM bytes
+('on_chip') at the table's 8 kB-SRAM figure per 64 bits (banked buffers), DRAM bytes
+('off_chip') at the table's DRAM figure; leakage as static power. The datapath is `data_bits`
+wide fixed point: float ops run as w{data_bits}a{data_bits} and wider integers at data_bits,
+which each op row reports as its executed precision. An embedding reads only the rows it looks
+up.
 
 `PointAccDevice.for_workload` prices a `PointCloudWorkload`: it runs the cache simulations and
 plans fusion once (the expensive part), so `cost` stays a pure look-up. A device built without
@@ -41,7 +45,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -53,7 +57,7 @@ from pydantic import Field
 from accelerators.pointcloud.cache import CacheSpec, StreamTraffic, simulate_rows
 from accelerators.pointcloud.workloads import PointCloudWorkload
 from sim.device import Cost, EngineKind, EngineSpec, Phase
-from sim.energy import HOROWITZ_45NM, EnergyTable
+from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.spec import (
     DeviceSpec,
     Family,
@@ -410,6 +414,32 @@ class PointAccDevice:
     def _energy(self) -> EnergyTable:
         return self.energy_table.scaled(self.spec.node_nm, self.spec.voltage_v)
 
+    @cached_property
+    def energy_model(self) -> EnergyModel:
+        """Per-action: Horowitz energies scaled to the node, per MAC, op, SRAM and DRAM byte."""
+        return EnergyModel(
+            method=EnergyMethod.PER_ACTION,
+            detail=(f"MACs, vector and mapping ops, SRAM and DRAM bytes x Horowitz ISSCC 2014 "
+                    f"energies scaled to {self.spec.node_nm:g} nm"),
+            leaves_out="control and clock-tree dynamic power",
+            assumed=f"static power {self.spec.static_power_w:g} W" if self.spec.static_power_w else None,
+        )
+
+    def unit_text(self, target: str) -> str:
+        """The arrays and the clock."""
+        m = self.spec.matrix
+        return (f"{target}: {m.rows}x{m.cols} systolic array, {self.spec.data_bits}-bit datapath, "
+                f"{self.spec.freq_hz / 1e6:g} MHz")
+
+    def _executed(self, op: Op) -> str | None:
+        comp = op.anchor.compression
+        bits = _bits(op, self.spec)
+        if comp.is_float:
+            return f"w{bits}a{bits}"
+        if max(comp.weight_bits, comp.activation_bits, comp.high_bits) > bits:
+            return f"w{min(comp.weight_bits, bits)}a{min(comp.activation_bits, bits)}"
+        return None
+
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         return frozenset(OpKind)
 
@@ -450,12 +480,14 @@ class PointAccDevice:
                   bits: int) -> dict[str, float]:
         t = self._energy
         e = {
-            "mac": macs * t.mac_pj(bits, is_float=False, accumulator_bits=self.spec.matrix.accumulator_bits),
-            "vector": vector * t.vector_op_pj(bits, is_float=False),
-            "mapping": mapping * t.int_add_pj(32),
-            "sram": sram_bytes * t.sram_pj_per_byte,
-            "dram": dram_bytes * (t.dram_pj_per_byte if self.spec.memory.dram_pj_per_byte is None
-                                  else self.spec.memory.dram_pj_per_byte),
+            EnergyComponent.MAC: macs * t.mac_pj(bits, is_float=False,
+                                                 accumulator_bits=self.spec.matrix.accumulator_bits),
+            # The mapping unit's comparators are elementwise compute, like the vector lanes.
+            EnergyComponent.VECTOR: (vector * t.vector_op_pj(bits, is_float=False)
+                                     + mapping * t.int_add_pj(32)),
+            EnergyComponent.ON_CHIP: sram_bytes * t.sram_pj_per_byte,
+            EnergyComponent.OFF_CHIP: dram_bytes * (t.dram_pj_per_byte if self.spec.memory.dram_pj_per_byte is None
+                                                         else self.spec.memory.dram_pj_per_byte),
         }
         return {k: v * 1e-12 for k, v in e.items() if v}
 
@@ -464,6 +496,17 @@ class PointAccDevice:
     def cost(self, op: Op, target: str = "accelerator") -> Cost:
         if op.is_free or (op.kind in (OpKind.RESHAPE, OpKind.TRANSPOSE) and not op.attrs.copy):
             return Cost(stages=(), bound_by="free")
+        cost = self._cost(op)
+        changes = {}
+        executed = self._executed(op)
+        if executed is not None:
+            changes["executed_precision"] = executed
+        if op.macs:  # the systolic array's peak: one MAC per PE per cycle
+            m = self.spec.matrix
+            changes["peak_macs_per_s"] = m.rows * m.cols * self.spec.freq_hz
+        return replace(cost, **changes) if changes else cost
+
+    def _cost(self, op: Op) -> Cost:
         kind = op.kind
         if kind in MAPPING_KINDS:
             return self._mapping_cost(op)
@@ -512,6 +555,8 @@ class PointAccDevice:
         # Fused members (elementwise) run in the post-processing lanes, pipelined with the array.
         vector = sum(x.vector_ops for x in op.members[1:])
         weight_bytes = op.nonzero_params * bits / 8
+        if op.anchor.kind is OpKind.EMBEDDING:  # only the rows looked up
+            weight_bytes = min(weight_bytes, math.prod(op.anchor.output_shape) * bits / 8)
         in_bytes = self._in_dram_bytes(op, bits)
         out_bytes = self._out_dram_bytes(op, bits)
         # SRAM: inputs re-read once per column fold (weight stationary) or per row of outputs

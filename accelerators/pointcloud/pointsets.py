@@ -25,9 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from workloads import EdgesimError, SpecError
+from workloads.atomic import write_atomic
 
 MAX_POINTS = 50_000_000
 """More points than any sensor sweep or scan an edge device would see at once."""
+MAX_POINT_CHANNELS = 64
+"""Most values per point in a point file (x, y, z and attributes)."""
+MAX_POINT_FILE_BYTES = 2**31
+"""Largest point file read (2 GiB: 50 M points of x, y, z, intensity at float64 fit)."""
 
 
 class PointFileError(EdgesimError, ValueError):
@@ -280,16 +285,15 @@ def load_points(path: str | Path) -> np.ndarray:
     if suffix not in (".npy", ".bin", ".ply"):
         raise PointFileError(f"{path.name}: unknown point file suffix {suffix!r}; use .npy, .bin or .ply")
     try:
+        n_bytes = path.stat().st_size
+        if n_bytes > MAX_POINT_FILE_BYTES:
+            raise PointFileError(f"{path.name}: {n_bytes:,} bytes, more than MAX_POINT_FILE_BYTES "
+                                 f"= {MAX_POINT_FILE_BYTES:,}; subsample the point set")
         raw = path.read_bytes()
     except OSError as err:
         raise PointFileError(f"cannot read point file {str(path)!r}: {err.strerror}") from None
     if suffix == ".npy":
-        import io
-
-        try:
-            array = np.load(io.BytesIO(raw), allow_pickle=False)
-        except ValueError as err:
-            raise PointFileError(f"{path.name}: not a valid .npy array ({err})") from None
+        array = _parse_npy(raw, path.name)
     elif suffix == ".bin":
         if len(raw) == 0 or len(raw) % 16:
             raise PointFileError(
@@ -302,9 +306,40 @@ def load_points(path: str | Path) -> np.ndarray:
     return _as_points(array, path.name).astype(np.float32)
 
 
+def _parse_npy(raw: bytes, name: str) -> np.ndarray:
+    """A .npy array, its header checked before anything is allocated: a header may claim any
+    shape, so the count must fit MAX_POINTS x MAX_POINT_CHANNELS and match the payload."""
+    import io
+
+    from numpy.lib import format as npy
+
+    buf = io.BytesIO(raw)
+    try:
+        version = npy.read_magic(buf)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(buf)
+        else:
+            shape, fortran, dtype = npy.read_array_header_2_0(buf)
+    except (ValueError, SyntaxError, TypeError) as err:
+        raise PointFileError(f"{name}: not a valid .npy array ({err})") from None
+    if dtype.hasobject or dtype.kind not in "iuf" or len(shape) != 2:
+        raise PointFileError(f"{name}: expected an (N, >=3) array of numbers "
+                             f"(got shape {shape}, dtype {dtype})")
+    if not (shape[0] <= MAX_POINTS and shape[1] <= MAX_POINT_CHANNELS):
+        raise PointFileError(f"{name}: header claims {shape[0]} x {shape[1]} values, more than "
+                             f"MAX_POINTS = {MAX_POINTS} x MAX_POINT_CHANNELS = {MAX_POINT_CHANNELS}")
+    count = shape[0] * shape[1]
+    body = raw[buf.tell():]
+    if len(body) != count * dtype.itemsize:
+        raise PointFileError(f"{name}: header claims {count} values of {dtype.itemsize} bytes but "
+                             f"the file holds {len(body)} bytes")
+    array = np.frombuffer(body, dtype=dtype, count=count)
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
 def _parse_ply(raw: bytes, name: str) -> np.ndarray:
     end = raw.find(b"end_header")
-    if not raw.startswith(b"ply") or end < 0:
+    if not raw.startswith(b"ply") or end < 0 or raw.find(b"\n", end) < 0:
         raise PointFileError(f"{name}: not a PLY file (needs 'ply' ... 'end_header')")
     body_start = raw.index(b"\n", end) + 1
     header = raw[:end].decode("ascii", errors="replace").splitlines()
@@ -317,6 +352,9 @@ def _parse_ply(raw: bytes, name: str) -> np.ndarray:
         if words[0] == "format" and len(words) >= 2:
             fmt = words[1]
         elif words[0] == "element" and len(words) == 3:
+            if not (words[2].isdigit() and int(words[2]) <= MAX_POINTS):
+                raise PointFileError(f"{name}: PLY element {words[1]!r} count must be an integer "
+                                     f"in [0, MAX_POINTS = {MAX_POINTS}] (got {words[2][:20]!r})")
             elements.append((words[1], int(words[2]), []))
         elif words[0] == "property" and elements:
             if words[1] == "list":
@@ -331,6 +369,9 @@ def _parse_ply(raw: bytes, name: str) -> np.ndarray:
         raise PointFileError(f"{name}: the first PLY element must be 'vertex'")
     _, n, props = elements[0]
     names = [p for p, _ in props]
+    if len(names) > MAX_POINT_CHANNELS or len(set(names)) != len(names):
+        raise PointFileError(f"{name}: vertex needs distinct properties, at most "
+                             f"MAX_POINT_CHANNELS = {MAX_POINT_CHANNELS} (got {len(names)})")
     if any(p == "list" for p in names) or not {"x", "y", "z"} <= set(names):
         raise PointFileError(f"{name}: vertex needs scalar x, y, z properties (got {names})")
     if fmt == "ascii":
@@ -358,5 +399,5 @@ def save_ply(path: str | Path, points: np.ndarray) -> None:
     points = np.ascontiguousarray(_as_points(points)[:, :3], dtype="<f4")
     header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(points)}\n"
               "property float x\nproperty float y\nproperty float z\nend_header\n")
-    Path(path).write_bytes(header.encode("ascii") + points.tobytes())
+    write_atomic(path, header.encode("ascii") + points.tobytes())
 

@@ -32,11 +32,12 @@ from accelerators.pointcloud import pointsets as ps
 from accelerators.pointcloud import workloads as wls
 from accelerators.pointcloud.device import PointAccDevice, PointAccSpec, from_preset
 from sim import Device, Registry, simulate
-from sim.cli import add_device_args, device_from_args
-from sim.spec import override
+from sim.cli import add_device_args, device_from_args, seed_value
 from sim.export import write_atomic
-from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv, write_json
+from sim.spec import override
+from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import EdgesimError, SpecError
+from workloads.atomic import staged_directory
 
 PAPER = "arXiv 2110.07600 (PointAcc, MICRO'21), abstract and Sec. 6"
 PAPER_SPEEDUP_X = 3.7
@@ -158,7 +159,7 @@ def run_case(case: Case, accel_spec: PointAccSpec, gpu: Device, seed: int) -> Ro
         energy_saving_table_dram_x=gpu_report.energy_j / acc_table.energy_j,
         gpu_ms=gpu_ms,
         accel_busy_ms=busy,
-        accel_energy_by_component_mj={k: v * 1e3 for k, v in acc.energy_by_component_j.items()},
+        accel_energy_by_component_mj={k.value: v * 1e3 for k, v in acc.energy_by_component_j.items()},
         cache_hit_ratio=hits / lookups if lookups else float("nan"),
     )
 
@@ -303,7 +304,7 @@ def _plots(result: StudyResult, out: Path) -> list[Path]:
              fontsize=8)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     path = out / "speedup_energy.png"
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     paths.append(path)
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -320,7 +321,7 @@ def _plots(result: StudyResult, out: Path) -> list[Path]:
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     path = out / "gpu_breakdown.png"
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     paths.append(path)
     return paths
@@ -405,7 +406,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=["full", "small"], default="full",
                    help="full: the paper's input sizes; small: a quick run")
     p.add_argument("--only", action="append", metavar="NETWORK", help="run only these networks")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0)
     p.add_argument("--no-plots", action="store_true", help="write tables only")
 
 
@@ -418,8 +419,10 @@ def run_from_args(args: argparse.Namespace, registry: Registry | None = None) ->
         raise SpecError(f"--device {args.device!r} is not a pointcloud accelerator (its spec is "
                         f"{type(spec).__name__}); use pointacc, pointacc-edge or a pointcloud file")
     result = run_study(gpu, accel_spec=spec, scale=args.scale, seed=args.seed, only=args.only)
-    for path in write_study(result, args.out, plots=not args.no_plots):
-        print(f"wrote {path}")
+    with staged_directory(args.out) as staging:  # the folder lands whole or not at all
+        paths = write_study(result, staging, plots=not args.no_plots)
+    for path in paths:
+        print(f"wrote {Path(args.out) / Path(path).relative_to(staging)}")
     print(f"geomean speedup {result.geomean_speedup_x:.2f}x (paper {PAPER_SPEEDUP_X}x), "
           f"energy saving {result.geomean_energy_saving_x:.3g}x (paper {PAPER_ENERGY_SAVING_X:g}x)")
     return 0

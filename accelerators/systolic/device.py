@@ -11,7 +11,10 @@ Layers run at the array's `operand_bits` whatever their stated precision (float 
 quantized, as on the TPU or Edge TPU); wider integers are not modelled (no byte slicing).
 Pruned weights are stored and streamed dense: the array has no zero skipping. Energy: MACs at
 `operand_bits`, each SRAM's accesses at its capacity, DRAM per byte, vector ops
-(`sim.memory`, `sim.energy`); static power defaults to the SRAMs' leakage.
+(`sim.memory`, `sim.energy`), booked as the shared components by `COMPONENT_OF` (the three
+SRAMs are 'on_chip'); static power defaults to the SRAMs' leakage. An op stated at another
+precision than `operand_bits` (a float, or a wider integer) reports the array's width as its
+executed precision; narrower integers run exactly at the array's width and are not a substitute.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import Field
 
 from sim.device import Cost, EngineKind, EngineSpec, Phase
-from sim.energy import HOROWITZ_45NM
+from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family, NonNegativeFloat, PositiveFloat, PositiveInt
 from sim.systolic import (
     ArrayDim, Dataflow, Layers, SystolicArray, area_mm2, energy_pj, leakage_w, simulate,
@@ -34,6 +39,14 @@ PRESETS = Path(__file__).parent / "presets"
 UNSUPPORTED_KINDS = frozenset({OpKind.SPARSE_CONV3D, OpKind.FPS, OpKind.KNN, OpKind.BALL_QUERY,
                                OpKind.GATHER, OpKind.SCATTER})
 """Point-cloud kinds: no gather, scatter or neighbour-search hardware."""
+COMPONENT_OF = {
+    "mac": EnergyComponent.MAC, "vector": EnergyComponent.VECTOR,
+    "sram_ifmap": EnergyComponent.ON_CHIP, "sram_filter": EnergyComponent.ON_CHIP,
+    "sram_ofmap": EnergyComponent.ON_CHIP, "dram": EnergyComponent.OFF_CHIP,
+}
+"""`sim.systolic.energy_pj`'s detail (plus vector ops) -> the shared vocabulary."""
+SramKib = Annotated[float, Field(gt=0, le=2**30)]
+"""An SRAM size in KiB; above 1 TiB it is a typo (and its byte count would overflow)."""
 
 
 class SystolicSpec(DeviceSpec):
@@ -47,11 +60,11 @@ class SystolicSpec(DeviceSpec):
     """PE columns (C), at most 4096."""
     dataflow: Dataflow
     """os, ws or is: the operand that stays in the PEs."""
-    ifmap_sram_kib: PositiveFloat
+    ifmap_sram_kib: SramKib
     """Input-activation SRAM, KiB (1024 bytes)."""
-    filter_sram_kib: PositiveFloat
+    filter_sram_kib: SramKib
     """Weight SRAM, KiB."""
-    ofmap_sram_kib: PositiveFloat
+    ofmap_sram_kib: SramKib
     """Output / accumulator SRAM, KiB."""
     dram_bytes_per_s: PositiveFloat
     """DRAM bandwidth."""
@@ -125,6 +138,31 @@ class SystolicDevice:
                 EngineSpec(name="dma", kind=EngineKind.DMA))
 
     @cached_property
+    def energy_model(self) -> EnergyModel:
+        """Per-action: MACs, SRAM accesses by capacity, DRAM bytes and vector ops."""
+        s = self.spec
+        return EnergyModel(
+            method=EnergyMethod.PER_ACTION,
+            detail=(f"{s.operand_bits}-bit MACs, each SRAM's accesses at its capacity, DRAM bytes and "
+                    f"vector ops x Horowitz-based energies scaled to {s.node_nm:g} nm (sim.memory)"),
+            leaves_out="control, clock tree and the PE array's leakage",
+            assumed=(None if s.static_power_w is None
+                     else f"static power {s.static_power_w:g} W as stated in the spec"),
+        )
+
+    def unit_text(self, target: str) -> str:
+        """The array, its dataflow and clock."""
+        s = self.spec
+        return (f"{target}: {s.rows}x{s.cols} {s.dataflow.value} array, {s.operand_bits}-bit, "
+                f"{s.freq_hz / 1e6:g} MHz")
+
+    def _executed(self, op: Op) -> str | None:
+        comp, bits = op.anchor.compression, self.spec.operand_bits
+        if comp.is_float or max(comp.weight_bits, comp.activation_bits, comp.high_bits) > bits:
+            return f"w{bits}a{bits}"
+        return None
+
+    @cached_property
     def _vector_pj(self) -> float:
         table = HOROWITZ_45NM.scaled(self.spec.node_nm, self.spec.voltage_v)
         return table.vector_op_pj(self.spec.operand_bits, is_float=False)
@@ -156,10 +194,11 @@ class SystolicDevice:
             memory_s = dram_bytes / s.dram_bytes_per_s
             phase = Phase("vector", max(vector_s, memory_s))
             return Cost.serial(
-                phase, energy_j={"vector": vector_j,
-                                 "dram": dram_bytes * HOROWITZ_45NM.dram_pj_per_byte * 1e-12},
+                phase, energy_j={EnergyComponent.VECTOR: vector_j,
+                                 EnergyComponent.OFF_CHIP: dram_bytes * HOROWITZ_45NM.dram_pj_per_byte * 1e-12},
                 bytes_moved={"dram": dram_bytes},
-                bound_by="compute" if vector_s >= memory_s else "memory")
+                bound_by="compute" if vector_s >= memory_s else "memory",
+                executed_precision=self._executed(op))
         layers = Layers.of([gemm])
         stats = simulate(self.array, layers)
         energy = {k: float(v[0]) * 1e-12 for k, v in energy_pj(
@@ -171,10 +210,12 @@ class SystolicDevice:
         if vector_s:
             stage.append(Phase("vector", vector_s, "post-process"))
         return Cost(
-            stages=(tuple(stage),), energy_j=energy,
+            stages=(tuple(stage),), energy_j=account(energy, COMPONENT_OF),
             bytes_moved={"dram": int(stats.dram_words[0]) * word,
                          "sram": int(stats.sram_words[0]) * word},
             bound_by="memory" if stats.stall_cycles[0] > 0 else "compute",
+            executed_precision=self._executed(op),
+            peak_macs_per_s=s.peak_macs_per_s,
         )
 
 

@@ -343,14 +343,10 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             for run in RUNS:
                 rows += run_scalesim(run, python, Path(tmp) / run.name)
-        with reference_path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=REFERENCE_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(reference_path, rows, REFERENCE_COLUMNS)  # atomic: never half-written
     elif not reference_path.exists():
         committed = Path(__file__).resolve().parents[2] / "results" / "scalesim_validation"
-        reference_path.write_text((committed / "scalesim_reference.csv").read_text("utf-8"),
-                                  encoding="utf-8")
+        write_atomic(reference_path, (committed / "scalesim_reference.csv").read_text("utf-8"))
     rows = edgesim_rows(read_reference(reference_path))
     write_csv(out / "comparison.csv", rows)
     problems = mismatches(rows)

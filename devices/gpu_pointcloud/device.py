@@ -25,8 +25,9 @@ compute time and its DRAM time. What distinguishes point-cloud workloads is whic
 - gathers read each indexed row in whole 32-byte sectors at `random_access_efficiency` of the
   DRAM bandwidth; scatters add an atomic read-modify-write per row and a zero-fill of the output.
 
-Energy is a board-power model: `idle_power_w` all the time (the engine's static power), plus
-(`tdp_w` - idle) x utilisation while a kernel runs, where utilisation is the kernel's achieved
+Energy is a board-power model: `idle_power_w` all the time (the engine's static power, booked
+as 'static'), plus (`tdp_w` - idle) x utilisation while a kernel runs, booked as 'board' (board
+power is not split into DRAM and SM shares), where utilisation is the kernel's achieved
 fraction of peak FMA rate or DRAM bandwidth, whichever is higher, and `launch_utilisation`
 during launch gaps.
 
@@ -45,6 +46,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from sim.device import Cost, EngineSpec, Phase
+from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from workloads import Op, OpKind
 
@@ -163,6 +165,21 @@ class GpuPointCloudDevice:
     def engines(self) -> tuple[EngineSpec, ...]:
         return (EngineSpec(name="gpu", static_power_w=self.spec.idle_power_w),)
 
+    @property
+    def energy_model(self) -> EnergyModel:
+        """Power x time: board power between idle and TDP by each kernel's utilisation."""
+        s = self.spec
+        return EnergyModel(
+            method=EnergyMethod.POWER_X_TIME,
+            detail=(f"idle {s.idle_power_w:g} W always + ({s.tdp_w:g} - {s.idle_power_w:g}) W x "
+                    "kernel utilisation while busy, as one 'board' component"),
+            assumed="that board power scales linearly with utilisation between idle and TDP",
+        )
+
+    def unit_text(self, target: str) -> str:
+        """SMs and clock."""
+        return f"{target}: {self.spec.n_sms} SMs at {self.spec.clock_hz / 1e6:g} MHz"
+
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         return frozenset(OpKind)
 
@@ -231,8 +248,9 @@ class GpuPointCloudDevice:
         busy = sum(kk.busy_s for kk in kernels)
         launch = s.launch_overhead_s * len(kernels)
         bound = "overhead" if launch > busy else ("compute" if compute_total >= memory_total else "memory")
-        return Cost.serial(*phases, energy_j={"board": energy}, bytes_moved={"dram": round(dram)},
-                           bound_by=bound)
+        return Cost.serial(*phases, energy_j={EnergyComponent.BOARD: energy},
+                           bytes_moved={"dram": round(dram)}, bound_by=bound,
+                           peak_macs_per_s=self._fma_per_s(op))
 
     # --- cost ----------------------------------------------------------------------------------
 
@@ -310,12 +328,13 @@ class GpuPointCloudDevice:
 
     def _gather(self, op: Op) -> _Kernel:
         e = self._elem_bytes(op)
-        if op.kind is OpKind.EMBEDDING:
-            n_rows, width = math.prod(op.input_shapes[0]), op.weight_shape[1]
-            index = op.input_bytes_of(0)
+        a = op.anchor  # a fused embedding (embed+add+norm) gathers as its anchor does
+        if a.kind is OpKind.EMBEDDING:
+            n_rows, width = math.prod(a.input_shapes[0]), a.weight_shape[1]
+            index = a.input_bytes_of(0)
         else:
-            n_rows, width = math.prod(op.input_shapes[1]), op.input_shapes[0][-1]
-            index = op.input_bytes_of(1)
+            n_rows, width = math.prod(a.input_shapes[1]), a.input_shapes[0][-1]
+            index = a.input_bytes_of(1)
         reads = n_rows * self._row_read_bytes(width * e)
         writes = n_rows * width * e
         busy = self._stream_s(reads, self.spec.random_access_efficiency) + self._stream_s(writes + index)

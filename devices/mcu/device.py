@@ -3,7 +3,9 @@
 Each op runs on the core for (kernel cycles + flash stall cycles + call overhead) / clock
 (`kernels.op_cycles`); flash reads are folded into the cycle count through wait states and the
 data cache (weights that fit the cache stream from flash once, others once per pass). Energy is
-the chip's active power times the op's time. `cost` raises DoesNotFitError when the op's
+the chip's active power times the op's time, booked as 'board' (a datasheet run-mode current
+covers core, flash and SRAM together, so it is not split). Float networks deploy as int8
+(`kernels.act_bits`): their ops report 'w8a8' as the executed precision. `cost` raises DoesNotFitError when the op's
 weights cannot fit the flash or its own working set (inputs + output + scratch + reserve)
 cannot fit the SRAM; whether the whole schedule fits is `memory.plan`'s question.
 """
@@ -19,6 +21,7 @@ from devices.mcu.kernels import KernelKind
 from devices.mcu.memory import plan
 from devices.mcu.spec import KB, PRESETS, McuSpec
 from sim.device import Cost, EngineSpec, Phase
+from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
 
@@ -44,6 +47,20 @@ class McuDevice:
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:
         return (EngineSpec(name=TARGET),)
+
+    @cached_property
+    def energy_model(self) -> EnergyModel:
+        """Power x time: the datasheet's run-mode power over each op's cycles."""
+        return EnergyModel(
+            method=EnergyMethod.POWER_X_TIME,
+            detail=(f"chip run-mode power {self.spec.active_power_w:g} W x op time, as one 'board' "
+                    "component (core, flash and SRAM together)"),
+            leaves_out="sleep between frames and power of anything off the chip",
+        )
+
+    def unit_text(self, target: str) -> str:
+        """The core and its clock."""
+        return f"{target}: {self.spec.freq_hz / 1e6:g} MHz"
 
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         self._check_target(target)
@@ -122,9 +139,10 @@ class McuDevice:
         bound = max(parts, key=parts.get) if cycles.total_cycles else "folded"
         return Cost.serial(
             Phase(TARGET, latency_s, "compute"),
-            energy_j={"core": spec.active_power_w * latency_s},
+            energy_j={EnergyComponent.BOARD: spec.active_power_w * latency_s},
             bytes_moved={"sram": sram, "flash": cycles.flash_read_bytes},
             bound_by=bound,
+            executed_precision="w8a8" if op.anchor.compression.is_float else None,
         )
 
 

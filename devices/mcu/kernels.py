@@ -60,8 +60,13 @@ def is_depthwise(op: Op) -> bool:
             and op.attrs.groups == op.input_shapes[0][1])
 
 
-def kernel_kind(op: Op, spec: McuSpec) -> KernelKind:
-    """The kernel that runs `op` (for a FUSED op: its anchor's kernel)."""
+def kernel_kind(op: Op, spec: McuSpec, *, member: bool = False) -> KernelKind:
+    """The kernel that runs `op` (for a FUSED op: its anchor's kernel).
+
+    A batch norm or ReLU/ReLU6 is FOLDED (free) only as a `member` of a fused op, i.e. when
+    the deployed graph has a kernel before it to fold into; standalone (its producer has other
+    readers, or it reads a network input) the runtime runs it as an elementwise kernel.
+    """
     op = op.anchor
     k = op.kind
     if k is OpKind.CONV2D:
@@ -81,7 +86,7 @@ def kernel_kind(op: Op, spec: McuSpec) -> KernelKind:
         if k is OpKind.UPSAMPLE and op.vector_ops:
             return KernelKind.ELEMENTWISE  # bilinear interpolates
         return KernelKind.COPY
-    if spec.fold_norm_and_clamp and _foldable(op):
+    if member and spec.fold_norm_and_clamp and _foldable(op):
         return KernelKind.FOLDED
     return KernelKind.ELEMENTWISE
 
@@ -183,9 +188,9 @@ class OpCycles:
     """Flash stall cycles of one pass over the weights."""
 
 
-def _member_compute_cycles(op: Op, spec: McuSpec) -> float:
+def _member_compute_cycles(op: Op, spec: McuSpec, member: bool) -> float:
     k = spec.kernels
-    kind = kernel_kind(op, spec)
+    kind = kernel_kind(op, spec, member=member)
     per_mac = {
         KernelKind.POINTWISE: k.pointwise_cycles_per_mac,
         KernelKind.CONV: k.conv_cycles_per_mac,
@@ -218,13 +223,16 @@ def _weight_passes(op: Op, spec: McuSpec, n_bytes: int) -> int:
 
 def op_cycles(op: Op, spec: McuSpec) -> OpCycles:
     """Cycles of `op` on the MCU core (pure; no I/O)."""
-    members = op.members if op.kind is OpKind.FUSED else (op,)
-    compute = sum(_member_compute_cycles(m, spec) for m in members)
+    fused = op.kind is OpKind.FUSED
+    members = op.members if fused else (op,)
+    compute = sum(_member_compute_cycles(m, spec, fused) for m in members)
     first_touch = 0.0
     flash_cycles = 0.0
     read = 0
     for m in members:
         n_bytes = flash_bytes(m)
+        if m.kind is OpKind.EMBEDDING:  # it reads the rows it looks up, not its whole table
+            n_bytes = min(n_bytes, math.ceil(math.prod(m.output_shape) * weight_bits(m) / 8))
         if not n_bytes:
             continue
         lines = math.ceil(n_bytes / spec.flash_line_bytes)
@@ -232,7 +240,8 @@ def op_cycles(op: Op, spec: McuSpec) -> OpCycles:
         first_touch += lines * spec.flash_access_cycles
         flash_cycles += lines * passes * spec.flash_access_cycles
         read += n_bytes * passes
-    free = all(kernel_kind(m, spec) in (KernelKind.VIEW, KernelKind.FOLDED) for m in members)
+    free = all(kernel_kind(m, spec, member=fused) in (KernelKind.VIEW, KernelKind.FOLDED)
+               for m in members)
     overhead = 0.0 if free else spec.kernels.op_overhead_cycles
     return OpCycles(compute_cycles=compute, flash_cycles=flash_cycles, overhead_cycles=overhead,
                     flash_read_bytes=read, flash_cycles_first_touch=first_touch)

@@ -254,7 +254,7 @@ def _in_place(op: Op, i: int, reads, out: int, sizes, last, spec: McuSpec) -> tu
             return r, sizes[r] // c
         return -1, 0
     if kind in _ELEMENTWISE_IN_PLACE or (op.kind is OpKind.FUSED and all(
-            kernels.kernel_kind(m, spec) in _ELEMENTWISE_IN_PLACE for m in op.members)):
+            kernels.kernel_kind(m, spec, member=True) in _ELEMENTWISE_IN_PLACE for m in op.members)):
         same = [r for r in dying if sizes[r] == sizes[out]]
         if same:
             return same[0], 0

@@ -26,9 +26,10 @@ from devices.mcu.patch import patch_curve, patch_plan
 from devices.mcu.spec import KB, PRESET_NAMES, load_spec
 from sim import simulate
 from sim.export import write_atomic
-from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv, write_json
+from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import EdgesimError, Network
 from workloads.zoo import mcunet, mobilenetv2
+from workloads.atomic import staged_directory
 
 
 def mbv2_mcunet_baseline(width: float = 0.35, resolution: int = 144) -> Network:
@@ -141,7 +142,8 @@ def run(out: Path, *, small: bool = False, plots: bool = True,
         for label, net in lat_nets.items():
             mem = plan(net, device.spec)
             try:
-                report = simulate(net, device)
+                # The deployed graph: batch norm and ReLU folded into the convs (TF-Lite).
+                report = simulate(net.fused(), device)
                 lat_ms, energy_mj = report.latency_s * 1e3, report.energy_j * 1e3
                 note = ""
             except EdgesimError as err:
@@ -224,7 +226,7 @@ def _plot(out: Path, curves) -> None:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3, which="both")
         fig.tight_layout()
-        fig.savefig(out / f"curve_{label}.png", dpi=110)
+        save_figure(fig, out / f"curve_{label}.png", dpi=110)
         plt.close(fig)
 
 
@@ -273,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = parser.parse_args(argv)
     try:
-        run(Path(args.out), small=args.small, plots=not args.no_plots)
+        with staged_directory(args.out) as out:  # the folder lands whole or not at all
+            run(out, small=args.small, plots=not args.no_plots)
     except EdgesimError as err:
         print(f"edgesim: error: {err}", file=sys.stderr)
         return 2

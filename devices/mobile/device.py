@@ -10,9 +10,11 @@ datapath's peak MAC/s x the kernel class's efficiency x occupancy; plus vector o
 rate. A fused op (from `Network.fused`) pays one launch, and its intermediates never reach DRAM.
 
 Energy: dynamic compute energy = the unit's active power x compute time (so energy per MAC is
-active power / achieved MAC rate, which differs by datatype through the peak rate); cache
-traffic (operands fetched by the register-blocked micro-kernel) and DRAM traffic at their
-pJ/byte; the units' static power over the run (added by the engine).
+active power / achieved MAC rate, which differs by datatype through the peak rate), booked as
+'mac' for the MAC time and 'vector' for the vector time; cache traffic (operands fetched by the
+register-blocked micro-kernel) as 'on_chip' and DRAM traffic as 'off_chip' at their pJ/byte; the
+units' static power over the run (added by the engine). Embeddings read only the rows they
+look up and gathers one feature row per index (`Op.weight_bytes_read`, `Op.input_bytes_read`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from devices.mobile.kernels import (
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
 from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
 
@@ -82,6 +85,23 @@ class MobileBoard:
         units = tuple(EngineSpec(name=u.name, static_power_w=u.static_power_w) for u in self.spec.units)
         return units + (EngineSpec(name=DRAM, kind=EngineKind.MEMORY),)
 
+    @cached_property
+    def energy_model(self) -> EnergyModel:
+        """Both: active power x busy time for compute, pJ/byte for cache and DRAM traffic."""
+        return EnergyModel(
+            method=EnergyMethod.BOTH,
+            detail=("compute = unit active power x compute time; cache and DRAM bytes x pJ/byte; "
+                    "static power of every unit over the run"),
+            assumed="active and static powers, cache and DRAM pJ/byte (see the preset's source)",
+        )
+
+    def unit_text(self, target: str) -> str:
+        """The unit's cores and clocks, e.g. 'gpu: 512 x 587 MHz'."""
+        unit = self.spec.unit(target)
+        cores = " + ".join(f"{g.n_cores} x {g.freq_hz / 1e6:g} MHz" for g in unit.cores)
+        kind = "" if unit.kind.value == target else f" ({unit.kind.value})"
+        return f"{target}{kind}: {cores}"
+
     def with_threads(self, target: str, n_threads: int) -> MobileBoard:
         """This board with `target` running on its first `n_threads` cores only.
 
@@ -122,11 +142,11 @@ class MobileBoard:
                 if sx.kernel != "dense":
                     kernel = f"{kernel}/{sx.kernel}"
             else:
-                weight_bytes += m.weight_bytes
+                weight_bytes += m.weight_bytes_read
             if m.vector_ops:
                 eff = efficiency_of(m_cls, unit.efficiency)
                 vector_s += m.vector_ops / (unit.vector_ops_per_s * eff * occupancy)
-        dram_bytes = dram_traffic_bytes(op.input_bytes, weight_bytes, op.output_bytes,
+        dram_bytes = dram_traffic_bytes(op.input_bytes_read, weight_bytes, op.output_bytes,
                                         unit.cache_bytes, reuse=cls in _MAC_CLASSES)
         memory_s = dram_bytes / (self.spec.dram_bytes_per_s * unit.dram_fraction)
         return OpBreakdown(kernel=kernel, mac_s=mac_s, vector_s=vector_s,
@@ -159,6 +179,7 @@ class MobileBoard:
             energy_j=_energy(unit, op, b, self.spec.dram_energy_pj_per_byte),
             bytes_moved={"dram": b.dram_bytes, "cache": _cache_bytes(unit, op, b)},
             bound_by=bound,
+            peak_macs_per_s=unit.peak_macs_per_s(datatype(op.anchor.compression)[0]),
         )
 
 
@@ -169,11 +190,12 @@ def _cache_bytes(unit: ComputeUnitSpec, op: Op, b: OpBreakdown) -> int:
     return int(op.effective_macs * 2 * elt / unit.register_block) + b.dram_bytes
 
 
-def _energy(unit: ComputeUnitSpec, op: Op, b: OpBreakdown, dram_pj: float) -> dict[str, float]:
+def _energy(unit: ComputeUnitSpec, op: Op, b: OpBreakdown, dram_pj: float) -> dict:
     return {
-        "compute": unit.active_power_w * b.compute_s,
-        "cache": _cache_bytes(unit, op, b) * unit.cache_energy_pj_per_byte * 1e-12,
-        "dram": b.dram_bytes * dram_pj * 1e-12,
+        EnergyComponent.MAC: unit.active_power_w * b.mac_s,
+        EnergyComponent.VECTOR: unit.active_power_w * b.vector_s,
+        EnergyComponent.ON_CHIP: _cache_bytes(unit, op, b) * unit.cache_energy_pj_per_byte * 1e-12,
+        EnergyComponent.OFF_CHIP: b.dram_bytes * dram_pj * 1e-12,
     }
 
 

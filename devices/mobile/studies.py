@@ -19,9 +19,10 @@ from devices.mobile.calibrate import CASES
 from devices.mobile.device import MobileBoard, from_preset
 from sim import Stream, simulate
 from sim.export import write_atomic
-from sim.tables import NO_PLOTS, markdown_table, output_dir, pyplot, write_csv
+from sim.tables import NO_PLOTS, markdown_table, output_dir, pyplot, save_figure, write_csv
 from workloads import Activation, Network, NetworkBuilder, NormKind
 from workloads.zoo import bert_base, deit_tiny, mobilenetv2, resnet18
+from workloads.atomic import staged_directory
 
 MS = 1e-3
 
@@ -244,7 +245,7 @@ def _plot_sparsity(rows, path: Path) -> None:
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -364,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--small", action="store_true", help="a reduced run (as the tests do)")
     args = parser.parse_args(argv)
-    rows = STUDIES[args.study](args.out, small=args.small)
+    with staged_directory(args.out) as out:  # the folder lands whole or not at all
+        rows = STUDIES[args.study](out, small=args.small)
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 

@@ -3,6 +3,9 @@
 `python -m tests.sim.golden_engine_cases` rewrites `data/engine_golden.json`; it was run once,
 on commit 31f397b (the engine with `simpy.PriorityResource` and one process per phase), before
 the engine was rewritten, so `test_engine_golden.py` holds the new engine to the old timelines.
+Only the energy totals were re-recorded since, when main's one energy account (issue 16: the
+component vocabulary, the roofline's off-chip energy) was merged: from main's process-based engine
+at e4f1a6a, whose timelines still equalled these; the new engine's totals equal them exactly.
 """
 
 from __future__ import annotations

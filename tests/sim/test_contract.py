@@ -23,7 +23,11 @@ from pathlib import Path
 import pytest
 import simpy
 
-from sim import Cost, Device, EngineSpec, Registry, Stream, simulate
+from sim import (Cost, Device, EnergyComponent, EnergyMethod, EnergyModel, EngineSpec, Phase,
+                 Registry, Stream, simulate)
+from sim.contract import ContractError, check_device, check_or_raise, every_kind_network, variants
+from sim.device import precision_label
+from sim.export import breakdown_j
 from workloads import (
     DoesNotFitError,
     EdgesimError,
@@ -35,84 +39,11 @@ from workloads import (
     SparsityScheme,
     UnsupportedOpError,
 )
-from workloads.ops import NeighbourAttrs, ScatterAttrs, SparseConv3dAttrs
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom_accelerator"
 
 
-# --- representative work ---------------------------------------------------------------------
-
-
-def every_kind_network() -> Network:
-    """Three independent branches (CNN, transformer, point cloud) using every `OpKind` but FUSED.
-
-    Its `fused()` form keeps at least one standalone op of every fusible kind (they read
-    tensors with two readers, which `Network.fused` never folds), so it has every kind.
-    """
-    b = NetworkBuilder("every-kind")
-    # CNN: c0 and c1 are channel-prunable (they reach only convs through bn, relu, depthwise).
-    x = b.input("image", (1, 8, 16, 16))
-    x = b.conv2d(x, 16, 3, padding=1, name="c0")
-    x = b.act(b.norm(x, "batch", name="bn0"), "relu", name="relu0")
-    x = b.conv2d(x, 16, 3, padding=1, name="c1")
-    x = b.act(x, "relu6", name="relu1")
-    x = b.conv2d(x, 16, 3, padding=1, groups=16, name="dw")
-    pw = b.conv2d(x, 16, 1, stride=1, bias=True, name="pw")  # two readers: ends its group
-    skip = b.act(pw, "hard_swish", name="hswish")  # reads a two-reader tensor: stays unfused
-    x = b.add(pw, b.conv2d(skip, 16, 1, name="c2"), name="residual")  # likewise
-    x = b.pool(x, "max", 2, name="maxpool")
-    x = b.pixel_shuffle(b.upsample(x, 2, mode="bilinear", name="up"), 2, name="shuffle")
-    x = b.concat([x, b.upsample(b.pool(x, "avg", 2, name="avgpool"), 2, name="up2")], name="cat")
-    x = b.global_pool(x, name="gap")
-    cnn_out = b.linear(b.reshape(x, (1, 8), name="flatten"), 10, name="head")
-    # Transformer block; embed, pos, scale and square each have two readers.
-    ids = b.input("ids", (1, 8))
-    e = b.embedding(ids, 100, 32, name="embed")
-    pos = b.add(e, weight_shape=(1, 8, 32), name="pos")
-    t = b.norm(pos, "layer", name="ln")
-    q, k, v = (b.linear(t, 32, name=n) for n in ("q", "k", "v"))
-    attn = b.softmax(b.matmul(q, b.transpose(k, (0, 2, 1), name="kT"), name="qk"), name="attn")
-    scaled = b.mul(b.matmul(attn, v, name="av"), weight_shape=(32,), name="scale")
-    square = b.mul(scaled, scaled, name="square")
-    t = b.concat([b.act(square, "gelu", name="gelu"), square, scaled, e, pos], axis=2, name="cat2")
-    t = b.reshape(t, (1, 1280), copy=True, name="pack")
-    seq_out = b.linear(t, 4, name="cls")
-    # Point cloud: sample, group, sparse conv, scatter.
-    pts = b.input("points", (64, 3))
-    feats = b.input("features", (64, 8))
-    seg = b.input("segment", (64,))
-    centres = b.op(OpKind.FPS, [pts], output_shape=(16, 3), name="fps")
-    knn = b.op(OpKind.KNN, [centres, pts], NeighbourAttrs(k=4), output_shape=(16, 4), name="knn")
-    ball = b.op(OpKind.BALL_QUERY, [centres, pts], NeighbourAttrs(k=4, radius=0.2, n_found=40),
-                output_shape=(16, 4), name="ball")
-    grouped = b.op(OpKind.GATHER, [feats, knn], name="group")
-    grouped_ball = b.op(OpKind.GATHER, [feats, ball], name="group_ball")
-    spconv = b.op(OpKind.SPARSE_CONV3D, [feats], SparseConv3dAttrs(kernel_volume=27, n_pairs=300),
-                  weight_shape=(27, 8, 16), output_shape=(64, 16), name="spconv")
-    pooled = b.op(OpKind.SCATTER, [spconv, seg], ScatterAttrs(reduce="max"),
-                  output_shape=(16, 16), name="scatter")
-    return b.build(outputs=[cnn_out, seq_out, grouped, grouped_ball, pooled])
-
-
-def variants(net: Network) -> dict[str, Network]:
-    """The network dense and under each compression scheme, and fused."""
-    return {
-        "fp32": net,
-        "block": net.pruned("block", 0.5, block_shape=(4, 4)),
-        "unstructured": net.pruned("unstructured", 0.7),
-        "pattern": net.pruned("pattern", 0.5),
-        "channel": net.pruned("channel", 0.5),
-        "int8": net.quantized("fixed", weight_bits=8),
-        "int4": net.quantized("fixed", weight_bits=4),
-        "fp16": net.quantized("float16"),
-        "pot": net.quantized("power_of_two", weight_bits=4, activation_bits=8),
-        "mixed": net.quantized("mixed", weight_bits=4, activation_bits=8, pot_ratio=0.5),
-        "multi_precision": net.quantized(
-            "multi_precision", weight_bits=4, activation_bits=8, high_bits=8, high_ratio=0.25
-        ),
-        "fused": net.fused(),
-        "block-int8-fused": net.pruned("block", 0.75).quantized("fixed", weight_bits=8).fused(),
-    }
+# --- representative work (shipped in sim.contract, so plug-in authors price the same ops) -------
 
 
 EVERY = every_kind_network()
@@ -121,8 +52,10 @@ OPS: tuple[Op, ...] = tuple(op for net in VARIANTS.values() for op in net.ops)
 
 
 def ops_for(device: Device, target: str) -> list[Op]:
+    """The representative ops the device runs on `target`: like `sim.engine.check_supported`,
+    a fused op needs its own kind and every member's."""
     kinds = device.supported_kinds(target)
-    return [op for op in OPS if op.kind in kinds]
+    return [op for op in OPS if op.kind in kinds and all(m.kind in kinds for m in op.members)]
 
 
 def priced(device: Device, target: str) -> Iterator[tuple[Op, Cost | None]]:
@@ -286,3 +219,195 @@ def test_unsupported_kinds_are_all_refused_at_once_before_the_run(factory, targe
     message = str(info.value)
     missing = [k.value for k in unsupported if not re.search(rf"\b{k.value}\b", message)]
     assert not missing, f"error does not list {missing}: {message}"
+
+
+# --- physics (sim.contract, shipped with the package) ----------------------------------------
+
+
+@pytest.mark.parametrize("factory", [pytest.param(f, id=label) for label, f in SOURCES])
+def test_every_device_meets_the_physics_contract(factory):
+    found = check_device(factory())
+    assert not found, "\n".join(map(str, found))
+
+
+def _example_device_files() -> list[Path]:
+    """Every YAML file under examples/ but the sweep specs of examples/sweeps (not device files;
+    tests/sim/test_sweep.py loads them and every device they name)."""
+    root = EXAMPLE.parent
+    return sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")
+                  and root / "sweeps" not in p.parents)
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in _example_device_files()])
+def test_every_device_file_under_examples_meets_the_contract(path):
+    found = check_device(Registry.from_entry_points().load_device(path))
+    assert not found, "\n".join(map(str, found))
+
+
+class _Toy:
+    """A one-engine device priced by a function of the op (for contract self-tests)."""
+
+    name, description, targets = "toy", "contract self-test", ("main",)
+    engines = (EngineSpec(name="compute"),)
+
+    def __init__(self, price):
+        self.price = price
+
+    def supported_kinds(self, target):
+        return frozenset(OpKind) - {OpKind.FUSED}
+
+    def cost(self, op, target):
+        seconds, joules = self.price(op)
+        return Cost.serial(Phase("compute", seconds), energy_j={"mac": joules})
+
+
+def _honest(op):
+    return 1e-9 * (op.effective_macs + op.vector_ops + 1), 1e-12 * (op.effective_macs + op.vector_ops + 1)
+
+
+def test_an_honest_toy_passes():
+    assert check_device(_Toy(_honest)) == []
+    check_or_raise(_Toy(_honest))
+
+
+@pytest.mark.parametrize("price, rule", [
+    (lambda op: (0.0, 0.0), "[positive]"),                             # prices every op at zero
+    (lambda op: (1e-3, 0.0), "work takes energy"),                     # free energy
+    (lambda op: (0.0, 0.0) if op.kind is OpKind.NORM else _honest(op),  # the old MCU norm
+     "[positive] main/bn0: 8192 vector ops take 0.0 s"),
+    (lambda op: (1.0 / (op.effective_macs + 1), 1e-9), "[monotone]"),  # faster when bigger
+    (lambda op: (1e-6, 1.0 / (op.effective_macs + 1)), "[monotone]"),  # cheaper when bigger
+])
+def test_the_contract_catches_unphysical_costs(price, rule):
+    found = check_device(_Toy(price))
+    assert any(rule in str(v) for v in found), found
+    with pytest.raises(ContractError, match="breaks the contract"):
+        check_or_raise(_Toy(price))
+
+
+def test_the_contract_catches_nondeterminism_and_raising_code():
+    calls = iter(range(10**9))
+    found = check_device(_Toy(lambda op: (1e-6 * (1 + next(calls)), 1e-9)))
+    assert any("[deterministic]" in str(v) for v in found)
+
+    def boom(op):
+        raise ZeroDivisionError("bad")
+
+    found = check_device(_Toy(boom))
+    assert found and all("[raised]" in str(v) and "ZeroDivisionError" in str(v) for v in found)
+
+
+def test_check_device_command(capsys):
+    from sim.cli import main
+
+    registry = Registry(devices={"toy": lambda: _Toy(lambda op: (0.0, 0.0)),
+                                 "honest": lambda: _Toy(_honest)}, workloads={})
+    assert main(["check-device", "honest"], registry=registry, commands=()) == 0
+    assert capsys.readouterr().out == "toy: meets the contract\n"
+    assert main(["check-device", "toy"], registry=registry, commands=()) == 1
+    out = capsys.readouterr().out
+    assert "[positive] main/c0: 294912 MACs take 0.0 s; work takes time" in out
+    assert out.splitlines()[-1].startswith("toy: breaks the contract:")
+
+
+def test_check_device_takes_a_device_file(capsys):
+    from sim.cli import main
+
+    files = _example_device_files()
+    assert files, "examples/devices/ holds device files"
+    assert main(["check-device", str(files[0])], commands=()) == 0
+    assert capsys.readouterr().out.endswith(": meets the contract\n")
+
+
+# --- one energy account ------------------------------------------------------------------------
+
+
+def small_cnn() -> Network:
+    """A network every registered device can run: conv, norm, activation, pool, linear."""
+    b = NetworkBuilder("small-cnn")
+    x = b.input("image", (1, 3, 16, 16))
+    x = b.act(b.norm(b.conv2d(x, 8, 3, padding=1, name="conv"), "batch", name="bn"), "relu",
+              name="relu")
+    x = b.global_pool(b.pool(x, "max", 2, name="pool"), name="gap")
+    return b.build(outputs=[b.linear(b.reshape(x, (1, 8), name="flat"), 10, name="fc")])
+
+
+@pytest.mark.parametrize("factory", [pytest.param(f, id=label) for label, f in SOURCES])
+def test_device_states_its_energy_method_and_units(factory):
+    device = factory()
+    model = device.energy_model
+    assert isinstance(model, EnergyModel) and isinstance(model.method, EnergyMethod)
+    assert model.detail and model.text().startswith(model.method.value)
+    for target in device.targets:
+        text = device.unit_text(target)
+        assert isinstance(text, str) and text.startswith(target)
+
+
+def test_component_breakdowns_of_one_network_line_up_on_every_registered_device():
+    net = small_cnn().quantized("fixed", weight_bits=8)
+    breakdowns = {}
+    for label, factory in SOURCES:
+        device = factory()
+        report = simulate(net, device)
+        assert set(report.energy_by_component_j) <= set(EnergyComponent), label
+        assert sum(report.energy_by_component_j.values()) == pytest.approx(report.energy_j)
+        for r in report.ops:  # per-op components sum to the op's energy
+            assert sum(r.energy_by_component_j.values()) == pytest.approx(r.energy_j)
+        static_w = {c: sum(e.static_power_w for e in device.engines if e.static_component is c)
+                    for c in EnergyComponent}
+        for comp, watts in static_w.items():
+            if watts:  # static power is booked where the engine says, over the whole run
+                assert report.energy_by_component_j[comp] >= watts * report.duration_s * (1 - 1e-9)
+        breakdowns[label] = breakdown_j(report.energy_by_component_j)
+    columns = {tuple(b) for b in breakdowns.values()}
+    assert columns == {tuple(c.value for c in EnergyComponent)}  # the same columns, same order
+    assert all(sum(b.values()) > 0 for b in breakdowns.values())
+    # Each family books its energy where its hardware spends it.
+    assert breakdowns["pim-isaac"]["conversion"] > 0
+    assert breakdowns["fpga-zcu102"]["host"] > 0 and breakdowns["fpga-zcu102"]["on_chip"] > 0
+    assert breakdowns["snapdragon865"]["mac"] > 0 and breakdowns["snapdragon865"]["off_chip"] > 0
+    assert breakdowns["stm32f746"]["board"] > 0
+
+
+@pytest.mark.parametrize("factory, target", CASES)
+def test_executed_precision_is_stated_only_for_a_real_substitute(factory, target):
+    device = factory()
+    for op, cost in priced(device, target):
+        if cost is not None and cost.executed_precision is not None:
+            assert cost.executed_precision != precision_label(op.anchor.compression), op.name
+
+
+def embedding_network() -> Network:
+    """8 token ids into a 5000 x 64 table, then a gather of 16 rows from 4096 points."""
+    b = NetworkBuilder("lookups")
+    ids = b.input("ids", (1, 8))
+    e = b.embedding(ids, 5000, 64, name="embed")
+    feats = b.input("features", (4096, 32))
+    idx = b.input("idx", (16,))
+    g = b.op(OpKind.GATHER, [feats, idx], name="gather")
+    return b.build(outputs=[e, g])
+
+
+def test_embedding_and_gather_are_priced_by_the_rows_they_read():
+    net = embedding_network().quantized("fixed", weight_bits=8)
+    embed, gather = net["embed"], net["gather"]
+    assert (embed.weight_bytes, embed.weight_bytes_read) == (5000 * 64, 8 * 64)
+    assert gather.input_bytes_read == 16 * 4 + 16 * 32  # indices + the 16 rows, not 4096
+    checked = set()
+    for label, factory in SOURCES:
+        device = factory()
+        for op in (embed, gather):
+            target = device.targets[0]
+            if op.kind not in device.supported_kinds(target):
+                continue
+            cost = device.cost(op, target)
+            off_chip = sum(b for level, b in cost.bytes_moved.items() if level in ("dram", "flash"))
+            # Whole-tensor reads would be 320,000 B (table) or 131,072 B (features).
+            assert off_chip <= 4 * (op.weight_bytes_read + op.input_bytes_read + op.output_bytes), (
+                label, op.name, off_chip)
+            checked.add((label, op.kind))
+    for label in ("roofline-adreno650", "snapdragon865", "stm32f746", "fpga-zcu102", "pointacc",
+                  "gpu-rtx2080ti"):  # every built-in family that runs embeddings
+        assert (label, OpKind.EMBEDDING) in checked, label
+    for label in ("roofline-adreno650", "snapdragon865", "pointacc", "gpu-rtx2080ti"):
+        assert (label, OpKind.GATHER) in checked, label

@@ -38,3 +38,49 @@ def test_node_rule_scales_logic_not_dram():
         T.scaled(0, 0.9)
     with pytest.raises(SpecError, match="float MACs"):
         T.mac_pj(8, is_float=True)
+
+
+# --- the vocabulary ------------------------------------------------------------------------------
+
+
+def test_cost_keys_become_components_and_anything_else_is_refused():
+    from sim import Cost, EnergyComponent, EngineSpec, Phase
+    from sim.energy import account
+
+    cost = Cost.serial(Phase("compute", 1e-6), energy_j={"mac": 3e-9, "off_chip": 4e-9})
+    assert cost.energy_j == {EnergyComponent.MAC: 3e-9, EnergyComponent.OFF_CHIP: 4e-9}
+    assert all(isinstance(k, EnergyComponent) for k in cost.energy_j)
+    assert cost.energy_j["off_chip"] == 4e-9  # a member hashes and compares as its value
+    with pytest.raises(SpecError, match=r"energy component 'dram' is not one of \['mac'"):
+        Cost.serial(Phase("compute", 1e-6), energy_j={"dram": 1e-9})
+    with pytest.raises(SpecError, match="energy component 'leakage'"):
+        EngineSpec(name="x", static_power_w=1.0, static_component="leakage")
+    assert account({"adc": 1.0, "dac": 2.0}, {"adc": EnergyComponent.CONVERSION,
+                                              "dac": EnergyComponent.CONVERSION}) == {
+        EnergyComponent.CONVERSION: 3.0}
+    with pytest.raises(SpecError, match="energy detail 'cell' has no component"):
+        account({"cell": 1.0}, {})
+
+
+def test_static_power_is_booked_to_the_engines_component():
+    from sim import Cost, EnergyComponent, EngineSpec, Phase, simulate
+    from tests.helpers import FixedCostDevice, chain
+
+    engines = (EngineSpec(name="compute", static_power_w=0.5),
+               EngineSpec(name="dma", static_power_w=0.25, static_component=EnergyComponent.HOST))
+    device = FixedCostDevice(costs={"l0": Cost.serial(Phase("compute", 4e-6))}, engines=engines)
+    report = simulate(chain(1), device)
+    assert report.energy_by_component_j == pytest.approx({"static": 0.5 * 4e-6, "host": 0.25 * 4e-6})
+    assert list(report.energy_by_component_j) == [EnergyComponent.STATIC, EnergyComponent.HOST]
+
+
+def test_scaling_to_an_absurd_node_or_voltage_is_a_spec_error():
+    with pytest.raises(SpecError, match="scale the energy table past a float"):
+        T.scaled(7, 1e308)
+
+
+def test_a_component_prints_as_its_value():
+    from sim import EnergyComponent
+
+    assert f"{EnergyComponent.OFF_CHIP}_energy_j" == "off_chip_energy_j"
+    assert str(EnergyComponent.MAC) == "mac" and f"{EnergyComponent.MAC:>5}" == "  mac"

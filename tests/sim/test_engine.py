@@ -27,7 +27,7 @@ def test_serial_chain_on_roofline_is_sum_of_per_op_rooflines():
     assert report.ops[1].start_s == pytest.approx(42.2 * US)
     assert all(r.bound_by == "memory" for r in report.ops)
     # Energy: DRAM at 1300 pJ / 8 B, MACs at fp32 (3.7 + 0.9 pJ), Horowitz 45 nm.
-    assert report.energy_by_component_j["dram"] == pytest.approx(3 * 41_200 * 162.5e-12)
+    assert report.energy_by_component_j["off_chip"] == pytest.approx(3 * 41_200 * 162.5e-12)
     assert report.energy_by_component_j["mac"] == pytest.approx(3 * 10_000 * 4.6e-12)
 
 
@@ -263,3 +263,11 @@ def test_an_op_reading_one_tensor_twice_waits_for_it_once():
         "sq": Cost(stages=((Phase("compute", 1 * US),),))}))
     assert [r.op for r in report.ops] == ["l0", "sq"]
     assert report.latency_s == pytest.approx(11 * US)
+
+
+def test_a_phase_too_long_for_the_picosecond_clock_is_a_spec_error():
+    from sim import Cost, Phase
+
+    assert Cost.serial(Phase("compute", 1e290)).latency_s == 1e290  # huge but representable
+    with pytest.raises(SpecError, match="lasts 1e.308 s, beyond the simulation clock"):
+        Cost.serial(Phase("compute", 1e308))  # 1e308 s x 1e12 ps/s overflows to inf

@@ -19,7 +19,7 @@ US = 1e-6
 def report():
     cost = Cost(
         stages=((Phase("dma", 2 * US, "load"),), (Phase("compute", 5 * US),)),
-        energy_j={"mac": 1e-6, "dram": 2e-6},
+        energy_j={"mac": 1e-6, "off_chip": 2e-6},
         bytes_moved={"dram": 1000},
         bound_by="compute",
     )
@@ -60,3 +60,49 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         write_atomic(tmp_path / "missing" / "x.json", "{}")
     path = write_atomic(tmp_path / "x.json", "{}")
     assert path.read_text() == "{}" and [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_summary_says_what_ran():
+    from devices.roofline import RooflineDevice
+    from tests.helpers import unit_spec
+
+    device = RooflineDevice(unit_spec())
+    net = chain(3, 64).quantized("fixed", weight_bits=8)
+    report = simulate(Stream(network=net, model_args={"features": 64}), device)
+    text = report.summary()
+    for expected in ("device            unit", "energy method     per-action: MACs",
+                     "  unit            compute: peak 4 int8", "  batch           1",
+                     "  compression     w8a8", "  precision       requested w8a8; executed w8a8",
+                     "(model arguments: features=64)", "  MACs            0.01229 MMAC per frame",
+                     "  achieved", "% of peak MAC/s", "engine utilization: compute",
+                     "weights           12.19 KiB"):
+        assert expected in text, expected
+    assert " kB" not in text
+    # 3 x 64 x 64 int8 MACs in the op latencies at a 4 GMAC/s peak:
+    mac_s = sum(r.latency_s for r in report.ops)
+    assert report.mac_utilization() == pytest.approx(3 * 64 * 64 / (mac_s * 4e9))
+
+
+def test_two_networks_are_reported_stream_by_stream_not_averaged():
+    from devices.roofline import RooflineDevice
+    from tests.helpers import unit_spec
+
+    device = RooflineDevice(unit_spec())
+    small, big = chain(1, 16, name="small"), chain(4, 128, name="big")
+    report = simulate([small, big], device)
+    text = report.summary()
+    assert "stream            small" in text and "stream            big" in text
+    stats = {s.stream: s for s in report.stream_stats()}
+    for name in ("small", "big"):
+        assert f"{stats[name].mean_latency_s * 1e6:.4g} us mean over 1 frame" in text
+    mean = report.latency_s  # the cross-network average is never printed
+    assert f"{mean * 1e6:.4g} us" not in text
+    energies = {s: sum(report.stream_energy_j(s).values()) for s in ("small", "big")}
+    assert energies["big"] > 10 * energies["small"] > 0
+    data = report_dict(report)
+    assert [s["stream"] for s in data["stream_info"]] == ["small", "big"]
+    assert set(data["utilization_ratio"]) == {"compute"}
+    assert data["ops"][0]["mac_utilization_ratio"] is not None
+    rows = list(csv.DictReader(io.StringIO(ops_csv(report))))
+    assert {"requested_precision", "executed_precision", "mac_utilization_ratio",
+            "energy_off_chip_j"} <= set(rows[0])

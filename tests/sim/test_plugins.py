@@ -152,7 +152,8 @@ def test_broken_entry_point_is_a_plugin_error_naming_it(plugin_site, value, miss
     fake_distribution(plugin_site, "edgesim-broken-plugin", f"[edgesim.devices]\nghost = {value}\n")
     registry = Registry.from_entry_points()
     assert "ghost" in registry.devices  # listing never imports a plug-in
-    with pytest.raises(PluginError, match=rf"entry point 'ghost' \({value}\) failed.*{missing}"):
+    with pytest.raises(PluginError, match=rf"entry point 'ghost' \({value}, distribution "
+                       rf"'edgesim-broken-plugin', group edgesim.devices\) failed.*{missing}"):
         registry.device("ghost")
     # `edgesim list` keeps working and shows the broken plug-in on its row.
     rows = dict(registry.describe("devices"))

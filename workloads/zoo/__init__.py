@@ -7,11 +7,25 @@ implementations (torchvision, timm, Hugging Face); tests/workloads/test_zoo.py c
 against the published figures.
 """
 
-from workloads.zoo.mcunet import mcunet
+from workloads.zoo.efficientnet import efficientnet_b0
+from workloads.zoo.mcunet import (
+    mbv2_w035,
+    mcunet,
+    mcunet_in0,
+    mcunet_in1,
+    mcunet_in2,
+    mcunet_in3,
+    mcunet_in4,
+    mcunet_vww1,
+    mcunet_vww2,
+)
 from workloads.zoo.mobilenet import IRBlock, inverted_residual_net, mobilenetv2
+from workloads.zoo.pointpillars import pointpillars
+from workloads.zoo.proxyless import proxyless_w03, proxylessnas_mobile
 from workloads.zoo.resnet import resnet18, resnet50
 from workloads.zoo.transformer import bert_base, deit_base, deit_small, deit_tiny, vit
 from workloads.zoo.vgg import vgg16
+from workloads.zoo.yolo import yolobile, yolov4
 
 __all__ = [
     "IRBlock",
@@ -19,11 +33,25 @@ __all__ = [
     "deit_base",
     "deit_small",
     "deit_tiny",
+    "efficientnet_b0",
     "inverted_residual_net",
+    "mbv2_w035",
     "mcunet",
+    "mcunet_in0",
+    "mcunet_in1",
+    "mcunet_in2",
+    "mcunet_in3",
+    "mcunet_in4",
+    "mcunet_vww1",
+    "mcunet_vww2",
     "mobilenetv2",
+    "pointpillars",
+    "proxyless_w03",
+    "proxylessnas_mobile",
     "resnet18",
     "resnet50",
     "vgg16",
     "vit",
+    "yolobile",
+    "yolov4",
 ]

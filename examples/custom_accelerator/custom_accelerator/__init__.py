@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from sim import Cost, EngineKind, EngineSpec, Phase
-from sim.energy import HOROWITZ_45NM, EnergyTable
+from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.systolic import Dataflow, Layers, SystolicArray, simulate
 from workloads import Op, OpKind, SpecError, UnsupportedOpError
 
@@ -91,6 +91,17 @@ class ToySystolic:
     def _energy(self) -> EnergyTable:  # Horowitz 45 nm moved to our node by E ~ node * V^2
         return HOROWITZ_45NM.scaled(self.spec.node_nm, self.spec.voltage_v)
 
+    @property
+    def energy_model(self) -> EnergyModel:
+        """Per-action: Horowitz energies at our node (stated in every report summary)."""
+        return EnergyModel(method=EnergyMethod.PER_ACTION,
+                           detail="int8 MACs, vector ops, SRAM and DRAM bytes x Horowitz energies",
+                           assumed="static power (a guess for a 28 nm 32x32 array)")
+
+    def unit_text(self, target: str) -> str:
+        """The array and its clock (the summary's 'unit' line)."""
+        return f"{target}: {self.spec.rows}x{self.spec.cols} int8 array at {self.spec.freq_hz / 1e6:g} MHz"
+
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         return frozenset(OpKind) - UNSUPPORTED_KINDS
 
@@ -134,12 +145,15 @@ class ToySystolic:
         return Cost(
             stages=(stage,) if stage else (),
             prefetch=(Phase("dma", weight_s, "weights"),) if weight_bytes else (),
-            energy_j={"mac": mac_j,
-                      "vector": op.vector_ops * table.vector_op_pj(8, is_float=False) * 1e-12,
-                      "sram": 2 * moved * table.sram_pj_per_byte * 1e-12,  # written, then read
-                      "dram": moved * table.dram_pj_per_byte * 1e-12},
+            energy_j={EnergyComponent.MAC: mac_j,
+                      EnergyComponent.VECTOR: op.vector_ops * table.vector_op_pj(8, is_float=False) * 1e-12,
+                      EnergyComponent.ON_CHIP: 2 * moved * table.sram_pj_per_byte * 1e-12,  # written, read
+                      EnergyComponent.OFF_CHIP: moved * table.dram_pj_per_byte * 1e-12},
             bytes_moved={"dram": moved},
             bound_by="compute" if compute.duration_s >= max(act_s, weight_s) else "memory",
+            # Floats deploy as int8 (see w_scale): a documented substitute, shown in reports.
+            executed_precision="w8a8" if comp.is_float else None,
+            peak_macs_per_s=s.rows * s.cols * s.freq_hz,
         )
 
 

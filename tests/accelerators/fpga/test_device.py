@@ -71,7 +71,7 @@ def test_devices_declare_themselves(fpga_devices):
     for name, device in fpga_devices.items():
         assert isinstance(device, Device) and device.name == name
         assert device.description and device.targets == ("fpga",)
-        assert [e.name for e in device.engines] == ["dsp_array", "lut_array", "vector", "ddr"]
+        assert [e.name for e in device.engines] == ["dsp_array", "lut_array", "vector", "ddr", "ps"]
         assert device.supported_kinds("fpga") == SUPPORTED_KINDS
 
 
@@ -142,9 +142,14 @@ def test_hand_computed_mixed_linear():
     assert cost.prefetch[0].duration_s == pytest.approx(1040 / (4.264e9 * 0.7))
     assert by_engine["ddr"] == pytest.approx(96 / (4.264e9 * 0.7))
     assert cost.bytes_moved["dram"] == 1136
-    assert cost.energy_j["dram"] == pytest.approx(1136 * 162.5e-12)
-    assert cost.energy_j["dsp"] == pytest.approx(
+    detail = dev.energy_detail_j(op)
+    assert cost.energy_j["off_chip"] == detail["dram"] == pytest.approx(1136 * 162.5e-12)
+    assert detail["dsp"] == pytest.approx(
         8 * 8.0e-6 * 100 * 67 / 100e6)  # 8 slices x 8 uW/MHz x 100 MHz x 0.67 us
+    assert cost.energy_j["mac"] == pytest.approx(
+        detail["dsp"] + detail["array_logic"] + detail["control"])
+    # Peak: 2 DSP rows (w4a8 fixed) + 2 LUT rows, 8 columns, 100 MHz.
+    assert cost.peak_macs_per_s == pytest.approx((2 + 2) * 8 * 100e6)
 
 
 def test_fixed_rows_stay_on_dsps_and_block_pruning_shortens_the_reduction():

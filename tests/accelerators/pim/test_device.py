@@ -54,15 +54,18 @@ def test_mapping_counts_by_hand():
 def test_energy_and_latency_by_hand():
     op = conv_op()
     cost = isaac().cost(op, "pim")
+    detail = isaac().energy_detail_j(op)
     s = PRESET
     conversions = 64 * 8 * 2 * 30 * 4
-    assert cost.energy_j["adc"] == pytest.approx(conversions * 6.1035e-15 * 256)
-    assert cost.energy_j["dac"] == pytest.approx(64 * 8 * 180 * s.dac_energy_j)
-    assert cost.energy_j["cell"] == pytest.approx(64 * 8 * 180 * 120 * s.cell_read_energy_j)
-    assert cost.energy_j["shift_add"] == pytest.approx(conversions * s.shift_add_energy_j)
+    assert detail["adc"] == pytest.approx(conversions * 6.1035e-15 * 256)
+    assert detail["dac"] == pytest.approx(64 * 8 * 180 * s.dac_energy_j)
+    assert detail["cell"] == pytest.approx(64 * 8 * 180 * 120 * s.cell_read_energy_j)
+    assert detail["shift_add"] == pytest.approx(conversions * s.shift_add_energy_j)
     unrolled = 64 * 180  # one byte per 8-bit input, per input vector
-    assert cost.energy_j["buffer"] == pytest.approx((unrolled + op.output_bytes) * s.buffer_energy_j_per_byte)
+    assert detail["buffer"] == pytest.approx((unrolled + op.output_bytes) * s.buffer_energy_j_per_byte)
     assert cost.latency_s == pytest.approx(64 * 8 * 100e-9)  # vectors x input bits x 100 ns
+    assert cost.energy_j["conversion"] == pytest.approx(detail["adc"] + detail["dac"])
+    assert cost.energy_j["mac"] == pytest.approx(detail["cell"] + detail["shift_add"])
 
 
 def test_isaac_per_event_energies_reproduce_table_one_powers():
@@ -83,11 +86,12 @@ def test_adc_dominates_and_scales_with_resolution():
     energies = {}
     for bits in (6, 8, 10):
         dev = PimDevice(override(PRESET, {"adc_bits": bits}))
-        energies[bits] = simulate(net, dev).energy_by_component_j["adc"]
+        energies[bits] = dev.network_energy_detail_j(net)["adc"]
     assert energies[8] / energies[6] == pytest.approx(4.0)
     assert energies[10] / energies[8] == pytest.approx(4.0)
     report = simulate(net, isaac())
-    assert report.energy_by_component_j["adc"] / report.energy_j > 0.5
+    assert isaac().network_energy_detail_j(net)["adc"] / report.energy_j > 0.5
+    assert report.energy_by_component_j["conversion"] / report.energy_j > 0.5
 
 
 def test_resnet18_cifar_fits_and_its_mapping_is_exact():
@@ -116,7 +120,7 @@ def test_reprogramming_costs_writes_instead_of_failing():
     op = cifar_resnet18()["layer4.0.conv2"]
     cost = PimDevice(small).cost(op, "pim")
     layer = PimDevice(small).mapping(op)
-    assert cost.energy_j["write"] == pytest.approx(layer.cells * small.write_energy_j_per_cell)
+    assert PimDevice(small).energy_detail_j(op)["write"] == pytest.approx(layer.cells * small.write_energy_j_per_cell)
     rounds = -(-layer.n_crossbars // 100)
     assert cost.prefetch[0].engine == "writer"
     assert cost.prefetch[0].duration_s == pytest.approx(rounds * 128 * small.write_time_s_per_row)

@@ -58,8 +58,10 @@ def test_a_base_file_with_reprogram_equals_the_reprogram_preset(tmp_path):
     assert simulate(net, small).latency_s == simulate(net, same).latency_s
     # time-multiplexing 100 crossbars costs writes the resident chip never pays
     resident = simulate(net, REGISTRY.device("pim-isaac"))
-    assert simulate(net, small).energy_by_component_j["write"] > 0
-    assert "write" not in resident.energy_by_component_j
+    # (the chip's own event detail: the shared account books writes as on_chip)
+    assert small.network_energy_detail_j(net)["write"] > 0
+    assert "write" not in REGISTRY.device("pim-isaac").network_energy_detail_j(net)
+    assert simulate(net, small).energy_by_component_j["on_chip"] > resident.energy_by_component_j["on_chip"]
 
 
 def test_fewer_adc_bits_in_a_base_file_cut_adc_energy_by_the_walden_law(tmp_path):
@@ -68,11 +70,17 @@ def test_fewer_adc_bits_in_a_base_file_cut_adc_energy_by_the_walden_law(tmp_path
     path = tmp_path / "isaac-6b.yaml"
     path.write_text("base: pim-isaac\nadc_bits: 6\n", encoding="utf-8")
     net = cifar_resnet18(weight_bits=8, act_bits=8)
-    base = simulate(net, REGISTRY.device("pim-isaac")).energy_by_component_j
-    six = simulate(net, REGISTRY.resolve_device(str(path))).energy_by_component_j
+    base_chip, six_chip = REGISTRY.device("pim-isaac"), REGISTRY.resolve_device(str(path))
+    base, six = base_chip.network_energy_detail_j(net), six_chip.network_energy_detail_j(net)
     assert six["adc"] == pytest.approx(base["adc"] / 4, rel=1e-12)
     assert {k: v for k, v in six.items() if k != "adc"} == pytest.approx(
         {k: v for k, v in base.items() if k != "adc"}, rel=1e-12)
+    # In the shared account only 'conversion' (ADC + DAC) moves, by exactly the ADC's saving.
+    base_r = simulate(net, base_chip).energy_by_component_j
+    six_r = simulate(net, six_chip).energy_by_component_j
+    assert base_r["conversion"] - six_r["conversion"] == pytest.approx(0.75 * base["adc"], rel=1e-9)
+    assert {k: v for k, v in six_r.items() if k != "conversion"} == pytest.approx(
+        {k: v for k, v in base_r.items() if k != "conversion"}, rel=1e-12)
 
 
 def test_the_cycle_is_the_slower_of_the_crossbar_read_and_the_adcs():

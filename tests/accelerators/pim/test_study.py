@@ -29,7 +29,8 @@ def test_small_study_writes_its_tables(tmp_path):
     assert float(low["naive_accuracy_ratio"]) < 0.3 < float(low["rescaled_bn_calibrated_accuracy_ratio"])
     assert float(high["adc_energy_j"]) == pytest.approx(32 * float(low["adc_energy_j"]))
     summary = json.loads((tmp_path / "resnet18_cifar_summary.json").read_text())
-    assert summary["w8a8"]["energy_by_component_j"]["adc"] > 0
+    assert summary["w8a8"]["energy_detail_j"]["adc"] > 0
+    assert summary["w8a8"]["energy_by_component_j"]["conversion"] >= summary["w8a8"]["energy_detail_j"]["adc"]
     text = (tmp_path / "README.md").read_text()
     assert f"{100 * float(low['naive_accuracy_ratio']):.1f} %" in text  # numbers come from tables
     assert not list(tmp_path.glob("*.png"))

@@ -87,7 +87,7 @@ def test_linear_cost_by_hand():
     # DRAM: 16-bit input and output, 16-bit weights, at HBM2's 31.2 pJ/B.
     dram = (1000 * 64 + 1000 * 128 + 64 * 128) * 2
     assert cost.bytes_moved["dram"] == dram
-    assert cost.energy_j["dram"] == pytest.approx(dram * 31.2e-12)
+    assert cost.energy_j["off_chip"] == pytest.approx(dram * 31.2e-12)
 
 
 def test_fps_and_ball_query_cycles_by_hand():

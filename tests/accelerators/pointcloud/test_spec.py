@@ -70,9 +70,9 @@ def test_dram_energy_none_is_the_shared_table_and_zero_is_zero(tmp_path):
     table = PointAccDevice(override(pointacc().spec, {"memory.dram_pj_per_byte": None})).cost(op)
     free = PointAccDevice(override(pointacc().spec, {"memory.dram_pj_per_byte": 0.0})).cost(op)
     dram = hbm.bytes_moved["dram"]
-    assert hbm.energy_j["dram"] == pytest.approx(dram * 31.2e-12)
-    assert table.energy_j["dram"] == pytest.approx(dram * HOROWITZ_45NM.dram_pj_per_byte * 1e-12)
-    assert free.energy_j.get("dram", 0.0) == 0.0  # zero energies are left out of the dict
+    assert hbm.energy_j["off_chip"] == pytest.approx(dram * 31.2e-12)
+    assert table.energy_j["off_chip"] == pytest.approx(dram * HOROWITZ_45NM.dram_pj_per_byte * 1e-12)
+    assert free.energy_j.get("off_chip", 0.0) == 0.0  # zero energies are left out of the dict
 
 
 @pytest.mark.parametrize("body, line", [

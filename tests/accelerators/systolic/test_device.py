@@ -8,7 +8,7 @@ import pytest
 from accelerators.systolic.device import FAMILY, SystolicDevice, edge_tpu, gemmini, tpu_v1
 from sim import simulate as run_network
 from sim.registry import Registry
-from sim.systolic import Layers, simulate
+from sim.systolic import Layers, energy_pj, simulate
 from workloads import NetworkBuilder, SpecError, UnsupportedOpError
 
 
@@ -48,7 +48,13 @@ def test_conv_cost_is_the_templates_cycles_at_the_clock():
     # 2*16 + 16 + 3136 - 2 = 3182 cycles (double-buffered DRAM hidden at 16 GB/s).
     assert stats.n_folds[0] == 144 and stats.fold_cycles[0] == 3182
     assert cost.latency_s == pytest.approx(int(stats.total_cycles[0]) / 1e9)
-    assert set(cost.energy_j) >= {"mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"}
+    # The template's energy detail, booked in the shared components (three SRAMs: on_chip).
+    detail = energy_pj(device.array, Layers.of([conv.gemm]), stats, bits=8,
+                       node_nm=device.spec.node_nm, voltage_v=device.spec.voltage_v)
+    assert cost.energy_j["mac"] == pytest.approx(float(detail["mac"][0]) * 1e-12)
+    assert cost.energy_j["on_chip"] == pytest.approx(
+        sum(float(detail[k][0]) for k in ("sram_ifmap", "sram_filter", "sram_ofmap")) * 1e-12)
+    assert cost.energy_j["off_chip"] == pytest.approx(float(detail["dram"][0]) * 1e-12)
     assert cost.bytes_moved["dram"] == int(stats.dram_words[0])
 
 

@@ -145,3 +145,21 @@ def test_bad_presets(tmp_path):
         from_preset(bad)
     assert isinstance(GpuPointCloudDevice(S).with_hints(), GpuPointCloudDevice)
     assert np.isfinite(S.fp32_fma_per_s)
+
+
+def test_a_fused_embedding_is_priced_as_its_gather():
+    """Issue 13: 'embed+pos' (an embedding fused with its position add) raised IndexError."""
+    from sim import Registry
+    from workloads import NetworkBuilder
+
+    b = NetworkBuilder("embed")
+    ids = b.input("ids", (1, 8))
+    b.add(b.embedding(ids, 100, 32, name="embed"), weight_shape=(1, 8, 32), name="pos")
+    net = b.build()
+    device = Registry.from_entry_points().device("gpu-rtx2080ti")
+    (fused,) = net.fused().ops
+    plain = device.cost(net["embed"], "gpu")
+    cost = device.cost(fused, "gpu")
+    # One kernel: the gather's traffic; the add runs in its epilogue.
+    assert cost.bytes_moved == plain.bytes_moved
+    assert cost.latency_s == pytest.approx(plain.latency_s)

@@ -1,0 +1,350 @@
+"""The physics contract every `sim.Device` must meet, shipped so a plug-in author can run it.
+
+`check_device(device)` prices representative ops of every `OpKind` (dense and under every
+compression scheme, and fused) on each target and returns the violations it finds, one line
+each; an empty list means the device passes. `edgesim check-device NAME|FILE` prints them. A
+plug-in's own test suite calls it directly::
+
+    from sim.contract import check_device
+    from my_plugin import make_device
+
+    def test_my_device_meets_the_edgesim_contract():
+        assert check_device(make_device()) == []
+
+What is checked (a `DoesNotFitError` with a message is an allowed answer for any op):
+
+- form: name, description, engines (`EngineSpec`, unique names), targets, and
+  `supported_kinds(target)` a non-empty frozenset of `OpKind`; every cost a `Cost` on declared
+  engines; every op kind the network uses refused up front when unsupported;
+- positive work costs something: an op with MACs, or with vector operations (elementwise,
+  norms, pooling), takes more than 0 s and more than 0 J (a norm folded into a conv is a
+  member of a fused op, priced with it);
+- monotone: the same op with more work (MACs, vector ops or bytes) and no less of any (the
+  network built twice as wide, op by op) never takes less time or less dynamic energy;
+- deterministic: pricing an op twice, or an equal copy of it, gives the same cost, and two
+  simulations of the same network give the same report;
+- energy adds up: a simulation's energy components are non-negative and sum to its total,
+  which equals the per-op energies plus static energy.
+
+Failures of the device's own code (any exception other than `DoesNotFitError`) are reported as
+violations naming the op, not raised, so one call lists every problem at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sim.device import Cost, Device, EngineSpec
+from sim.engine import Stream, simulate
+from workloads import DoesNotFitError, EdgesimError, Network, NetworkBuilder, Op, OpKind
+from workloads.ops import NeighbourAttrs, ScatterAttrs, SparseConv3dAttrs
+
+REL_TOL = 1e-9
+"""Relative slack for float comparisons (monotonicity, energy sums)."""
+
+
+def every_kind_network(scale: int = 1) -> Network:
+    """Three independent branches (CNN, transformer, point cloud) using every `OpKind` but FUSED.
+
+    `scale` multiplies channel, hidden and point counts, so `every_kind_network(2)` has the same
+    ops (same names) each with at least as many MACs and bytes. Its `fused()` form keeps at least
+    one standalone op of every fusible kind (they read tensors with two readers, which
+    `Network.fused` never folds), so it has every kind.
+    """
+    s = scale
+    b = NetworkBuilder("every-kind" if s == 1 else f"every-kind-x{s}")
+    # CNN: c0 and c1 are channel-prunable (they reach only convs through bn, relu, depthwise).
+    c = 16 * s
+    x = b.input("image", (1, 8, 16, 16))
+    x = b.conv2d(x, c, 3, padding=1, name="c0")
+    x = b.act(b.norm(x, "batch", name="bn0"), "relu", name="relu0")
+    x = b.conv2d(x, c, 3, padding=1, name="c1")
+    x = b.act(x, "relu6", name="relu1")
+    x = b.conv2d(x, c, 3, padding=1, groups=c, name="dw")
+    pw = b.conv2d(x, c, 1, stride=1, bias=True, name="pw")  # two readers: ends its group
+    skip = b.act(pw, "hard_swish", name="hswish")  # reads a two-reader tensor: stays unfused
+    x = b.add(pw, b.conv2d(skip, c, 1, name="c2"), name="residual")  # likewise
+    x = b.pool(x, "max", 2, name="maxpool")
+    x = b.pixel_shuffle(b.upsample(x, 2, mode="bilinear", name="up"), 2, name="shuffle")
+    x = b.concat([x, b.upsample(b.pool(x, "avg", 2, name="avgpool"), 2, name="up2")], name="cat")
+    x = b.global_pool(x, name="gap")
+    cnn_out = b.linear(b.reshape(x, (1, c // 2), name="flatten"), 10, name="head")
+    # Transformer block; embed, pos, scale and square each have two readers.
+    h = 32 * s
+    ids = b.input("ids", (1, 8))
+    e = b.embedding(ids, 100, h, name="embed")
+    pos = b.add(e, weight_shape=(1, 8, h), name="pos")
+    t = b.norm(pos, "layer", name="ln")
+    q, k, v = (b.linear(t, h, name=n) for n in ("q", "k", "v"))
+    attn = b.softmax(b.matmul(q, b.transpose(k, (0, 2, 1), name="kT"), name="qk"), name="attn")
+    scaled = b.mul(b.matmul(attn, v, name="av"), weight_shape=(h,), name="scale")
+    square = b.mul(scaled, scaled, name="square")
+    t = b.concat([b.act(square, "gelu", name="gelu"), square, scaled, e, pos], axis=2, name="cat2")
+    t = b.reshape(t, (1, 40 * h), copy=True, name="pack")
+    seq_out = b.linear(t, 4, name="cls")
+    # An embedding whose only reader is an add: `fused()` makes it 'embed2+tok'.
+    tok = b.add(b.embedding(ids, 100, h, name="embed2"), weight_shape=(1, 8, h), name="tok")
+    # Point cloud: sample, group, sparse conv, scatter.
+    n = 64 * s
+    pts = b.input("points", (n, 3))
+    feats = b.input("features", (n, 8))
+    seg = b.input("segment", (n,))
+    centres = b.op(OpKind.FPS, [pts], output_shape=(n // 4, 3), name="fps")
+    knn = b.op(OpKind.KNN, [centres, pts], NeighbourAttrs(k=4), output_shape=(n // 4, 4), name="knn")
+    ball = b.op(OpKind.BALL_QUERY, [centres, pts], NeighbourAttrs(k=4, radius=0.2, n_found=40 * s),
+                output_shape=(n // 4, 4), name="ball")
+    grouped = b.op(OpKind.GATHER, [feats, knn], name="group")
+    grouped_ball = b.op(OpKind.GATHER, [feats, ball], name="group_ball")
+    spconv = b.op(OpKind.SPARSE_CONV3D, [feats],
+                  SparseConv3dAttrs(kernel_volume=27, n_pairs=300 * s),
+                  weight_shape=(27, 8, 16), output_shape=(n, 16), name="spconv")
+    pooled = b.op(OpKind.SCATTER, [spconv, seg], ScatterAttrs(reduce="max"),
+                  output_shape=(n // 4, 16), name="scatter")
+    return b.build(outputs=[cnn_out, seq_out, tok, grouped, grouped_ball, pooled])
+
+
+def variants(net: Network) -> dict[str, Network]:
+    """The network dense and under each compression scheme, and fused."""
+    return {
+        "fp32": net,
+        "block": net.pruned("block", 0.5, block_shape=(4, 4)),
+        "unstructured": net.pruned("unstructured", 0.7),
+        "pattern": net.pruned("pattern", 0.5),
+        "channel": net.pruned("channel", 0.5),
+        "int8": net.quantized("fixed", weight_bits=8),
+        "int4": net.quantized("fixed", weight_bits=4),
+        "fp16": net.quantized("float16"),
+        "pot": net.quantized("power_of_two", weight_bits=4, activation_bits=8),
+        "mixed": net.quantized("mixed", weight_bits=4, activation_bits=8, pot_ratio=0.5),
+        "multi_precision": net.quantized(
+            "multi_precision", weight_bits=4, activation_bits=8, high_bits=8, high_ratio=0.25
+        ),
+        "fused": net.fused(),
+        "block-int8-fused": net.pruned("block", 0.75).quantized("fixed", weight_bits=8).fused(),
+    }
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which target and op (or '' for the device itself), and what."""
+
+    rule: str
+    """'form', 'positive', 'monotone', 'deterministic', 'energy' or 'raised'."""
+    target: str
+    op: str
+    detail: str
+
+    def __str__(self) -> str:
+        where = "/".join(x for x in (self.target, self.op) if x)
+        return f"[{self.rule}] {where + ': ' if where else ''}{self.detail}"
+
+
+def _price(device: Device, op: Op, target: str) -> Cost | None | Violation:
+    """The op's cost, None for a DoesNotFitError with a message, or the violation it caused."""
+    try:
+        cost = device.cost(op, target)
+    except DoesNotFitError as err:
+        if str(err):
+            return None
+        return Violation("form", target, op.name, "DoesNotFitError without a message")
+    # The contract reports any failure of the device's code as a finding, typed or not.
+    except Exception as err:  # noqa: BLE001 - a plug-in under test may raise anything
+        return Violation("raised", target, op.name, f"cost() raised {type(err).__name__}: {err}")
+    if not isinstance(cost, Cost):
+        return Violation("form", target, op.name, f"cost() returned {type(cost).__name__}, not sim.Cost")
+    return cost
+
+
+def _form(device: Device) -> list[Violation]:
+    out = []
+
+    def bad(detail: str) -> None:
+        out.append(Violation("form", "", "", detail))
+
+    if not isinstance(device, Device):
+        bad(f"{type(device).__name__} lacks the sim.Device attributes "
+            "(name, description, engines, targets, supported_kinds, cost)")
+        return out
+    if not (isinstance(device.name, str) and device.name):
+        bad(f"name must be a non-empty str (got {device.name!r})")
+    if not (isinstance(device.description, str) and device.description):
+        bad("description must be a non-empty str")
+    if not (isinstance(device.targets, tuple) and device.targets
+            and all(isinstance(t, str) and t for t in device.targets)):
+        bad(f"targets must be a non-empty tuple of names (got {device.targets!r})")
+    if not (isinstance(device.engines, tuple) and device.engines
+            and all(isinstance(e, EngineSpec) for e in device.engines)):
+        bad("engines must be a non-empty tuple of sim.EngineSpec")
+    else:
+        names = [e.name for e in device.engines]
+        if len(set(names)) != len(names):
+            bad(f"engine names repeat: {names}")
+    return out
+
+
+def _kinds(device: Device, target: str) -> frozenset[OpKind] | Violation:
+    try:
+        kinds = device.supported_kinds(target)
+    except Exception as err:  # noqa: BLE001 - a plug-in under test may raise anything
+        return Violation("raised", target, "", f"supported_kinds() raised {type(err).__name__}: {err}")
+    if not (isinstance(kinds, frozenset) and kinds and all(isinstance(k, OpKind) for k in kinds)):
+        return Violation("form", target, "", "supported_kinds() must be a non-empty frozenset of OpKind")
+    return kinds
+
+
+def _single_cost(device: Device, op: Op, target: str, cost: Cost) -> Iterator[Violation]:
+    engines = {e.name for e in device.engines}
+    for phase in cost.phases:
+        if phase.engine not in engines:
+            yield Violation("form", target, op.name, f"phase on undeclared engine {phase.engine!r}")
+    work = _work(op)
+    if work:
+        if not cost.latency_s > 0:
+            yield Violation("positive", target, op.name, f"{work} take {cost.latency_s!r} s; work takes time")
+        if not cost.dynamic_energy_j > 0:
+            yield Violation("positive", target, op.name,
+                            f"{work} take {cost.dynamic_energy_j!r} J; work takes energy")
+    again = _price(device, op, target)
+    twin = _price(device, copy.deepcopy(op), target)
+    if again != cost or twin != cost:
+        yield Violation("deterministic", target, op.name, "pricing the op again, or an equal copy, "
+                        "gives a different cost")
+
+
+def _work(op: Op) -> str:
+    """'N MACs' or 'N vector ops' for an op that computes something, '' for a free op (a view)."""
+    if op.is_free:
+        return ""
+    if op.effective_macs > 0:
+        return f"{op.effective_macs} MACs"
+    return f"{op.vector_ops} vector ops" if op.vector_ops > 0 else ""
+
+
+def _grows(small: Op, big: Op) -> bool:
+    """`big` has no less of any work measure than `small`, and more of at least one."""
+    def measures(op: Op) -> tuple[int, ...]:
+        return (op.effective_macs, op.vector_ops, op.input_bytes, op.output_bytes, op.weight_bytes)
+
+    b, s = measures(big), measures(small)
+    return (big.kind is small.kind and not big.is_free
+            and all(x >= y for x, y in zip(b, s)) and b != s)
+
+
+def _not_less(big: float, small: float) -> bool:
+    return big >= small * (1 - REL_TOL) - 1e-30
+
+
+def _simulation(device: Device, target: str, network: Network) -> Iterator[Violation]:
+    try:
+        first = simulate(Stream(network=network, target=target), device, seed=0)
+        second = simulate(Stream(network=network, target=target), device, seed=0)
+    except DoesNotFitError:
+        return
+    except Exception as err:  # noqa: BLE001 - a plug-in under test may raise anything
+        yield Violation("raised", target, "", f"simulating {network.name!r} raised "
+                        f"{type(err).__name__}: {err}")
+        return
+    if first != second:
+        yield Violation("deterministic", target, "", f"two simulations of {network.name!r} differ")
+    comps = first.energy_by_component_j
+    negative = {k: v for k, v in comps.items() if not (math.isfinite(v) and v >= 0)}
+    if negative:
+        yield Violation("energy", target, "", f"negative or non-finite energy components {negative}")
+    total = first.energy_j
+    # Static power is booked per engine, in the component the engine names (leakage, host).
+    static_j = sum(e.static_power_w for e in device.engines) * first.duration_s
+    per_op = sum(r.energy_j for r in first.ops) + static_j
+    if not math.isclose(per_op, total, rel_tol=1e-6, abs_tol=1e-18):
+        yield Violation("energy", target, "", f"per-op energies plus static ({per_op!r} J) differ "
+                        f"from the total ({total!r} J)")
+
+
+def check_device(device: Device, *, targets: tuple[str, ...] | None = None) -> list[Violation]:
+    """Every contract violation of `device` on `targets` (default: all of its targets)."""
+    found = _form(device)
+    if found:
+        return found
+    small_nets, big_nets = variants(every_kind_network(1)), variants(every_kind_network(2))
+    for target in targets or device.targets:
+        kinds = _kinds(device, target)
+        if isinstance(kinds, Violation):
+            found.append(kinds)
+            continue
+        n_priced = 0
+        for label, small_net in small_nets.items():
+            big_ops = {op.name: op for op in big_nets[label].ops}
+            for op in small_net.ops:
+                if not all(m.kind in kinds for m in op.members or (op,)) or op.kind not in kinds:
+                    continue
+                cost = _price(device, op, target)
+                if isinstance(cost, Violation):
+                    found.append(cost)
+                    continue
+                if cost is None:
+                    continue
+                n_priced += 1
+                found += _single_cost(device, op, target, cost)
+                big = big_ops.get(op.name)
+                if big is None or not _grows(op, big):
+                    continue
+                big_cost = _price(device, big, target)
+                if isinstance(big_cost, Violation):
+                    found.append(big_cost)
+                elif big_cost is not None:
+                    grown = (f"grown from {op.effective_macs} to {big.effective_macs} MACs and "
+                             f"{op.input_bytes + op.output_bytes} to "
+                             f"{big.input_bytes + big.output_bytes} activation bytes")
+                    if not _not_less(big_cost.latency_s, cost.latency_s):
+                        found.append(Violation(
+                            "monotone", target, f"{label}:{op.name}",
+                            f"{grown}, it takes {big_cost.latency_s:.6g} s, less than "
+                            f"{cost.latency_s:.6g} s"))
+                    if not _not_less(big_cost.dynamic_energy_j, cost.dynamic_energy_j):
+                        found.append(Violation(
+                            "monotone", target, f"{label}:{op.name}",
+                            f"{grown}, it takes {big_cost.dynamic_energy_j:.6g} J, less than "
+                            f"{cost.dynamic_energy_j:.6g} J"))
+        if not n_priced:
+            if not any(v.target == target for v in found):
+                found.append(Violation("form", target, "", "the device fits none of the "
+                                       "representative ops"))
+            continue
+        runnable = _runnable(kinds)
+        if runnable is not None:
+            found += _simulation(device, target, runnable)
+    return found
+
+
+def _runnable(kinds: frozenset[OpKind]) -> Network | None:
+    """A small network the target can run: three linear layers, else the first op of the
+    every-kind network that reads only network inputs, alone; None if there is none."""
+    b = NetworkBuilder("contract-chain")
+    if OpKind.LINEAR in kinds:
+        x = b.input("x", (1, 64))
+        for i in range(3):
+            x = b.linear(x, 64, name=f"l{i}")
+        return b.build()
+    net = every_kind_network(1)
+    names = {i.name for i in net.inputs}
+    for op in net.ops:
+        if op.kind in kinds and set(op.inputs) <= names:
+            return Network(name="contract-one-op",
+                           inputs=tuple(i for i in net.inputs if i.name in op.inputs),
+                           ops=(op,), outputs=(op.name,))
+    return None
+
+
+def check_or_raise(device: Device) -> None:
+    """Raise ContractError listing every violation (for a plug-in's own tests or scripts)."""
+    found = check_device(device)
+    if found:
+        raise ContractError(f"device {getattr(device, 'name', '?')!r} breaks the contract: "
+                            + "; ".join(map(str, found[:20]))
+                            + (f"; and {len(found) - 20} more" if len(found) > 20 else ""))
+
+
+class ContractError(EdgesimError, AssertionError):
+    """A device breaks the `sim.contract` rules (listed in the message)."""
