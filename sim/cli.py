@@ -120,8 +120,19 @@ def parse_model_args(pairs: Sequence[str]) -> dict:
     return kwargs
 
 
-def load_network(registry: Registry, what: str, model_args: dict) -> Network:
-    """A model name from the registry, or a trace (.json/.yaml) or ONNX (.onnx) file."""
+def load_network(registry: Registry, what: str, model_args: dict, *, name: str | None = None,
+                 batch: int | None = None) -> Network:
+    """A model name from the registry, or a trace (.json/.yaml) or ONNX (.onnx) file.
+
+    `name` renames the network (reports and output files take it); `batch` is the batch size of
+    a zoo model or of an ONNX file's symbolic batch dim (a trace has fixed shapes).
+    """
+    import dataclasses
+
+    if batch is not None and batch < 1:
+        raise SpecError(f"--batch must be >= 1 (got {batch})")
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
+        raise SpecError(f"--name {name!r}: use letters, digits and _ . + - only (it names files)")
     path = Path(what)
     if path.suffix.lower() in TRACE_SUFFIXES + (".onnx",):
         if model_args:
@@ -129,16 +140,22 @@ def load_network(registry: Registry, what: str, model_args: dict) -> Network:
         if path.suffix.lower() == ".onnx":
             from workloads.onnx_import import load_onnx
 
-            return load_onnx(path)
+            return load_onnx(path, name=name, batch=batch)
+        if batch is not None:
+            raise SpecError(f"--batch cannot apply to trace {what}: its shapes are fixed")
         from workloads.trace import load
 
-        return load(path)
-    if path.exists() or "/" in what:
+        network = load(path)
+    elif path.exists() or "/" in what:
         raise SpecError(
             f"{what!r} is neither a model name nor a trace file; traces end in "
             f"{', '.join(TRACE_SUFFIXES + ('.onnx',))}"
         )
-    return registry.workload(what, **model_args)
+    else:
+        if batch is not None:
+            model_args = {**model_args, "batch": batch}
+        network = registry.workload(what, **model_args)
+    return network if name is None else dataclasses.replace(network, name=name)
 
 
 def transform(network: Network, args: argparse.Namespace) -> Network:
@@ -209,7 +226,8 @@ def _cmd_run(args, registry: Registry) -> int:
         raise SpecError(f"--deadline-ms must be > 0 and finite (got {args.deadline_ms})")
     device = device_from_args(registry, args)
     model_args = parse_model_args(args.arg)
-    network = transform(load_network(registry, args.model, model_args), args)
+    network = transform(load_network(registry, args.model, model_args, name=args.name,
+                                     batch=args.batch), args)
     stream = Stream(
         network=network,
         target=args.target or "",
@@ -222,9 +240,29 @@ def _cmd_run(args, registry: Registry) -> int:
     print(summary_text(report))
     if args.out:
         stem = output_stem(network.name)
+        _refuse_other_report(Path(args.out) / f"{stem}.json", report)
         for path in write_report(report, args.out, stem=stem):
             print(f"wrote {path}")
     return 0
+
+
+def _refuse_other_report(path: Path, report) -> None:
+    """SpecError when `path` holds the report of another network or device (names collide)."""
+    import json
+
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text())["metadata"]
+        same = (old["device_hash"] == report.metadata.device_hash
+                and [list(s) for s in old["streams"]] == [list(s) for s in report.metadata.streams])
+    except (OSError, ValueError, KeyError, TypeError):
+        same = False
+    if not same:
+        raise SpecError(
+            f"{path} holds the report of another run (network or device); pass --name to write "
+            "this one under another name, or choose another --out"
+        )
 
 
 def output_stem(name: str) -> str:
@@ -237,7 +275,9 @@ def output_stem(name: str) -> str:
 def _cmd_trace(args, registry: Registry) -> int:
     from workloads.trace import save
 
-    network = transform(load_network(registry, args.model, parse_model_args(args.arg)), args)
+    base = load_network(registry, args.model, parse_model_args(args.arg), name=args.name,
+                        batch=args.batch)
+    network = transform(base, args)
     if args.action == "export":
         if not args.output:
             raise SpecError("trace export needs -o FILE (.json or .yaml)")
@@ -245,6 +285,8 @@ def _cmd_trace(args, registry: Registry) -> int:
         print(f"wrote {args.output} ({len(network)} ops)")
         return 0
     s = network.summary()
+    if args.model.lower().endswith(".onnx"):
+        _print_file_compression(args.model, base, bool(args.prune or args.quant))
     print(f"{network.name}: {s.n_ops} ops, {s.macs / 1e9:.4g} GMACs "
           f"({s.effective_macs / 1e9:.4g} effective), {s.params / 1e6:.4g} M params, "
           f"weights {binary_size(s.weight_bytes)}, activation peak {binary_size(s.activation_peak_bytes)}")
@@ -255,13 +297,35 @@ def _cmd_trace(args, registry: Registry) -> int:
     return 0
 
 
+def _print_file_compression(path: str, network: Network, overridden: bool) -> None:
+    """The compression an ONNX file holds, as ops per label (what --prune/--quant then change)."""
+    from collections import Counter
+
+    counts = Counter(m.compression.label() for op in network.ops for m in (op.members or (op,)))
+    found = ", ".join(f"{n} ops {label}" for label, n in counts.most_common())
+    note = "; --prune/--quant override it below" if overridden else ""
+    print(f"compression read from {path}: {found}{note}")
+
+
 def _cmd_compare(args, registry: Registry) -> int:
     import shlex
 
     from sim import compare
     from sim.tables import pyplot
 
-    rows = compare.compare(registry, args.model, args.setting,
+    model_args = parse_model_args(args.arg)
+    models, seen = [], {}
+    for what in args.model:
+        network = load_network(registry, what, {} if what.lower().endswith(
+            TRACE_SUFFIXES + (".onnx",)) else model_args, batch=args.batch)
+        label = network.name
+        if label in seen:  # two files named alike (every torch export is main_graph)
+            seen[label] += 1
+            label = f"{network.name}#{seen[network.name]}"
+            print(f"note: {what} is also named {network.name!r}; its rows are labelled {label!r}")
+        seen.setdefault(label, 1)
+        models.append((label, network))
+    rows = compare.compare(registry, models, args.setting,
                            [compare.DeviceChoice.parse(d) for d in args.device], seed=args.seed)
     print(f"{'model':<14}{'setting':<24}{'device:target':<26}{'latency':>13} {'energy':>13} "
           f"{'inferences':>12}  executed precision")
@@ -274,6 +338,8 @@ def _cmd_compare(args, registry: Registry) -> int:
     if args.out:
         parts = ["edgesim compare"]
         parts += [f"--model {shlex.quote(m)}" for m in args.model]
+        parts += [f"--arg {shlex.quote(a)}" for a in args.arg]
+        parts += [f"--batch {args.batch}"] if args.batch is not None else []
         parts += [f"--setting {shlex.quote(s)}" for s in args.setting]
         parts += [f"--device {shlex.quote(d)}" for d in args.device]
         parts.append(f"--out {shlex.quote(args.out)}")
@@ -307,6 +373,14 @@ def _add_transform_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quant", metavar="SPEC",
                    help="fp32, fp16, w8a8, pot:w4a8, mixed:w4a8:0.5, mp:w4a8:8:0.25")
     p.add_argument("--fuse", action="store_true", help="fuse ops with the elementwise ops after them")
+    _add_name_batch(p, name=True)
+
+
+def _add_name_batch(p: argparse.ArgumentParser, *, name: bool) -> None:
+    if name:
+        p.add_argument("--name", help="name of the network (reports and output files take it)")
+    p.add_argument("--batch", type=int,
+                   help="batch size (a zoo model's, or an ONNX file's symbolic batch dim)")
 
 
 COMMAND_GROUP = "edgesim.commands"
@@ -356,7 +430,11 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     _add_transform_args(p)
     p.add_argument("-o", "--output", help="trace file to write (.json or .yaml)")
     p = sub.add_parser("compare", help="run models x compression settings x devices, one table")
-    p.add_argument("--model", action="append", required=True, help="model name (repeat)")
+    p.add_argument("--model", action="append", required=True,
+                   help="model name, trace or ONNX file (repeat)")
+    p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="zoo model builder argument, for every zoo model (repeat)")
+    _add_name_batch(p, name=False)
     p.add_argument("--setting", action="append", required=True,
                    help="'+'-joined transforms, e.g. fp32, w8a8, block:0.75+w8a8+fuse (repeat)")
     p.add_argument("--device", action="append", required=True,

@@ -76,13 +76,22 @@ def apply_setting(network: Network, setting: str) -> Network:
     return network
 
 
-def compare(registry: Registry, models: Sequence[str], settings: Sequence[str],
-            devices: Sequence[DeviceChoice], *, seed: int = 0) -> list[dict]:
-    """One row per model x setting x device (see COLUMNS)."""
+def compare(registry: Registry, models: Sequence[str | tuple[str, Network]],
+            settings: Sequence[str], devices: Sequence[DeviceChoice], *,
+            seed: int = 0) -> list[dict]:
+    """One row per model x setting x device (see COLUMNS).
+
+    A model is a registered name, or a (label, network) pair (a trace or ONNX file loaded by
+    the caller); labels must differ.
+    """
     boards = {d.name: registry.resolve_device(d.name) for d in devices}
     rows = []
-    for model in models:
-        base = registry.workload(model)
+    labels = [m[0] if isinstance(m, tuple) else m for m in models]
+    if len(set(labels)) != len(labels):
+        dup = next(label for label in labels if labels.count(label) > 1)
+        raise SpecError(f"two models are labelled {dup!r}; give each its own name")
+    for entry in models:
+        model, base = entry if isinstance(entry, tuple) else (entry, registry.workload(entry))
         for setting in settings:
             network = apply_setting(base, setting)
             for choice in devices:

@@ -33,13 +33,15 @@ violations naming the op, not raised, so one call lists every problem at once.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sim.device import Cost, Device, EngineSpec
 from sim.engine import Stream, simulate
-from workloads import DoesNotFitError, EdgesimError, Network, NetworkBuilder, Op, OpKind
+from workloads import (Compression, DoesNotFitError, EdgesimError, Network, NetworkBuilder, Op,
+                       OpKind)
 from workloads.ops import NeighbourAttrs, ScatterAttrs, SparseConv3dAttrs
 
 REL_TOL = 1e-9
@@ -122,9 +124,18 @@ def variants(net: Network) -> dict[str, Network]:
         "multi_precision": net.quantized(
             "multi_precision", weight_bits=4, activation_bits=8, high_bits=8, high_ratio=0.25
         ),
+        "n_m": _n_m(net),
         "fused": net.fused(),
         "block-int8-fused": net.pruned("block", 0.75).quantized("fixed", weight_bits=8).fused(),
     }
+
+
+def _n_m(net: Network) -> Network:
+    """2:4 sparsity on every conv and linear (N:M is read from ONNX weights; no pruned() knob)."""
+    comp = Compression(sparsity="n_m", sparsity_ratio=0.5, n_m=(2, 4))
+    weighted = (OpKind.CONV2D, OpKind.LINEAR)
+    return dataclasses.replace(net, ops=tuple(
+        op.replace(compression=comp) if op.kind in weighted else op for op in net.ops))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The schemes are the ones the edge-compression literature executes differently:
 
 - sparsity: unstructured (CSR-like), pattern (kernel patterns, PatDNN / 2111.11581), block
-  (block-based column-row pruning, GRIM 2108.11033), channel (filter removal; changes shapes);
+  (block-based column-row pruning, GRIM 2108.11033), channel (filter removal; changes shapes),
+  N:M (at most N kept in every M consecutive weights along the reduction dim; 2:4 is what
+  NVIDIA Ampere's sparse tensor cores execute, Mishra et al. 2104.08378);
 - quantization: float32, float16, fixed-point integer, power-of-two (shift-add), mixed
   (a fraction of each layer's rows in power-of-two, the rest fixed-point; Auto-ViT-Acc
   2208.05163), intra-layer multi-precision (a fraction of rows at a second, higher bit-width;
@@ -26,6 +28,7 @@ class SparsityScheme(enum.Enum):
     PATTERN = "pattern"
     BLOCK = "block"
     CHANNEL = "channel"
+    N_M = "n_m"
 
 
 class QuantScheme(enum.Enum):
@@ -63,6 +66,9 @@ class Compression:
     """Fraction of weights removed, in [0, 1). Zero for DENSE."""
     block_shape: tuple[int, int] = (1, 1)
     """BLOCK only: (rows, cols) of the weight-matrix blocks pruned column-row-wise (GRIM)."""
+    n_m: tuple[int, int] | None = None
+    """N_M only: (n, m), n of every m consecutive weights along the input (reduction) dim kept,
+    1 <= n < m; the ratio is then 1 - n / m. None for every other scheme."""
     quant: QuantScheme = QuantScheme.FLOAT32
     """Quantization scheme of the weights."""
     weight_bits: int = 32
@@ -81,6 +87,8 @@ class Compression:
         object.__setattr__(self, "sparsity", parse_enum(SparsityScheme, self.sparsity, "sparsity"))
         object.__setattr__(self, "quant", parse_enum(QuantScheme, self.quant, "quant"))
         object.__setattr__(self, "block_shape", tuple(self.block_shape))
+        if isinstance(self.n_m, list):
+            object.__setattr__(self, "n_m", tuple(self.n_m))
         if not 0.0 <= self.sparsity_ratio < 1.0:
             raise SpecError(f"'sparsity_ratio' must be in [0, 1) (got {self.sparsity_ratio!r})")
         if self.sparsity is SparsityScheme.DENSE and self.sparsity_ratio != 0.0:
@@ -88,6 +96,18 @@ class Compression:
                 f"'sparsity_ratio' must be 0 for dense weights (got {self.sparsity_ratio}); "
                 "choose a sparsity scheme"
             )
+        if self.sparsity is SparsityScheme.N_M:
+            nm = self.n_m
+            if (not isinstance(nm, tuple) or len(nm) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in nm)
+                    or not 1 <= nm[0] < nm[1]):
+                raise SpecError(f"'n_m' must be two ints (n, m) with 1 <= n < m for n_m sparsity "
+                                f"(got {nm!r})")
+            if abs(self.sparsity_ratio - (1 - nm[0] / nm[1])) > 1e-9:
+                raise SpecError(f"'sparsity_ratio' of {nm[0]}:{nm[1]} sparsity is "
+                                f"{1 - nm[0] / nm[1]:g} (got {self.sparsity_ratio:g})")
+        elif self.n_m is not None:
+            raise SpecError(f"'n_m' is only for sparsity 'n_m' (got {self.n_m!r})")
         if len(self.block_shape) != 2 or min(self.block_shape) < 1:
             raise SpecError(f"'block_shape' must be two positive ints (got {self.block_shape!r})")
         for name in ("weight_bits", "activation_bits"):
@@ -144,7 +164,9 @@ class Compression:
     def label(self) -> str:
         """A short human label, e.g. ``block:0.75 w8a8 mixed(pot=0.5)``."""
         parts = []
-        if self.sparsity is not SparsityScheme.DENSE:
+        if self.sparsity is SparsityScheme.N_M:
+            parts.append(f"n_m({self.n_m[0]}:{self.n_m[1]}):{self.sparsity_ratio:g}")
+        elif self.sparsity is not SparsityScheme.DENSE:
             parts.append(f"{self.sparsity.value}:{self.sparsity_ratio:g}")
         if self.quant is QuantScheme.FLOAT32:
             parts.append("fp32")

@@ -334,6 +334,11 @@ class Network:
         scheme = parse_enum(SparsityScheme, scheme, "sparsity")
         if scheme is SparsityScheme.DENSE:
             raise SpecError("prune with a sparsity scheme other than 'dense'")
+        if scheme is SparsityScheme.N_M:
+            raise SpecError(
+                "N:M sparsity is read from a model's weights (load_onnx); prune with "
+                "'unstructured', 'pattern', 'block' or 'channel'"
+            )
         if not 0.0 < ratio < 1.0:
             raise SpecError(f"pruning ratio must be in (0, 1) (got {ratio})")
         if any(op.kind is OpKind.FUSED for op in self.ops):
@@ -404,24 +409,36 @@ class Network:
     def fused(self) -> Network:
         """Each op folded together with the chain of add/mul/activation/norm ops after it.
 
-        An op joins its predecessor's group when it is the only reader of the group's current
-        output (so the intermediate never needs to reach memory). A group of one stays as it
-        was. The fused op is named by joining its members' names with '+', and placed where its
+        An op joins the group of one of its operands when it is the only reader of that group's
+        current output (so the intermediate never needs to reach memory); any operand of the
+        output's shape may be that producer, so a residual ``x + conv(x)`` fuses like
+        ``conv(x) + x`` (the first operand that qualifies wins), while a squeeze-excite
+        ``x * gate`` with a (N, C, 1, 1) gate does not join the gate. A group of one stays as
+        it was. The fused op is named by joining its members' names with '+', and placed where its
         last member was, which keeps the order topological. Its name joins the members' names
         with '+', dropping the anchor's module prefix from the rest ('l1.conv+bn+relu').
         """
         groups: list[list[Op]] = []
         group_of: dict[str, int] = {}
-        for op in self.ops:
-            src = op.inputs[0] if op.inputs else None
-            if (
-                op.kind in FUSIBLE_KINDS
-                and src in group_of
+        outputs = set(self.outputs)
+
+        def joinable(src: str) -> bool:
+            return (
+                src in group_of
                 and groups[group_of[src]][-1].name == src
                 and len(self.consumers[src]) == 1
-                and src not in self.outputs
+                and src not in outputs
                 and groups[group_of[src]][0].kind is not OpKind.FUSED
-            ):
+            )
+
+        for op in self.ops:
+            src = None
+            if op.kind in FUSIBLE_KINDS:
+                # One-to-one only: an operand broadcast up to the output (a squeeze-excite gate)
+                # is not a producer the op can run inside.
+                src = next((s for s, shape in zip(op.inputs, op.input_shapes)
+                            if shape == op.output_shape and joinable(s)), None)
+            if src is not None:
                 gid = group_of[src]
                 groups[gid].append(op)
             else:

@@ -363,8 +363,18 @@ def _schema(cls: type, enums: Mapping[str, type[enum.Enum]]) -> _Schema:
 _ATTRS_SCHEMA: Mapping[type, _Schema] = MappingProxyType({
     cls: _schema(cls, getattr(cls, "_enums", {})) for cls in set(ATTRS_TYPE.values())
 })
+def _two_ints_or_none(value: object, field: str) -> tuple[int, int] | None:
+    return None if value is None else _two_ints(value, field)
+
+
+def _list_or_none(value: tuple | None) -> list | None:
+    return None if value is None else _list_encoder(value)
+
+
 _COMPRESSION_SCHEMA = _Schema(tuple(
-    dataclasses.replace(f, parse=_two_ints) if f.name == "block_shape" else f  # no int shorthand
+    dataclasses.replace(f, parse=_two_ints) if f.name == "block_shape"  # no int shorthand
+    else dataclasses.replace(f, parse=_two_ints_or_none, encode=_list_or_none) if f.name == "n_m"
+    else f
     for f in _schema(Compression, {"sparsity": SparsityScheme, "quant": QuantScheme}).fields
 ))
 _EMPTY: Mapping = MappingProxyType({})

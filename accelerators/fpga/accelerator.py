@@ -102,6 +102,13 @@ class AcceleratorSpec(Spec):
     """Share of each layer's rows the design is sized to put on the LUT array (0 without one)."""
     cols: Annotated[int, Field(ge=1, le=256)] = 16
     """Reduction lanes per row (Tn): products summed per row per cycle."""
+    depthwise_taps: Annotated[int, Field(ge=1, le=256)] | None = None
+    """Lanes per row a depthwise convolution uses (a kernel window of up to this many taps per
+    beat, capped at cols); None: no depthwise mapping, a depthwise conv runs one channel
+    (group) at a time.
+    With it the DSP array's rows take different channels: each row reads its own channel's
+    window from an input buffer banked by channel (rows x depthwise_taps activations a cycle),
+    and the packing of two weights per DSP slice does not apply (it shares the activation)."""
     dsp_rows: Rows | None = None
     """Rows of the DSP array (Tm of fixed-point rows); None: the allocator sizes it."""
     lut_rows: Rows | None = None
@@ -169,6 +176,11 @@ class AcceleratorSpec(Spec):
         return value
 
     @property
+    def depthwise_lanes(self) -> int | None:
+        """Lanes a row gives a depthwise window: depthwise_taps capped at cols (None: no mapping)."""
+        return None if self.depthwise_taps is None else min(self.depthwise_taps, self.cols)
+
+    @property
     def has_lut_array(self) -> bool:
         return self.datapath is Datapath.QUANTIZED and self.lut_pe is not LutPe.NONE
 
@@ -219,6 +231,16 @@ class Design:
             return self.dsp_rows // (int(slices) * self.design_pack)
         return self.dsp_rows * min(pack, self.design_pack) // self.design_pack
 
+    def depthwise_rows_at(self, weight_bits: int, act_bits: int) -> int:
+        """Channels a depthwise conv at these widths runs in parallel on the DSP array (0 when
+        the design has no depthwise mapping or the widths fit no slice). Packed rows share one
+        activation, which depthwise channels do not: each physical row takes one channel."""
+        if self.spec.depthwise_taps is None:
+            return 0
+        if self.spec.datapath is Datapath.FLOAT32:
+            return self.dsp_rows
+        return min(self.dsp_rows_at(weight_bits, act_bits), self.dsp_rows // self.design_pack)
+
     def lut_rows_at(self, weight_bits: int, act_bits: int) -> int:
         """LUT rows usable by rows of these widths (0 when wider than the LUT PEs are built)."""
         if weight_bits > self.spec.weight_bits or act_bits > self.spec.act_bits:
@@ -245,10 +267,15 @@ def _check_fit(part: FpgaPartSpec, spec: AcceleratorSpec, usage: ResourceUsage, 
 
 
 def _buffers(part: FpgaPartSpec, spec: AcceleratorSpec, dsp_rows: int, lut_rows: int,
-             weight_bits: int) -> int:
+             weight_bits: int, pack: int = 1) -> int:
     rows = dsp_rows + lut_rows
+    input_width = spec.cols * spec.act_bits
+    if spec.depthwise_taps is not None:
+        # Banked by channel, the input buffer feeds each physical DSP row its own window.
+        input_width = max(input_width, max(1, dsp_rows // pack) * spec.depthwise_lanes
+                          * spec.act_bits)
     return (buffer_bram36(spec.weight_buffer_bytes, rows * spec.cols * weight_bits)
-            + buffer_bram36(spec.input_buffer_bytes, spec.cols * spec.act_bits)
+            + buffer_bram36(spec.input_buffer_bytes, input_width)
             + buffer_bram36(spec.output_buffer_bytes, rows * spec.act_bits))
 
 
@@ -278,11 +305,11 @@ def _resolve_auto(part: FpgaPartSpec, spec: AcceleratorSpec) -> AcceleratorSpec:
 
 
 def _fit_bram(part: FpgaPartSpec, spec: AcceleratorSpec, dsp_rows: int, lut_rows: int,
-              weight_bits: int) -> tuple[int, int]:
+              weight_bits: int, pack: int) -> tuple[int, int]:
     """Scale both arrays down together until their buffers fit the BRAM budget."""
     budget = math.floor(part.n_bram36 * spec.max_bram_ratio)
     total = dsp_rows + lut_rows
-    while total and _buffers(part, spec, dsp_rows, lut_rows, weight_bits) > budget:
+    while total and _buffers(part, spec, dsp_rows, lut_rows, weight_bits, pack) > budget:
         scale = 0.98
         dsp_rows, lut_rows = int(dsp_rows * scale), int(lut_rows * scale)
         total = dsp_rows + lut_rows
@@ -314,8 +341,10 @@ def allocate(part: FpgaPartSpec, spec: AcceleratorSpec, *, name: str | None = No
 
     if spec.datapath is Datapath.FLOAT32:
         lane_dsp = spec.fp32_mul_dsp + spec.fp32_add_dsp
-        rows = spec.dsp_rows if spec.dsp_rows is not None else max(0, min(dsp_budget // (lane_dsp * cols),
-                                           lut_budget // max(1, spec.fp32_lane_luts * cols)))
+        ff_budget = math.floor(part.n_ff * spec.max_ff_ratio) - fixed_cost.n_ff
+        rows = spec.dsp_rows if spec.dsp_rows is not None else max(0, min(
+            dsp_budget // (lane_dsp * cols), lut_budget // max(1, spec.fp32_lane_luts * cols),
+            ff_budget // max(1, spec.fp32_lane_ffs * cols)))
         if rows < 1:
             raise DoesNotFitError(
                 f"design {name!r} does not fit {part.name}: not one row of {cols} fp32 lanes "
@@ -356,7 +385,7 @@ def allocate(part: FpgaPartSpec, spec: AcceleratorSpec, *, name: str | None = No
                 lut_rows = min(cap, wanted)
     if spec.dsp_rows is None and spec.lut_rows is None:
         # The weight buffer feeds rows x cols weights per cycle: BRAM ports can bound the rows.
-        dsp_rows, lut_rows = _fit_bram(part, spec, dsp_rows, lut_rows, w)
+        dsp_rows, lut_rows = _fit_bram(part, spec, dsp_rows, lut_rows, w, pack)
     if dsp_rows + lut_rows < 1:
         raise DoesNotFitError(
             f"design {name!r} does not fit {part.name}: no row of {cols} lanes fits the DSP "
@@ -368,7 +397,7 @@ def allocate(part: FpgaPartSpec, spec: AcceleratorSpec, *, name: str | None = No
     if lut_row is not None and lut_rows:
         lut_part = ResourceUsage.of("lut_array", lut=lut_rows * lut_row.n_lut,
                                     ff=lut_rows * lut_row.n_ff)
-    bram = _buffers(part, spec, dsp_rows, lut_rows, w)
+    bram = _buffers(part, spec, dsp_rows, lut_rows, w, pack)
     usage = fixed_cost + dsp_part + lut_part + ResourceUsage.of("buffers", bram=bram)
     _check_fit(part, spec, usage, name)
     return Design(part=part, spec=spec, clock_hz=clock, dsp_rows=dsp_rows, lut_rows=lut_rows,

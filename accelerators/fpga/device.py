@@ -12,9 +12,11 @@ them); high-precision rows of a multi-precision layer run on the DSPs at the pac
 allows; activation x activation matmuls (attention) and float layers run on the DSPs (floats
 deploy as 16-bit fixed point on the quantized datapath). The split minimises the slower array's
 passes, both arrays work concurrently (one stage, two phases), and each array's time is
-`timing.tile_cycles` over its passes. Elementwise ops fused behind a GEMM run in the rows' output
-stage (one op per row per cycle, on the 'vector' track); standalone ones (softmax, layer norm,
-pooling) on the vector unit. Block- and pattern-pruned weights shorten the reduction
+`timing.tile_cycles` over its passes. A depthwise conv on a design with `depthwise_taps` puts
+one channel on each physical DSP row (packing lost: packed multiplies share an activation) and
+its kernel window on `depthwise_lanes` of the row's lanes. Elementwise ops fused behind a GEMM
+run in the rows' output stage (one op per row per cycle, on the 'vector' track); standalone ones
+(softmax, layer norm, pooling) on the vector unit. Block- and pattern-pruned weights shorten the reduction
 by the kept fraction (the pruned column blocks are skipped, GRIM-style); unstructured sparsity
 is computed dense (the array cannot skip scattered zeros) but moves compressed weights.
 
@@ -81,6 +83,11 @@ class GemmPlan:
     lut_cycles: int
     lut_rows_assigned: int
     """Weight-matrix rows the LUT array computes."""
+    depthwise: bool = False
+    """Mapped by the depthwise mapping: channels across the DSP rows, `depthwise_taps` lanes a
+    row (each pass reads its own channels, so no input is read twice)."""
+    dsp_active_ratio: float = 1.0
+    """Share of the DSP array's lanes the op keeps busy (below 1 for depthwise windows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +192,39 @@ class FpgaDevice:
         return [_RowClass(m - n_high, d.dsp_rows_at(w, a), fixed_lut),
                 _RowClass(n_high, d.dsp_rows_at(comp.high_bits, a), high_lut)]
 
+    def _depthwise_bits(self, op: Op) -> tuple[int, int]:
+        """(weight, activation) operand widths of a depthwise conv on the DSP rows: its widest
+        row class, as `_row_classes` sizes them."""
+        comp = op.compression
+        if comp.is_float:
+            return FLOAT_AS_FIXED_BITS, FLOAT_AS_FIXED_BITS
+        w, a, q = comp.weight_bits, comp.activation_bits, comp.quant
+        pot = pot_max_shift(w) + 2
+        widest = {QuantScheme.FIXED: w, QuantScheme.POWER_OF_TWO: pot,
+                  QuantScheme.MIXED: max(w, pot)}.get(q, max(w, comp.high_bits or w))
+        return widest, a
+
+    def _depthwise_plan(self, op: Op, gemm: GemmShape, k_eff: int) -> GemmPlan:
+        """Channels across the DSP rows, each row a kernel window on `depthwise_lanes` lanes:
+        ceil(channels / rows) passes over every output position, ceil(k / taps) beats each."""
+        d, taps = self.design, self.design.spec.depthwise_lanes
+        rows = d.depthwise_rows_at(*self._depthwise_bits(op))
+        if rows < 1:
+            raise DoesNotFitError(f"op {op.name!r}: its depthwise weights fit no DSP row of "
+                                  f"{self.name}")
+        passes = -(-gemm.n_batch // rows)
+        cycles = tile_cycles(rows, taps, k_eff, passes * gemm.p)
+        used = min(rows, gemm.n_batch) * min(taps, k_eff)
+        lanes = max(1, d.dsp_rows * d.cols // max(1, d.design_pack))
+        return GemmPlan(gemm=gemm, k_eff=k_eff, dsp_passes=passes, lut_passes=0,
+                        dsp_cycles=cycles, lut_cycles=0, lut_rows_assigned=0, depthwise=True,
+                        dsp_active_ratio=min(1.0, used / lanes))
+
     def gemm_plan(self, op: Op) -> GemmPlan:
         """The row split and cycles of a conv/linear/matmul (or a fused op anchored on one).
 
+        A depthwise conv (one output channel per group) on a design with `depthwise_taps`
+        takes the depthwise mapping (`_depthwise_plan`); without it, one group at a time.
         Raises DoesNotFitError when some rows fit neither array (e.g. wider than both).
         """
         anchor = op.anchor
@@ -197,6 +234,9 @@ class FpgaDevice:
         k_eff = gemm.k
         if comp.sparsity in (SparsityScheme.BLOCK, SparsityScheme.PATTERN):
             k_eff = max(1, math.ceil(gemm.k * comp.density))
+        if (anchor.kind is OpKind.CONV2D and gemm.m == 1 and gemm.n_batch > 1
+                and d.spec.depthwise_taps is not None):
+            return self._depthwise_plan(anchor, gemm, k_eff)
         classes = [c for c in self._row_classes(anchor, gemm) if c.n_rows]
         lut_rows = d.lut_rows
         # Rows that need the same effective DSP rows share DSP passes.
@@ -252,7 +292,8 @@ class FpgaDevice:
             weights = op.weight_bytes
             inputs = op.input_bytes
             prefetchable = min(weights, s.weight_buffer_bytes)
-        passes = max(plan.dsp_passes, plan.lut_passes, 1)
+        # Depthwise passes read disjoint channels: the input is read once whatever the order.
+        passes = 1 if plan.depthwise else max(plan.dsp_passes, plan.lut_passes, 1)
         ws_in = inputs if inputs <= s.input_buffer_bytes else inputs * passes
         weight_stationary = weights + ws_in
         in_tiles = max(1, -(-inputs // max(1, s.input_buffer_bytes)))
@@ -324,9 +365,12 @@ class FpgaDevice:
         vec = d.usage.breakdown.get("vector", (0, 0, 0, 0))
         ctl = d.usage.breakdown.get("control", (0, 0, 0, 0))
         power = part.dynamic_power_w
+        # Idle lanes (a depthwise window on a few lanes of each row) do not toggle.
+        active = plan.dsp_active_ratio if plan is not None else 1.0
         energy = {
-            "dsp": power(clock_hz=clock, n_dsp=d.dsp_slices_array) * dsp_s,
-            "array_logic": (power(clock_hz=clock, n_lut=lut_dsp_rows, n_ff=ff_dsp_rows) * dsp_s
+            "dsp": power(clock_hz=clock, n_dsp=d.dsp_slices_array) * dsp_s * active,
+            "array_logic": (power(clock_hz=clock, n_lut=lut_dsp_rows, n_ff=ff_dsp_rows)
+                            * dsp_s * active
                             + power(clock_hz=clock, n_lut=lut_lut_rows, n_ff=ff_lut_rows) * lut_s),
             "control": power(clock_hz=clock, n_lut=ctl[1], n_ff=ctl[2]) * busy_s,
             "vector": power(clock_hz=clock, n_dsp=vec[0], n_lut=vec[1], n_ff=vec[2]) * vector_s,

@@ -10,7 +10,8 @@ giving the fields; `edgesim device show` writes them out in full.
 Entry points (group `edgesim.devices`), each built from its preset in presets/: `fpga-zcu102`,
 `fpga-xc7z020`, `fpga-xc7z045` (the mixed-scheme W4A8 design of presets/designs/
 accel_mixed_w4a8.yaml, sized for the part) and `fpga-zcu102-fp32` (the float32 baseline engine
-of presets/designs/accel_float32.yaml on the ZCU102). The family is registered under
+of presets/designs/accel_float32.yaml on the ZCU102) and `fpga-zcu102-fp32-lean` (the leanest
+float32 engine of presets/designs/accel_float32_lean.yaml, a bound on any float32 baseline). The family is registered under
 `edgesim.families` as 'fpga'.
 """
 
@@ -135,3 +136,9 @@ def xc7z045() -> FpgaDevice:
 def zcu102_fp32() -> FpgaDevice:
     """Entry point: the float32 baseline engine (fp32 lanes on DSPs, PG060 costs) on the ZCU102."""
     return FAMILY.device("fpga_zcu102_fp32")
+
+
+def zcu102_fp32_lean() -> FpgaDevice:
+    """Entry point: the leanest float32 engine the DSP48E2 allows (2 slices per fp32 multiply,
+    UG579 port widths) on the ZCU102: a bound on any float32 baseline there."""
+    return FAMILY.device("fpga_zcu102_fp32_lean")

@@ -81,8 +81,10 @@ def gemm_shape(op: Op) -> GemmShape | None:
     """The GEMM view of a conv2d, linear or matmul (None for other kinds).
 
     conv2d: m = out channels per group, k = in channels per group x kh x kw, p = N x Ho x Wo,
-    one GEMM per group (a depthwise conv is `groups` GEMMs with m = 1: the row-parallel array
-    runs it one channel at a time, the known weakness of Tm x Tn engines on depthwise layers).
+    one GEMM per group (a depthwise conv is `groups` GEMMs with m = 1: a plain row-parallel
+    array runs it one channel at a time, the known weakness of Tm x Tn engines on depthwise
+    layers; a design with `depthwise_taps` spreads the channels over its rows instead, see
+    `device.FpgaDevice.gemm_plan`).
     linear: m = out features, k = in features, p = all leading dims. matmul (..., L, K) @
     (..., K, N): m = N (the second operand plays the weights), k = K, p = L, one per batch.
     """

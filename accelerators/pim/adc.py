@@ -14,7 +14,20 @@ Conversion, in order (all vectorised, noise drawn from the `numpy.random.Generat
    through `inl_lsb` sampled at evenly spaced t;
 4. thermal noise: v += N(0, sigma), sigma = noise_std * lsb (NoiseReference.LSB) or
    noise_std * full_scale (NoiseReference.FULL_SCALE); a fresh draw per conversion;
-5. quantisation: code = clip(round(v / lsb), lowest, highest) (values beyond full scale clip).
+5. rounding to a code, `rounding`: nearest (half to even), floor (a current-controlled-oscillator
+   ADC counts only whole periods), stochastic (round(v / lsb + U(-0.5, 0.5)), a fresh draw per
+   conversion) or none (no discretisation: infinite resolution);
+6. clipping at the output bound, `clipping`: saturate at the lowest and highest code (values
+   beyond full scale clip) or none (no bound: the range still sets the LSB of steps 2-5).
+
+Steps 5 and 6 are the ADC model of IBM aihwkit's analog tiles (its `IOParameters`): there the
+output is discretised with `out_res` steps over [-out_bound, out_bound] (`out_res` <= 0: no
+discretisation; `out_sto_round`: stochastic rounding), then clamped to +-`out_bound`
+(`out_bound` <= 0: no bound), each switched on its own. A bipolar b-bit converter here is
+aihwkit's `out_res` = 1 / (2**b - 2) with `out_bound` = the full scale (2**b - 2 steps of one
+LSB over [-full_scale, full_scale]); aihwkit's floor rounding is the `adc_quantization` of its
+IR-drop tile (a current-controlled oscillator counting whole pulses). Defaults (nearest,
+saturate) are the converter this module always modelled.
 
 Unipolar (offset-encoded weights): codes 0 .. 2**b - 1, lsb = full_scale / (2**b - 1).
 Bipolar (differential pairs, the column pair's difference is converted): codes
@@ -58,6 +71,28 @@ def _finite(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise SpecError(f"ADC {name!r} must be a finite number (got {value!r})")
     return float(value)
+
+
+class Rounding(enum.Enum):
+    """How a converter turns its (scaled) input into a whole code."""
+
+    NEAREST = "nearest"
+    """Nearest code, ties to even (numpy.rint); a flash or SAR converter."""
+    FLOOR = "floor"
+    """The code below: a current-controlled-oscillator ADC counts only whole periods."""
+    STOCHASTIC = "stochastic"
+    """Nearest code after adding U(-0.5, 0.5) LSB drawn per conversion (needs a Generator)."""
+    NONE = "none"
+    """No discretisation (infinite resolution); offset, INL and noise are still in LSBs."""
+
+
+class Clipping(enum.Enum):
+    """What a converter does with inputs beyond its output bound (the full scale)."""
+
+    SATURATE = "saturate"
+    """Clamp to the lowest and highest code."""
+    NONE = "none"
+    """No bound: codes beyond the range pass (an ideal wide-range digitiser)."""
 
 
 class BuiltInPythonSpec(Spec):
@@ -107,6 +142,10 @@ class AdcSpec(BuiltInPythonSpec):
     # strict=False: Python callers may name it by its value, e.g. noise_reference="full_scale".
     noise_reference: Annotated[NoiseReference, Field(strict=False)] = NoiseReference.LSB
     """Whether `noise_std` is in LSBs or a fraction of full scale."""
+    rounding: Annotated[Rounding, Field(strict=False)] = Rounding.NEAREST
+    """How codes are rounded: 'nearest' (ties to even), 'floor', 'stochastic' or 'none'."""
+    clipping: Annotated[Clipping, Field(strict=False)] = Clipping.SATURATE
+    """Beyond the output bound (full_scale_ratio of the largest sum): 'saturate' or 'none'."""
 
     @property
     def is_linear(self) -> bool:
@@ -148,13 +187,16 @@ def convert(
     rng: np.random.Generator | None,
     *,
     inplace: bool = False,
+    saturated: np.ndarray | None = None,
 ) -> np.ndarray:
     """Digitise column sums: the ADC output code times the LSB, in unit-cell units.
 
     `analog` is any array of column sums; `full_scale` (> 0) is the input that maps to the top
     code. Works on a float copy of `analog` (on `analog` itself when `inplace` and it is a float
     array, to save memory in large sweeps) and returns it. `rng` is needed only when
-    spec.noise_std > 0 (SpecError otherwise).
+    spec.noise_std > 0 or the rounding is stochastic (SpecError otherwise). `saturated`, a
+    boolean array of analog's shape, is set where the rounded code lies beyond the code range
+    (before any clipping: aihwkit's test for bound management).
     """
     if not (math.isfinite(full_scale) and full_scale > 0):
         raise SpecError(f"ADC full scale must be finite and > 0 (got {full_scale!r})")
@@ -177,8 +219,19 @@ def convert(
         sigma = spec.noise_std * (lsb if spec.noise_reference is NoiseReference.LSB else full_scale)
         v += rng.standard_normal(v.shape, dtype=v.dtype) * sigma
     v /= lsb
-    np.rint(v, out=v)
-    np.clip(v, lo, hi, out=v)
+    if spec.rounding is Rounding.NEAREST:
+        np.rint(v, out=v)
+    elif spec.rounding is Rounding.FLOOR:
+        np.floor(v, out=v)
+    elif spec.rounding is Rounding.STOCHASTIC:
+        if rng is None:
+            raise SpecError("ADC stochastic rounding needs a numpy.random.Generator (got rng=None)")
+        v += rng.random(v.shape, dtype=v.dtype) - 0.5
+        np.rint(v, out=v)
+    if saturated is not None:
+        np.logical_or(v < lo, v > hi, out=saturated)
+    if spec.clipping is Clipping.SATURATE:
+        np.clip(v, lo, hi, out=v)
     v *= lsb
     return v
 

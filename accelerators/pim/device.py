@@ -35,7 +35,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from accelerators.pim.adc import AdcBits, AdcSpec, conversion_energy_j
-from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
+from accelerators.pim.crossbar import CrossbarSpec, InputEncoding, WeightEncoding, WeightFormat
 from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, gemm_of, map_gemm, plan
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
@@ -94,6 +94,13 @@ class PimChipSpec(DeviceSpec):
     """Input bits applied per read cycle (1 = bit-serial); layers with fewer input bits use theirs."""
     encoding: WeightEncoding
     """How signed weights are stored: 'offset' (unipolar ADCs) or 'differential' (bipolar)."""
+    input_encoding: InputEncoding = InputEncoding.UNSIGNED
+    """How every layer's inputs drive rows: 'unsigned' or signed (see accelerators.pim.crossbar).
+
+    Signed: 'differential_rows' (two rows per input), 'bipolar' (+-V pulses), 'two_phase_analog'
+    (two reads, one conversion) or 'two_phase_digital' (two reads and two conversions)."""
+    weight_format: WeightFormat = WeightFormat.INTEGER
+    """'integer' (bit-sliced in cell_bits slices) or 'float' (one analog conductance per weight)."""
     n_crossbars: Annotated[int, Field(ge=1, le=10**9)]
     """Crossbars on the chip."""
     adc_bits: AdcBits
@@ -144,6 +151,10 @@ class PimChipSpec(DeviceSpec):
     def _bipolar_adc_has_a_sign_bit(cls, adc_bits: int, info: ValidationInfo) -> int:
         if info.data.get("encoding") is WeightEncoding.DIFFERENTIAL and adc_bits < 2:
             raise PydanticCustomError("bipolar_adc_bits", "at least 2 with differential encoding")
+        if info.data.get("input_encoding") in (InputEncoding.BIPOLAR,
+                                               InputEncoding.TWO_PHASE_ANALOG) and adc_bits < 2:
+            raise PydanticCustomError("bipolar_adc_bits", "at least 2 with signed-input encoding "
+                                      "'{encoding}'", {"encoding": info.data["input_encoding"].value})
         return adc_bits
 
     def crossbar(self, input_bits: int, weight_bits: int) -> CrossbarSpec:
@@ -152,6 +163,7 @@ class PimChipSpec(DeviceSpec):
             rows=self.rows, cols=self.cols, cell_bits=self.cell_bits,
             dac_bits=min(self.dac_bits, input_bits), input_bits=input_bits,
             weight_bits=weight_bits, encoding=self.encoding,
+            input_encoding=self.input_encoding, weight_format=self.weight_format,
             adc=AdcSpec(resolution_bits=self.adc_bits),
         )
 
@@ -341,7 +353,7 @@ class PimDevice:
             stages.append((Phase("digital", vector_ops / s.digital_ops_per_s),))
         prefetch = ()
         if reprogram:
-            rows_per_xbar = min(layer.gemm.k, xb.rows)
+            rows_per_xbar = min(layer.rows_used, xb.rows)
             write_s = rounds * rows_per_xbar * s.write_time_s_per_row
             energy["write"] = layer.cells * s.write_energy_j_per_cell
             weight_phase = Phase("writer", write_s, "weights")

@@ -3,8 +3,10 @@
 A conv2d is unrolled (im2col): per channel group, K = Cin/g * kh * kw rows, N = Cout/g outputs
 and M = output pixels x batch input vectors; a linear layer has K = in_features, N = out_features
 and M = the product of its leading dims; a matmul (..., M, K) @ (..., K, N) has one GEMM per batch
-index. A GEMM needs ceil(K / rows) row tiles and ceil(N * columns_per_weight / cols) column tiles
-of crossbars; groups and batch GEMMs get their own. Crossbars are dense: pruned weights still
+index. A GEMM needs ceil(K x rows per input / rows) row tiles (differential-row inputs use two
+rows each) and ceil(N * columns_per_weight / cols) column tiles of crossbars; groups and batch
+GEMMs get their own. Two-phase signed inputs read every input slice twice, and
+'two_phase_digital' converts both reads. Crossbars are dense: pruned weights still
 occupy their cells (channel pruning shrinks the shapes, so it does save crossbars).
 
 `plan` checks that a network's weights fit the chip at once (weights are stationary) and raises
@@ -75,30 +77,38 @@ class LayerMapping:
         return self.gemm.n * self.spec.columns_per_weight
 
     @property
+    def rows_used(self) -> int:
+        """Word lines one group's weights occupy: K, or 2K for differential-row inputs."""
+        return self.gemm.k * self.spec.rows_per_input
+
+    @property
     def read_cycles(self) -> int:
-        """Crossbar read cycles per group (all its crossbars read in parallel): M x input slices."""
-        return self.gemm.m * self.spec.n_input_slices
+        """Crossbar read cycles per group (all its crossbars read in parallel):
+        M x input slices x read phases (2 for two-phase signed inputs)."""
+        return self.gemm.m * self.spec.n_input_slices * self.spec.n_read_phases
 
     @property
     def conversions(self) -> int:
-        """ADC conversions: one per weight slice (pair) per row tile per read cycle."""
-        g = self.gemm
-        return g.groups * self.read_cycles * self.row_tiles * g.n * self.spec.n_weight_slices
+        """ADC conversions: one per weight slice (pair) per row tile per input slice and
+        converted phase (a two-phase-analog column converts its two reads once)."""
+        g, spec = self.gemm, self.spec
+        per_vector = spec.n_input_slices * spec.n_conversion_phases
+        return g.groups * g.m * per_vector * self.row_tiles * g.n * spec.n_weight_slices
 
     @property
     def dac_drives(self) -> int:
         """Row-driver (DAC) pulses: every used row of every crossbar, per read cycle."""
-        return self.gemm.groups * self.read_cycles * self.gemm.k * self.col_tiles
+        return self.gemm.groups * self.read_cycles * self.rows_used * self.col_tiles
 
     @property
     def cell_reads(self) -> int:
         """Cells read (used rows x used bit lines), summed over read cycles."""
-        return self.gemm.groups * self.read_cycles * self.gemm.k * self.weight_columns
+        return self.gemm.groups * self.read_cycles * self.rows_used * self.weight_columns
 
     @property
     def cells(self) -> int:
         """Cells holding the weights (written once, or per inference when reprogrammed)."""
-        return self.gemm.groups * self.gemm.k * self.weight_columns
+        return self.gemm.groups * self.rows_used * self.weight_columns
 
 
 def map_gemm(name: str, gemm: Gemm, spec: CrossbarSpec) -> LayerMapping:
@@ -107,7 +117,7 @@ def map_gemm(name: str, gemm: Gemm, spec: CrossbarSpec) -> LayerMapping:
         name=name,
         gemm=gemm,
         spec=spec,
-        row_tiles=math.ceil(gemm.k / spec.rows),
+        row_tiles=math.ceil(gemm.k * spec.rows_per_input / spec.rows),
         col_tiles=math.ceil(gemm.n * spec.columns_per_weight / spec.cols),
     )
 

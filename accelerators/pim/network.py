@@ -18,7 +18,8 @@ implemented as this module reads them (the paper's full text was not available t
   quantisation noise is LSB^2 / 12), so the network learns the resolution it will really get.
 
 Randomness (weight init, batches, cell variation, thermal noise) comes only from the Generators
-passed in. Inputs are non-negative (pixels, ReLU outputs), quantized unsigned; weights symmetric.
+passed in. Inputs are non-negative (pixels, ReLU outputs), quantized unsigned; weights symmetric
+integers, or on float-weight crossbars the real weights themselves as conductances.
 """
 
 from __future__ import annotations
@@ -129,12 +130,26 @@ def crossbar_for(model: Mlp, base: CrossbarSpec) -> CrossbarSpec:
 
 def deploy(model: Mlp, base: CrossbarSpec | None, rng: np.random.Generator | None = None,
            full_scales: tuple[float | None, ...] | None = None) -> Deployment:
-    """Program every layer into crossbars of `base` (None: digital); draws cell variation."""
+    """Program every layer into crossbars of `base` (None: digital); draws cell variation.
+
+    Integer crossbars hold each layer's quantized weights; float-weight crossbars
+    (`base.weight_format` 'float') hold the real weights as conductances, unquantized.
+    """
     if base is None:
         return Deployment(model=model)
     spec = crossbar_for(model, base)
-    progs = tuple(program(model.weight_int(i)[0], spec, rng) for i in range(len(model.layers)))
+    weights = ((layer.w for layer in model.layers) if spec.float_weights
+               else (model.weight_int(i)[0] for i in range(len(model.layers))))
+    progs = tuple(program(w, spec, rng) for w in weights)
     return Deployment(model=model, crossbars=progs, full_scales=full_scales)
+
+
+def _weight_scale(dep: Deployment, i: int) -> float:
+    """Digital scale of layer i's product: 1 for float-weight crossbars (they return x @ w in
+    weight units), else the quantized weights' step."""
+    if dep.crossbars is not None and dep.crossbars[i].spec.float_weights:
+        return 1.0
+    return dep.model.weight_int(i)[1]
 
 
 def _int_product(dep: Deployment, i: int, xq: np.ndarray, rng) -> np.ndarray:
@@ -146,7 +161,7 @@ def _int_product(dep: Deployment, i: int, xq: np.ndarray, rng) -> np.ndarray:
 
 def _pre_bn(dep: Deployment, i: int, a: np.ndarray, rng) -> np.ndarray:
     model = dep.model
-    _, s_w = model.weight_int(i)
+    s_w = _weight_scale(dep, i)
     return model.act_scale(i) * s_w * _int_product(dep, i, model.input_int(i, a), rng) + model.layers[i].b
 
 
@@ -240,7 +255,7 @@ def _train(model: Mlp, x, y, rng, *, steps, batch, lr, pim: CrossbarSpec | None,
             pass_mask = (a >= 0) & (a <= s_a * top_a)  # straight-through inside the clip range
             xq = cur.input_int(i, a)
             w_int, s_w = cur.weight_int(i)
-            z = s_a * s_w * _int_product(dep, i, xq, rng) + p[1]
+            z = s_a * _weight_scale(dep, i) * _int_product(dep, i, xq, rng) + p[1]
             a_q = xq * s_a
             w_q = w_int * s_w
             if p[2] is None:

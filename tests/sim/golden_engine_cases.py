@@ -6,6 +6,10 @@ the engine was rewritten, so `test_engine_golden.py` holds the new engine to the
 Only the energy totals were re-recorded since, when main's one energy account (issue 16: the
 component vocabulary, the roofline's off-chip energy) was merged: from main's process-based engine
 at e4f1a6a, whose timelines still equalled these; the new engine's totals equal them exactly.
+`mobile_two_streams_behind` was re-recorded whole from main's engine at 65808af, when main's
+re-fitted mobile costs (dd36da8: GEMM scales re-solved) moved its times; on the other cases that
+engine still gives the 31f397b timelines, and on every case but the tie artifact the new engine
+equals it exactly.
 """
 
 from __future__ import annotations

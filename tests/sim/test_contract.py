@@ -75,7 +75,7 @@ def test_representatives_cover_every_kind_and_scheme():
     schemes |= {m.compression.sparsity for op in OPS for m in op.members}
     assert schemes == set(SparsityScheme)
     assert {op.compression.quant for op in OPS} == set(QuantScheme)
-    for scheme in ("block", "unstructured", "pattern", "channel"):  # each variant really prunes
+    for scheme in ("block", "unstructured", "pattern", "channel", "n_m"):  # each really prunes
         assert any(op.compression.sparsity.value == scheme for op in VARIANTS[scheme].ops), scheme
 
 

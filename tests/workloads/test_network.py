@@ -131,6 +131,37 @@ def test_fused_groups_follow_sole_consumers():
     assert q["c1+bn1+r1"].members[1].compression.weight_bits == 8
 
 
+@pytest.mark.parametrize("identity_first", [False, True])
+def test_fusion_follows_whichever_operand_the_producer_is(identity_first):
+    # torchvision writes MobileNetV2's residual as `x + self.conv(x)`, ResNet's as
+    # `out + identity`: either way the add joins the conv + bn group, since x has two readers.
+    b = NetworkBuilder("res")
+    x = b.input("x", (1, 8, 8, 8))
+    x = b.act(b.conv2d(x, 8, 1, name="stem"), "relu", name="stem_relu")
+    y = b.norm(b.conv2d(x, 8, 3, padding=1, name="conv"), "batch", name="bn")
+    b.add(*((x, y) if identity_first else (y, x)), name="add")
+    net = b.build()
+    fused = net.fused()
+    assert [op.name for op in fused.ops] == ["stem+stem_relu", "conv+bn+add"]
+    group = fused["conv+bn+add"]
+    assert [m.name for m in group.members] == ["conv", "bn", "add"]
+    # Each member's external read is listed: the conv reads x, and so does the add.
+    assert group.inputs == ("stem+stem_relu", "stem+stem_relu")
+    assert fused.macs == net.macs and fused.params == net.params
+
+
+def test_fusion_does_not_join_a_broadcast_operand():
+    # Squeeze-excite: x * sigmoid(conv(pool(x))); the gate is (N, C, 1, 1), the product
+    # (N, C, H, W): the multiply is not one-to-one with the gate, so it stays its own op.
+    b = NetworkBuilder("se")
+    x = b.input("x", (1, 8, 4, 4))
+    x = b.act(b.conv2d(x, 8, 1, name="conv"), "relu", name="relu")
+    gate = b.act(b.conv2d(b.global_pool(x, name="pool"), 8, 1, name="fc"), "sigmoid", name="gate")
+    b.mul(x, gate, name="scale")
+    fused = b.build().fused()
+    assert [op.name for op in fused.ops] == ["conv+relu", "pool", "fc+gate", "scale"]
+
+
 def test_a_view_keeps_its_source_alive():
     # x(1,10) -> a(1,1000) -> view -> head(1,1000), fp32: at 'head', a (read through the
     # view) and head's output are live: 8000 B (found by the zoo's author: the view used to

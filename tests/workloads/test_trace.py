@@ -140,7 +140,16 @@ NETWORKS = {
     "channel_fixed_fused": lambda: cnn().pruned("channel", 0.5).quantized("fixed", weight_bits=6).fused(),
     "fp16": lambda: transformer().quantized("float16"),
     "unstructured_pot": lambda: point_cloud().pruned("unstructured", 0.9).quantized("power_of_two", weight_bits=4),
+    "n_m": lambda: _with_n_m(cnn()),
 }
+
+
+def _with_n_m(network):
+    """N:M sparsity comes only from ONNX weights: set it on the first conv by hand."""
+    conv = next(op for op in network if op.kind is OpKind.CONV2D)
+    comp = Compression(sparsity="n_m", sparsity_ratio=0.5, n_m=(2, 4))
+    return Network(name=network.name, inputs=network.inputs, outputs=network.outputs,
+                   ops=[op.replace(compression=comp) if op is conv else op for op in network])
 
 
 def test_hand_built_networks_cover_every_kind():
@@ -190,6 +199,11 @@ def test_fused_members_round_trip_with_their_own_attrs():
 def compressions(draw, weighted: bool = True) -> Compression:
     sparsity = draw(st.sampled_from(SparsityScheme)) if weighted else SparsityScheme.DENSE
     ratio = 0.0 if sparsity is SparsityScheme.DENSE else draw(st.floats(0.0, 1.0, exclude_max=True))
+    n_m = None
+    if sparsity is SparsityScheme.N_M:
+        m = draw(st.integers(2, 32))
+        n_m = (draw(st.integers(1, m - 1)), m)
+        ratio = 1 - n_m[0] / n_m[1]
     quant = draw(st.sampled_from(QuantScheme))
     weight_bits = {QuantScheme.FLOAT32: 32, QuantScheme.FLOAT16: 16}.get(quant)
     if weight_bits is None:
@@ -201,6 +215,7 @@ def compressions(draw, weighted: bool = True) -> Compression:
         sparsity=sparsity,
         sparsity_ratio=ratio,
         block_shape=draw(st.tuples(st.integers(1, 64), st.integers(1, 64))),
+        n_m=n_m,
         quant=quant,
         weight_bits=weight_bits,
         activation_bits=draw(st.integers(1, 32)),
@@ -469,7 +484,7 @@ def test_error_message_names_file_op_and_field():
         ),
         (
             lambda d: d["ops"][0].update(compression={"bits": 8}),
-            r"field 'compression\.bits': unknown field \(did you mean 'high_bits'\?\); allowed: sparsity, sparsity_ratio, block_shape, quant, weight_bits",
+            r"field 'compression\.bits': unknown field \(did you mean 'high_bits'\?\); allowed: sparsity, sparsity_ratio, block_shape, n_m, quant, weight_bits",
         ),
         (
             lambda d: d["ops"][0].update(compression={"block_shape": 4}),

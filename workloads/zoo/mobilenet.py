@@ -74,7 +74,8 @@ def _inverted_residual(b: NetworkBuilder, x: str, prefix: str, block: IRBlock) -
     out = b.conv2d(out, block.out_channels, 1, name=f"{prefix}.conv.{index + 1}")
     out = b.norm(out, NormKind.BATCH, name=f"{prefix}.conv.{index + 2}")  # linear bottleneck
     if block.stride == 1 and in_channels == block.out_channels:
-        # Projection output first: `Network.fused` folds an add into the op producing input 0.
+        # Projection output first, as in the paper's figure; `Network.fused` folds the add into
+        # the projection whichever operand order is used (torchvision writes `x + conv(x)`).
         out = b.add(out, x, name=f"{prefix}.add")
     return out
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from workloads.errors import SpecError
 from workloads.network import Network, NetworkBuilder
 from workloads.ops import Activation, NormKind, PoolMode
-from workloads.zoo._common import check_int, check_resolution, pooled_classifier
+from workloads.zoo._common import check_int, check_positive, check_resolution, pooled_classifier
 
 _STAGE_WIDTHS = (64, 128, 256, 512)
 _MIN_RESOLUTION = 32  # total stride of the network: below it the last stage sees padding only
@@ -65,42 +66,56 @@ def _resnet(
     batch: int,
     resolution: int,
     num_classes: int,
+    width: float = 1.0,
 ) -> Network:
+    width = check_positive(name, "width", width)
+    widths = tuple(int(w * width) for w in _STAGE_WIDTHS)
+    if min(widths) < 1:
+        raise SpecError(f"{name}: 'width' {width:g} leaves a stage with no channels; use >= 1/64")
     check_int(name, "batch", batch, 1)
     check_resolution(name, resolution, _MIN_RESOLUTION, "the network's total stride")
     check_int(name, "num_classes", num_classes, 1)
     b = NetworkBuilder(
         name,
-        description=f"{title}, {resolution}x{resolution}, batch {batch}, {num_classes} classes",
+        description=f"{title}{f' width {width:g}' if width != 1 else ''}, "
+        f"{resolution}x{resolution}, batch {batch}, {num_classes} classes",
     )
     x = b.input("image", (batch, 3, resolution, resolution))
-    x = b.conv2d(x, 64, 7, stride=2, padding=3, name="conv1")
+    x = b.conv2d(x, widths[0], 7, stride=2, padding=3, name="conv1")
     x = b.norm(x, NormKind.BATCH, name="bn1")
     x = b.act(x, Activation.RELU, name="relu")
     x = b.pool(x, PoolMode.MAX, 3, stride=2, padding=1, name="maxpool")
-    for stage, (width, depth) in enumerate(zip(_STAGE_WIDTHS, depths), start=1):
+    for stage, (stage_width, depth) in enumerate(zip(widths, depths), start=1):
         for index in range(depth):
             stride = 2 if stage > 1 and index == 0 else 1
-            x = block(b, x, f"layer{stage}.{index}", width, stride)
+            x = block(b, x, f"layer{stage}.{index}", stage_width, stride)
     pooled_classifier(b, x, num_classes, linear_name="fc")
     return b.build()
 
 
-def resnet18(*, batch: int = 1, resolution: int = 224, num_classes: int = 1000) -> Network:
+def resnet18(
+    *, batch: int = 1, resolution: int = 224, num_classes: int = 1000, width: float = 1.0
+) -> Network:
     """ResNet-18, torchvision layout (He et al., "Deep Residual Learning", arXiv 1512.03385).
 
-    Input "image" (batch, 3, resolution, resolution); output (batch, num_classes).
-    Raises SpecError for batch < 1, resolution < 32 or num_classes < 1.
+    `width` scales every channel count (stem and stage widths 64, 128, 256, 512 become
+    ``int(c * width)``), for reduced models such as the committed small ONNX exports. Input
+    "image" (batch, 3, resolution, resolution); output (batch, num_classes). Raises SpecError
+    for batch < 1, resolution < 32, num_classes < 1, or a width leaving a stage empty.
     """
     return _resnet("resnet18", "ResNet-18 (torchvision)", _basic_block, (2, 2, 2, 2),
-                   batch=batch, resolution=resolution, num_classes=num_classes)
+                   batch=batch, resolution=resolution, num_classes=num_classes, width=width)
 
 
-def resnet50(*, batch: int = 1, resolution: int = 224, num_classes: int = 1000) -> Network:
+def resnet50(
+    *, batch: int = 1, resolution: int = 224, num_classes: int = 1000, width: float = 1.0
+) -> Network:
     """ResNet-50 v1.5, torchvision layout (He et al., "Deep Residual Learning", arXiv 1512.03385).
 
-    Input "image" (batch, 3, resolution, resolution); output (batch, num_classes).
-    Raises SpecError for batch < 1, resolution < 32 or num_classes < 1.
+    `width` scales every channel count (stem and stage widths 64, 128, 256, 512 become
+    ``int(c * width)``), for reduced models such as the committed small ONNX exports. Input
+    "image" (batch, 3, resolution, resolution); output (batch, num_classes). Raises SpecError
+    for batch < 1, resolution < 32, num_classes < 1, or a width leaving a stage empty.
     """
     return _resnet("resnet50", "ResNet-50 v1.5 (torchvision)", _bottleneck, (3, 4, 6, 3),
-                   batch=batch, resolution=resolution, num_classes=num_classes)
+                   batch=batch, resolution=resolution, num_classes=num_classes, width=width)

@@ -169,28 +169,56 @@ def bert_base(
 ) -> Network:
     """BERT-base encoder with pooler, Hugging Face layout (Devlin et al., "BERT", arXiv 1810.04805).
 
-    12 post-LN layers, hidden 768, 12 heads, FFN 3072 with GELU. Inputs "input_ids" and
-    "token_type_ids" (batch, seq_len) and "position_ids" (1, seq_len) (Hugging Face's
-    position-id buffer, broadcast over the batch) feed word (vocab x 768), token-type (2 x 768)
-    and position (512 x 768) embedding lookups. The pooler is a 768 -> 768 dense layer with tanh
-    on the [CLS] token. Outputs: (last hidden state (batch, seq_len, 768), pooled (batch, 768)),
-    or the logits (batch, num_classes) of a linear classifier when num_classes > 0. Raises
-    SpecError for seq_len outside 1..512, vocab < 1, batch < 1 or num_classes < 0.
+    12 post-LN layers, hidden 768, 12 heads, FFN 3072 with GELU, 512 positions; see `bert` for
+    the layout, inputs, outputs and errors.
     """
-    model = "bert-base"
+    return bert(batch=batch, seq_len=seq_len, vocab=vocab, num_classes=num_classes)
+
+
+def bert(
+    *,
+    batch: int = 1,
+    seq_len: int = 128,
+    vocab: int = 30522,
+    hidden: int = _BERT_HIDDEN,
+    layers: int = _BERT_LAYERS,
+    heads: int = _BERT_HEADS,
+    ffn: int = _BERT_FFN,
+    max_positions: int = _BERT_MAX_POSITIONS,
+    num_classes: int = 0,
+) -> Network:
+    """A BERT-style encoder with pooler, Hugging Face layout (defaults: BERT-base).
+
+    `layers` post-LN layers of width `hidden` with `heads` heads and a GELU FFN of `ffn`.
+    Inputs "input_ids" and "token_type_ids" (batch, seq_len) and "position_ids" (1, seq_len)
+    (Hugging Face's position-id buffer, broadcast over the batch) feed word (vocab x hidden),
+    token-type (2 x hidden) and position (max_positions x hidden) embedding lookups. The pooler
+    is a hidden -> hidden dense layer with tanh on the [CLS] token. Outputs: (last hidden state
+    (batch, seq_len, hidden), pooled (batch, hidden)), or the logits (batch, num_classes) of a
+    linear classifier when num_classes > 0. Raises SpecError for seq_len outside
+    1..max_positions, hidden not divisible by heads, or a count out of range.
+    """
+    model = "bert-base" if (hidden, layers, heads, ffn, max_positions) == (
+        _BERT_HIDDEN, _BERT_LAYERS, _BERT_HEADS, _BERT_FFN, _BERT_MAX_POSITIONS) else "bert"
     check_int(model, "batch", batch, 1)
+    for field, value in (("hidden", hidden), ("layers", layers), ("heads", heads), ("ffn", ffn),
+                         ("max_positions", max_positions)):
+        check_int(model, field, value, 1)
+    if hidden % heads:
+        raise SpecError(f"{model}: 'hidden' {hidden} must be divisible by 'heads' {heads}")
     check_int(model, "seq_len", seq_len, 1)
-    if seq_len > _BERT_MAX_POSITIONS:
+    if seq_len > max_positions:
         raise SpecError(
-            f"{model}: 'seq_len' must be <= {_BERT_MAX_POSITIONS}, the number of learned "
+            f"{model}: 'seq_len' must be <= {max_positions}, the number of learned "
             f"positions (got {seq_len})"
         )
     check_int(model, "vocab", vocab, 1)
     check_int(model, "num_classes", num_classes, 0)
-    d = _BERT_HIDDEN
+    d = hidden
     b = NetworkBuilder(
         model,
-        description=f"BERT-base (Hugging Face), seq_len {seq_len}, batch {batch}, "
+        description=f"BERT (Hugging Face) hidden {d}, {layers} layers, {heads} heads, ffn {ffn}, "
+        f"seq_len {seq_len}, batch {batch}, "
         f"vocab {vocab}, {num_classes or 'no'} classifier classes",
     )
     input_ids = b.input("input_ids", (batch, seq_len))
@@ -200,20 +228,20 @@ def bert_base(
     types = b.embedding(token_type_ids, _BERT_TOKEN_TYPES, d,
                         name="embeddings.token_type_embeddings")
     x = b.add(words, types, name="embeddings.add_token_type")
-    positions = b.embedding(position_ids, _BERT_MAX_POSITIONS, d,
+    positions = b.embedding(position_ids, max_positions, d,
                             name="embeddings.position_embeddings")
     x = b.add(x, positions, name="embeddings.add_position")
     x = b.norm(x, NormKind.LAYER, name="embeddings.LayerNorm")
-    for i in range(_BERT_LAYERS):
+    for i in range(layers):
         p = f"encoder.layer.{i}"
         h = _self_attention(
-            b, x, _BERT_HEADS, prefix=f"{p}.attention.self", q=f"{p}.attention.self.query",
+            b, x, heads, prefix=f"{p}.attention.self", q=f"{p}.attention.self.query",
             k=f"{p}.attention.self.key", v=f"{p}.attention.self.value",
             out=f"{p}.attention.output.dense",
         )
         h = b.add(h, x, name=f"{p}.attention.output.add")
         x = b.norm(h, NormKind.LAYER, name=f"{p}.attention.output.LayerNorm")
-        h = b.linear(x, _BERT_FFN, name=f"{p}.intermediate.dense")
+        h = b.linear(x, ffn, name=f"{p}.intermediate.dense")
         h = b.act(h, Activation.GELU, name=f"{p}.intermediate.intermediate_act_fn")
         h = b.linear(h, d, name=f"{p}.output.dense")
         h = b.add(h, x, name=f"{p}.output.add")

@@ -35,7 +35,8 @@ def test_device_show_output_loads_back_to_an_equal_spec(preset, tmp_path):
 
 def test_presets_are_registered_names_built_from_part_and_design_presets():
     names = {FAMILY.preset(p).name for p in FAMILY.preset_names()}
-    assert names == {"fpga-zcu102", "fpga-xc7z045", "fpga-xc7z020", "fpga-zcu102-fp32"}
+    assert names == {"fpga-zcu102", "fpga-xc7z045", "fpga-xc7z020", "fpga-zcu102-fp32",
+                     "fpga-zcu102-fp32-lean"}
     zcu102 = FAMILY.preset("fpga_zcu102")
     assert zcu102.part == load_part("xczu9eg") and zcu102.design == load_design()
     assert factories.zcu102().spec == zcu102 and factories.zcu102().name == "fpga-zcu102"
@@ -101,7 +102,7 @@ def test_halving_ddr_bandwidth_doubles_a_memory_bound_op(tmp_path):
      ">= 1), got 0"),
     ("part: xc7z999\n", "part: expected a part preset name (xc7z020, xc7z045, xczu9eg, zcu102) "
                         "or a mapping of part fields, got 'xc7z999' (a string)"),
-    ("design: fancy\n", "design: expected a design name (accel_float32, accel_mixed_w4a8) or a "
+    ("design: fancy\n", "design: expected a design name (accel_float32, accel_float32_lean, accel_mixed_w4a8) or a "
                         "mapping of design fields, got 'fancy' (a string)"),
     ("design:\n  clock_hz: 0\n", "design.clock_hz: expected greater than 0, got 0"),
 ])

@@ -16,10 +16,10 @@ def _rows(path):
 def test_vit_study_small(tmp_path):
     result = study_vit.run(tmp_path, small=True, plots=False)
     rows = _rows(tmp_path / "configs.csv")
-    assert [r["config"] for r in rows][0] == "float32 baseline" and len(rows) == 5
+    assert [r["config"] for r in rows][:2] == ["float32 baseline", "float32 lean (bound)"] and len(rows) == 6
     assert {"fps_per_s", "gops_per_dsp", "energy_per_frame_j"} <= set(rows[0])
     data = json.loads((tmp_path / "comparisons.json").read_text())
-    assert len(data["comparisons"]) == 5 and data["small"] is True
+    assert len(data["comparisons"]) == 7 and data["small"] is True
     assert "Small test run" in (tmp_path / "README.md").read_text()
     mixed, fp32 = result["rows"][-1], result["rows"][0]
     assert mixed["fps_per_s"] > fp32["fps_per_s"]
