@@ -387,6 +387,16 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
                    help="show: a device name or file; schema: a family name")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a field before showing it (repeat)")
+    p = sub.add_parser("sweep", help="design-space sweep: models x settings x devices and parameters")
+    p.set_defaults(handler=_cmd_sweep)
+    p.add_argument("spec", help="sweep spec (YAML; see examples/sweeps/)")
+    p.add_argument("--out", help="folder for sweep.sqlite (resumable), results.csv, pareto.csv, plots")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
+    p.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
+    p.add_argument("--pareto", help="2 or 3 metrics to minimise, e.g. latency_s,energy_j,area_mm2")
+    p.add_argument("--yes", action="store_true", help="run sweeps of more than a million points")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p = sub.add_parser("check-device", help="check a device against the physics contract",
                        description="Price representative ops of every kind on every target and "
                        "list each violation of sim.contract; exit 1 if there is one.")
@@ -394,6 +404,15 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     for register in extra_commands:
         _register_guarded(sub, register)
     return parser
+
+
+def _cmd_sweep(args, registry: Registry) -> int:
+    from sim.sweep import command
+
+    return command(args, registry)
+
+
+BUILTIN_COMMANDS = ("list", "run", "trace", "compare", "device", "check-device", "sweep")
 
 
 def _register_guarded(sub, register) -> None:
@@ -424,16 +443,25 @@ def _fail_with(error: EdgesimError):
     return handler
 
 
-def plugin_commands() -> list:
+def plugin_commands(argv: Sequence[str] | None = None) -> list:
     """The `register` functions of the installed `edgesim.commands` entry points.
 
-    An entry point that fails to import gives a stand-in (carrying `plugin_failure`) instead of
-    raising, so `build_parser` can keep every other command working.
+    Only the one `argv` calls is imported (its module may pull in PyRTL or scipy.spatial,
+    which a phone run should not pay for), none for a built-in command, and all of them when
+    `argv` names no command (`edgesim --help`, a typo), so the help and the error list every
+    command. An entry point's name is its command's name. An entry point that fails to import
+    gives a stand-in (carrying `plugin_failure`) instead of raising, so `build_parser` can keep
+    every other command working.
     """
     from importlib import metadata
 
+    eps = sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name)
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    if command in BUILTIN_COMMANDS:
+        return []
+    called = [ep for ep in eps if ep.name == command]
     registers = []
-    for ep in sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+    for ep in called or eps:
         try:
             register = ep.load()
         except Exception as err:  # noqa: BLE001 - the plug-in boundary, re-raised on use
@@ -459,10 +487,10 @@ def main(
     # SIGTERM (a killed job) unwinds like Ctrl-C, so half-staged output files are removed.
     previous_term = _unwind_on_sigterm()
     try:
-        args = build_parser(plugin_commands() if commands is None else commands).parse_args(argv)
+        args = build_parser(plugin_commands(argv) if commands is None else commands).parse_args(argv)
         registry = registry or Registry.from_entry_points()
         builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
-                   "device": _cmd_device, "check-device": _cmd_check_device}
+                   "device": _cmd_device, "check-device": _cmd_check_device, "sweep": _cmd_sweep}
         if args.command in builtin:
             return builtin[args.command](args, registry)
         # A plug-in command's own failure is reported as a one-line PluginError naming it.
