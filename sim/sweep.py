@@ -225,7 +225,7 @@ def _axis_problem(key: str, axis) -> str | None:
         if key == "fuse" and not all(isinstance(v, bool) for v in values):
             return "takes true and/or false"
         if key == "quant":
-            from sim.cli import parse_quant
+            from workloads.settings import parse_quant
 
             for v in values:
                 if not isinstance(v, str):
@@ -438,7 +438,7 @@ def _transformed(network: Network, setting: str, transform: Mapping[str, Scalar]
     points that differ only in later steps share the earlier ones (a quantization of ResNet-18
     costs about as much as its simulation).
     """
-    from sim.cli import parse_quant
+    from workloads.settings import parse_quant
     from sim.compare import apply_setting
 
     memo = {} if memo is None else memo
@@ -467,7 +467,7 @@ def _transformed(network: Network, setting: str, transform: Mapping[str, Scalar]
 
 
 def _load_model(registry: Registry, entry: ModelEntry, args: Mapping[str, Scalar]) -> Network:
-    from sim.cli import load_network
+    from sim.networks import load_network
 
     return load_network(registry, entry.name, {**entry.args, **args})
 
