@@ -24,7 +24,7 @@ from sim.device import Cost, Device, Phase, precision_label
 from sim.energy import EnergyComponent
 from sim.registry import PluginError, call_plugin, origin_of
 from sim.report import FrameRecord, OpRecord, Report, RunMetadata, StreamInfo
-from workloads import Network, Op, SpecError, UnsupportedOpError
+from workloads import Network, Op, SpecError, UnsupportedOpError, liveness
 
 PS_PER_S = 10**12
 
@@ -107,8 +107,10 @@ class _PlannedOp:
     """Indices of the ops this one reads."""
     n_producers: int
     """Distinct producers (an op may read one tensor twice, e.g. x * x)."""
+    output: int
+    """Stored tensor (`workloads.liveness.Lifetimes` root) it writes; -1 for a view."""
     frees: tuple[int, ...]
-    """Indices of tensors whose last reader is this op (freed when it ends); -1-k: input k."""
+    """Stored tensors that die when it ends (`Lifetimes.frees`)."""
     engines: str
     """Engines of its stages joined by '+' (for its records)."""
     requested_precision: str
@@ -121,10 +123,12 @@ class _PlannedOp:
 class _Plan:
     stream: Stream
     ops: tuple[_PlannedOp, ...]
-    input_bytes: tuple[int, ...]
-    output_bytes: tuple[int, ...]
+    size_bytes: tuple[int, ...]
+    """Bytes of each stored tensor (`Lifetimes.size_bytes`: network inputs first)."""
+    input_bytes: int
+    """Bytes of the network inputs, allocated when a frame is released."""
     kept: frozenset[int]
-    """Indices of network outputs, freed only when the frame ends."""
+    """Stored tensors of the network outputs, freed only when the frame ends."""
     consumers: tuple[tuple[int, ...], ...]
     """consumers[i]: indices of the ops that read op i, in op order."""
 
@@ -132,22 +136,9 @@ class _Plan:
 def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
     net = stream.network
     index = {op.name: i for i, op in enumerate(net.ops)}
-    input_index = {spec.name: k for k, spec in enumerate(net.inputs)}
-    input_bytes = [0] * len(net.inputs)
-    last_reader: dict[int, int] = {}
-    root = net.storage_roots  # reading a view keeps its source alive
-    for i, op in enumerate(net.ops):
-        for j, src in enumerate(op.inputs):
-            base = root[src]
-            key = index[base] if base in index else -1 - input_index[base]
-            last_reader[key] = i
-            if src in input_index:
-                input_bytes[input_index[src]] = max(input_bytes[input_index[src]], op.input_bytes_of(j))
-    kept = frozenset(index[root[o]] for o in net.outputs if root[o] in index)
-    frees: dict[int, list[int]] = {}
-    for key, reader in last_reader.items():
-        if key not in kept:
-            frees.setdefault(reader, []).append(key)
+    # One liveness analysis (workloads.liveness): reading a view keeps its source alive.
+    lifetimes = liveness.lifetimes(net)
+    frees = lifetimes.frees()
     default = stream.target or device.targets[0]
     planned = []
     for i, op in enumerate(net.ops):
@@ -163,7 +154,8 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
                 cost=cost,
                 producers=(producers := tuple(index[s] for s in op.inputs if s in index)),
                 n_producers=len(set(producers)),
-                frees=tuple(frees.get(i, ())),
+                output=lifetimes.output[i],
+                frees=frees[i],
                 engines="+".join(dict.fromkeys(ph.engine for st in cost.stages for ph in st)),
                 requested_precision=(requested := precision_label(op.anchor.compression)),
                 executed_precision=cost.executed_precision or requested,
@@ -172,9 +164,9 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
     return _Plan(
         stream=stream,
         ops=tuple(planned),
-        input_bytes=tuple(input_bytes),
-        output_bytes=tuple(0 if op.is_free else op.output_bytes for op in net.ops),
-        kept=kept,
+        size_bytes=lifetimes.size_bytes,
+        input_bytes=sum(lifetimes.size_bytes[:lifetimes.n_inputs]),
+        kept=lifetimes.kept,
         consumers=_consumers(planned),
     )
 
@@ -480,7 +472,7 @@ class _FrameRun:
 
     def release(self) -> None:
         run, plan = self.run, self.plan
-        run.alloc(sum(plan.input_bytes), run.now)
+        run.alloc(plan.input_bytes, run.now)
         self.ops = [_OpRun(self, i) for i in range(len(plan.ops))]
         for op in self.ops:
             if not op.p.producers:
@@ -493,9 +485,10 @@ class _FrameRun:
     def op_done(self, op: _OpRun) -> None:
         run, plan, p = self.run, self.plan, op.p
         end_ps = run.now
-        run.alloc(plan.output_bytes[op.i], op.start_ps)
-        for key in p.frees:
-            run.free(plan.output_bytes[key] if key >= 0 else plan.input_bytes[-1 - key], end_ps)
+        if p.output >= 0:
+            run.alloc(plan.size_bytes[p.output], op.start_ps)
+        for t in p.frees:
+            run.free(plan.size_bytes[t], end_ps)
         cost = p.cost
         run.op_records.append(
             OpRecord(
@@ -528,8 +521,8 @@ class _FrameRun:
     def _finish(self) -> None:
         run, plan = self.run, self.plan
         finish_ps = run.now
-        for i in plan.kept:
-            run.free(plan.output_bytes[i], finish_ps)
+        for t in plan.kept:
+            run.free(plan.size_bytes[t], finish_ps)
         run.end_ps = max(run.end_ps, finish_ps)
         s = plan.stream
         latency_s = (finish_ps - self.release_ps) / PS_PER_S
