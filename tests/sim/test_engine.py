@@ -205,6 +205,19 @@ def test_engine_memory_keeps_a_views_source_alive():
     assert report.peak_activation_bytes == 8000
 
 
+def test_engine_memory_frees_a_tensor_nobody_reads_when_its_op_ends():
+    # The engine reads workloads.liveness: 'dead' (4000 B, no reader, not an output) lives only
+    # while it runs. In op order on one unit: dead holds x + dead = 4040 B, then y holds
+    # x + y = 440 B. (Never freeing it would give 4440 B at y.)
+    b = NetworkBuilder("dead-end")
+    x = b.input("x", (1, 10))
+    b.linear(x, 1000, name="dead")
+    b.linear(x, 100, name="y")
+    report = simulate(b.build(outputs=["y"]), RooflineDevice(spec()))
+    assert [r.op for r in report.ops] == ["dead", "y"]
+    assert report.peak_activation_bytes == 4040
+
+
 def test_fused_members_are_checked_before_running():
     b = NetworkBuilder("fused")
     x = b.input("x", (1, 4, 8, 8))
