@@ -4,11 +4,13 @@ The plan is of the deployed graph: with `McuSpec.fold_norm_and_clamp` (the defau
 is first `Network.fused()`, so batch norm, ReLU/ReLU6 and a residual add join the conv before
 them, as TF-Lite's converter and TinyEngine deploy it.
 
-Ops run one at a time in topological order. A tensor occupies SRAM from the op that produces it
-(network inputs: from the start) to the last op that reads it (network outputs: to the end); a
-free reshape is a view of its source. An op's footprint is every tensor alive at it (its inputs,
-its output, and tensors kept for later readers such as residual buffers), with the in-place
-rules real kernels use:
+Ops run one at a time in topological order. Tensor lifetimes are the network's, from
+`workloads.liveness` (the analysis `edgesim run` reads too), at the deployed sizes: a tensor
+occupies SRAM from the op that produces it (network inputs: from the start) to the last op that
+reads it (network outputs: to the end); a free reshape is a view of its source. An op's
+footprint is every tensor alive at it (its inputs, its output, and tensors kept for later
+readers such as residual buffers), less what the in-place rules real kernels use save (a fact
+of the MCU's kernels, added here on top of the network's lifetimes):
 
 - depthwise conv (`McuSpec.in_place_depthwise`, TinyEngine): when its input dies at the op, the
   output overwrites the input channel by channel through a buffer of one input channel plane:
@@ -26,6 +28,7 @@ or reserve; its MobileNetV2 peak, 1372 kB = 112 x 112 x (16 + 96) bytes, is repr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -35,6 +38,7 @@ from devices.mcu import kernels
 from devices.mcu.kernels import KernelKind
 from devices.mcu.spec import KB, McuSpec
 from workloads import DoesNotFitError, Network, Op, OpKind, UnsupportedOpError
+from workloads.liveness import Lifetimes, lifetimes
 from workloads.ops import FUSIBLE_KINDS
 
 _ELEMENTWISE_IN_PLACE = frozenset({KernelKind.ELEMENTWISE, KernelKind.FOLDED})
@@ -153,11 +157,17 @@ class MemoryPlan:
 
 @dataclass(frozen=True)
 class Liveness:
-    """Where every stored tensor lives in the schedule (shared by the layer and patch planners).
+    """The network's tensor lifetimes at the MCU's deployed sizes, with the MCU's in-place
+    rules on top (shared by the layer and patch planners).
 
-    Tensors are identified by their storage root (a view's source). Step i is op i.
+    The lifetimes are `workloads.liveness.lifetimes` of the deployed graph, sized by
+    `kernels.input_bytes` / `kernels.output_bytes` (float tensors at one byte per element);
+    the arrays below are its fields as numpy arrays. Tensors are identified by their storage
+    root (a view's source). Step i is op i.
     """
 
+    lifetimes: Lifetimes
+    """The network's lifetimes at deployed sizes (no in-place saving)."""
     roots: tuple[str, ...]
     """Stored tensors: network inputs first, then op outputs (views excluded)."""
     size_bytes: np.ndarray
@@ -165,7 +175,7 @@ class Liveness:
     """Step at which each root is allocated (network inputs: 0)."""
     last: np.ndarray
     """Last step reading it (network outputs: the last step)."""
-    index: dict
+    index: Mapping[str, int]
     """Root name -> position in `roots`."""
     op_inputs: tuple[tuple[int, ...], ...]
     """Per op: indices of the distinct roots it reads."""
@@ -175,6 +185,20 @@ class Liveness:
     """Per op: index of the input root its output overwrites (-1: not in place)."""
     extra_plane_bytes: tuple[int, ...]
     """Per op: the one-channel buffer of in-place depthwise (0 otherwise)."""
+
+    def saving_bytes(self) -> tuple[int, ...]:
+        """Per op: bytes the in-place rules save (the output written over a dying input:
+        the smaller of the two, less in-place depthwise's one-plane buffer; never negative)."""
+        sizes = self.lifetimes.size_bytes
+        saved = []
+        for victim, out, plane in zip(self.in_place_input, self.op_output,
+                                      self.extra_plane_bytes):
+            if victim < 0:
+                saved.append(0)
+                continue
+            out_bytes = sizes[out] if out >= 0 else 0
+            saved.append(max(0, min(sizes[victim], out_bytes) - plane))
+        return tuple(saved)
 
 
 def _check_supported(network: Network) -> None:
@@ -188,51 +212,21 @@ def _check_supported(network: Network) -> None:
 
 
 def liveness(network: Network, spec: McuSpec) -> Liveness:
-    """Tensor sizes (as deployed) and live ranges of `network` run op by op."""
+    """Tensor sizes (as deployed) and live ranges of `network` run op by op, with the
+    in-place rules of `spec`'s kernels."""
     _check_supported(network)
-    root = network.storage_roots
-    names: list[str] = []
-    sizes: list[int] = []
-    index: dict[str, int] = {}
-    for t in network.inputs:
-        index[t.name] = len(names)
-        names.append(t.name)
-        sizes.append(0)
-    end = len(network.ops) - 1
-    born = [0] * len(names)
-    last = [0] * len(names)
-    op_inputs, op_output = [], []
-    for i, op in enumerate(network.ops):
-        reads = []
-        for j, src in enumerate(op.inputs):
-            r = index[root[src]]
-            if src == root[src] and r < len(network.inputs):
-                sizes[r] = max(sizes[r], kernels.input_bytes(op, j))
-            last[r] = i
-            if r not in reads:
-                reads.append(r)
-        op_inputs.append(tuple(reads))
-        if op.is_free:
-            op_output.append(-1)
-            continue
-        index[op.name] = len(names)
-        names.append(op.name)
-        sizes.append(kernels.output_bytes(op))
-        born.append(i)
-        last.append(i)
-        op_output.append(index[op.name])
-    for out in network.outputs:
-        last[index[root[out]]] = end
-    last_arr = np.array(last, dtype=np.int64)
+    lt = lifetimes(network, kernels.input_bytes, kernels.output_bytes)
+    sizes = list(lt.size_bytes)
+    last_arr = np.array(lt.last, dtype=np.int64)
     in_place, planes = [], []
     for i, op in enumerate(network.ops):
-        victim, plane = _in_place(op, i, op_inputs[i], op_output[i], sizes, last_arr, spec)
+        victim, plane = _in_place(op, i, lt.reads[i], lt.output[i], sizes, last_arr, spec)
         in_place.append(victim)
         planes.append(plane)
     return Liveness(
-        roots=tuple(names), size_bytes=np.array(sizes, dtype=np.int64),
-        born=np.array(born, dtype=np.int64), last=last_arr, index=index,
-        op_inputs=tuple(op_inputs), op_output=tuple(op_output),
+        lifetimes=lt, roots=lt.names, size_bytes=np.array(sizes, dtype=np.int64),
+        born=np.array(lt.born, dtype=np.int64), last=last_arr, index=lt.index,
+        op_inputs=lt.reads, op_output=lt.output,
         in_place_input=tuple(in_place), extra_plane_bytes=tuple(planes),
     )
 
@@ -285,24 +279,19 @@ def plan(network: Network, spec: McuSpec) -> MemoryPlan:
     """
     network = deployed(network, spec)
     live = liveness(network, spec)
-    sizes = live.size_bytes
-    n_ops = len(network.ops)
-    steps = np.arange(n_ops)
-    # alive[t, i]: tensor t holds memory at step i.
-    alive = (live.born[:, None] <= steps[None, :]) & (live.last[:, None] >= steps[None, :])
+    sizes = live.lifetimes.size_bytes
+    live_sets = live.lifetimes.live_sets()
+    savings = live.saving_bytes()
     rows = []
     for i, op in enumerate(network.ops):
         reads = live.op_inputs[i]
         out = live.op_output[i]
-        in_bytes = int(sum(sizes[r] for r in reads))
-        out_bytes = int(sizes[out]) if out >= 0 else 0
+        in_bytes = sum(sizes[r] for r in reads)
+        out_bytes = sizes[out] if out >= 0 else 0
         own = set(reads) | ({out} if out >= 0 else set())
-        live_set = np.flatnonzero(alive[:, i]).tolist()
-        others = int(sum(sizes[t] for t in live_set if t not in own))
-        victim = live.in_place_input[i]
-        saving = 0
-        if victim >= 0:
-            saving = max(0, int(min(sizes[victim], out_bytes) - live.extra_plane_bytes[i]))
+        live_set = live_sets[i]
+        others = sum(sizes[t] for t in live_set if t not in own)
+        saving = savings[i]
         big = max(live_set, key=lambda t: sizes[t]) if live_set else -1
         rows.append(OpMemory(
             name=op.name,

@@ -1,0 +1,96 @@
+"""`edgesim run` and `edgesim mcu plan` read one liveness analysis (`workloads.liveness`).
+
+The run's activation peak is the network's tensor lifetimes; the plan adds, on the same
+lifetimes at the same (int8) sizes, what TinyEngine's kernels save by writing an output over a
+dying input (in-place depthwise, elementwise and residual ops): a fact of the device's kernels,
+not of the network. So, op by op, plan activations + in-place saving = the lifetimes' live
+bytes, and the largest of those is the run's peak.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from devices.mcu import memory
+from devices.mcu.device import FAMILY
+from devices.mcu.spec import KB, PRESET_NAMES
+from sim import Registry, simulate
+from workloads import UnsupportedOpError
+from workloads.liveness import lifetimes
+from workloads.settings import parse_quant
+from workloads.zoo import mcunet
+
+REGISTRY = Registry.from_entry_points()
+
+
+def _deployed_int8(network):
+    """What `edgesim run --quant w8a8 --fuse` runs: int8 sizes, norms and clamps fused."""
+    return network.quantized(**parse_quant("w8a8")).fused()
+
+
+def _mcu_cases():
+    """(model, preset) for every zoo model whose int8 deployment fits an MCU preset."""
+    devices = {name: FAMILY.device(name) for name in sorted(PRESET_NAMES)}
+    cases = []
+    for model, _ in REGISTRY.describe("workloads"):
+        net = _deployed_int8(REGISTRY.workload(model))
+        for name, device in devices.items():
+            try:
+                fits = memory.plan(net, device.spec).fits
+            except UnsupportedOpError:  # point-cloud ops: no MCU kernels
+                break
+            if fits:
+                cases.append((model, name))
+    return cases
+
+
+CASES = _mcu_cases()
+
+
+def test_the_zoo_has_mcu_models_on_every_preset():
+    models = {m for m, _ in CASES}
+    assert {"mbv2-w0.35", "proxyless-w0.3", "mcunet-in0", "mcunet-vww1"} <= models
+    assert {d for _, d in CASES} == set(PRESET_NAMES)
+
+
+@pytest.mark.parametrize("model, preset", CASES)
+def test_run_and_plan_agree_on_the_networks_lifetimes(model, preset):
+    device = FAMILY.device(preset)
+    net = _deployed_int8(REGISTRY.workload(model))
+    p = memory.plan(net, device.spec)
+    live = memory.liveness(memory.deployed(net, device.spec), device.spec)
+    shared = lifetimes(memory.deployed(net, device.spec))  # the network's own (int8) sizes
+    assert live.lifetimes == shared
+    live_bytes = shared.live_bytes()
+    assert [r.activation_bytes + r.in_place_saving_bytes for r in p.rows] == list(live_bytes)
+    assert p.peak_activation_bytes == shared.peak_bytes(live.saving_bytes())
+    assert simulate(net, device).peak_activation_bytes == shared.peak_bytes() \
+        == net.activation_peak_bytes()
+
+
+def test_mbv2_w035_by_hand():
+    """MCUNet's MobileNetV2-w0.35 at 144 px (int8): block 2 expands 8 -> 48 channels at 72x72
+    and its stride-2 depthwise writes 48 x 36 x 36. The run holds that depthwise's input and
+    output, 48*72*72 + 48*36*36 = 311,040 B (303.75 kB); in place (TinyEngine), the depthwise
+    needs max(input, output) + one 72x72 plane = 254,016 B, so the plan's peak moves to the
+    expand conv: 8*72*72 + 48*72*72 = 290,304 B (283.5 kB)."""
+    device = FAMILY.device("stm32f746")
+    net = _deployed_int8(REGISTRY.workload("mbv2-w0.35"))
+    p = memory.plan(net, device.spec)
+    rows = {r.name: r for r in p.rows}
+    dw = rows["features.2.conv.1.0+1+2"]
+    assert dw.activation_bytes + dw.in_place_saving_bytes == 48 * 72 * 72 + 48 * 36 * 36
+    assert dw.activation_bytes == 48 * 72 * 72 + 72 * 72
+    assert (p.peak_op, p.peak_activation_bytes) == ("features.2.conv.0.0+1+2", 290_304)
+    assert p.peak_activation_bytes == 283.5 * KB
+    assert simulate(net, device).peak_activation_bytes == 311_040 == 303.75 * KB
+
+
+def test_a_float_network_is_planned_at_its_int8_deployment():
+    # The MCU kernels run int8 whatever the network declares, so the plan of the fp32 network
+    # equals the plan of its w8a8 quantization (the run of the fp32 network counts 4 B per
+    # element: the network's declared precision, see the SUBSTITUTE line of its report).
+    spec = FAMILY.device("stm32f746").spec
+    float_rows = memory.plan(mcunet(), spec).rows
+    int8_rows = memory.plan(mcunet().quantized(**parse_quant("w8a8")), spec).rows
+    assert [r.activation_bytes for r in float_rows] == [r.activation_bytes for r in int8_rows]
