@@ -24,7 +24,7 @@ from sim.device import Cost, Device, Phase, precision_label
 from sim.energy import EnergyComponent
 from sim.registry import PluginError, call_plugin, origin_of
 from sim.report import FrameRecord, OpRecord, Report, RunMetadata, StreamInfo
-from workloads import Network, Op, SpecError, UnsupportedOpError, liveness
+from workloads import Network, Op, SpecError, UnsupportedOpError
 
 PS_PER_S = 10**12
 
@@ -137,8 +137,7 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
     net = stream.network
     index = {op.name: i for i, op in enumerate(net.ops)}
     # One liveness analysis (workloads.liveness): reading a view keeps its source alive.
-    lifetimes = liveness.lifetimes(net)
-    frees = lifetimes.frees()
+    lifetimes = net.lifetimes
     default = stream.target or device.targets[0]
     planned = []
     for i, op in enumerate(net.ops):
@@ -155,7 +154,7 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
                 producers=(producers := tuple(index[s] for s in op.inputs if s in index)),
                 n_producers=len(set(producers)),
                 output=lifetimes.output[i],
-                frees=frees[i],
+                frees=lifetimes.frees[i],
                 engines="+".join(dict.fromkeys(ph.engine for st in cost.stages for ph in st)),
                 requested_precision=(requested := precision_label(op.anchor.compression)),
                 executed_precision=cost.executed_precision or requested,

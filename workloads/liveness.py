@@ -10,7 +10,7 @@ writes an op's output over a dying input (in-place kernels) subtracts its saving
 (`Lifetimes.live_bytes(saving_bytes)`): that is a fact of the device's kernels, not of the
 network, so it stays with the device.
 
-Pure functions of a `Network`.
+Pure functions of a `Network`; `Network.lifetimes` keeps the default analysis once.
 """
 
 from __future__ import annotations
@@ -69,19 +69,13 @@ class Lifetimes:
     """Per op: the root it writes (-1 for a view, which writes nothing)."""
     kept: frozenset[int]
     """Roots of the network outputs (live to the end of a run, freed when the frame ends)."""
+    frees: tuple[tuple[int, ...], ...]
+    """Per op: the roots that die when it ends (not kept, last live at that step), in root
+    order."""
 
     @property
     def n_steps(self) -> int:
         return len(self.output)
-
-    def frees(self) -> tuple[tuple[int, ...], ...]:
-        """Per op: the roots that die when it ends (not kept, last live at that step), in
-        root order."""
-        out: list[list[int]] = [[] for _ in range(self.n_steps)]
-        for t, step in enumerate(self.last):
-            if t not in self.kept and self.n_steps:
-                out[step].append(t)
-        return tuple(tuple(f) for f in out)
 
     def live_sets(self) -> tuple[tuple[int, ...], ...]:
         """Per op: the roots live while it runs (born at or before it, last live at or after
@@ -167,10 +161,14 @@ def lifetimes(
     end = len(network.ops) - 1
     for t in kept:
         last[t] = max(end, 0)
+    frees: list[list[int]] = [[] for _ in network.ops]
+    for t, step in enumerate(last):
+        if t not in kept and frees:
+            frees[step].append(t)
     return Lifetimes(
         names=tuple(names), index=index, n_inputs=n_inputs, size_bytes=tuple(sizes),
         born=tuple(born), last=tuple(last), reads=tuple(reads), output=tuple(output),
-        kept=kept,
+        kept=kept, frees=tuple(tuple(f) for f in frees),
     )
 
 
@@ -182,7 +180,7 @@ def tensor_sizes_and_last_use(network: Network) -> tuple[dict[str, int], dict[st
     input is sized at the largest precision an op reads it at; network outputs stay live to the
     last op.
     """
-    lt = lifetimes(network)
+    lt = network.lifetimes
     return dict(zip(lt.names, lt.size_bytes)), dict(zip(lt.names, lt.last))
 
 
@@ -192,4 +190,4 @@ def activation_peak_bytes(network: Network) -> int:
     A tensor is live from the step that produces it (network inputs: from the start) to the
     last step that reads it; network outputs stay live to the end.
     """
-    return lifetimes(network).peak_bytes()
+    return network.lifetimes.peak_bytes()

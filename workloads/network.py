@@ -214,6 +214,11 @@ class Network(NetworkTransforms):
         `workloads.liveness.storage_roots`."""
         return liveness.storage_roots(self)
 
+    @cached_property
+    def lifetimes(self) -> liveness.Lifetimes:
+        """Tensor lifetimes at the network's own sizes (`workloads.liveness.lifetimes`), computed
+        once: the engine plans every run of this network from them."""
+        return liveness.lifetimes(self)
 
     def summary(self) -> Summary:
         return Summary(

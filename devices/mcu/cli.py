@@ -65,6 +65,9 @@ def _cmd_plan(args: argparse.Namespace, registry) -> int:
     print(f"peak SRAM      {mem.peak_bytes / KB:.1f} kB at {mem.peak_op!r} "
           f"(activations {mem.peak_activation_bytes / KB:.1f} kB, reserve "
           f"{spec.runtime_reserve_bytes / KB:.1f} kB) of {spec.sram_bytes / KB:.1f} kB")
+    saved_bytes = mem.network_peak_activation_bytes - mem.peak_activation_bytes
+    print(f"in place       saves {saved_bytes / KB:.1f} kB of the network's "
+          f"{mem.network_peak_activation_bytes / KB:.1f} kB activation peak (`edgesim run` at int8)")
     print(f"flash          {mem.flash_bytes / KB:.1f} kB (parameters {mem.weight_flash_bytes / KB:.1f} kB "
           f"+ code {mem.code_flash_bytes / KB:.1f} kB) of {spec.flash_bytes / KB:.1f} kB")
     if mem.fits:

@@ -111,6 +111,13 @@ class MemoryPlan:
         return max(r.activation_bytes for r in self.rows)
 
     @property
+    def network_peak_activation_bytes(self) -> int:
+        """Peak of the network's own live activations, before the in-place rules save anything:
+        `workloads.liveness` at the deployed sizes, what `edgesim run` reports as the peak of
+        the int8 network."""
+        return max((r.activation_bytes + r.in_place_saving_bytes for r in self.rows), default=0)
+
+    @property
     def flash_bytes(self) -> int:
         """Flash used: parameters + code."""
         return self.weight_flash_bytes + self.code_flash_bytes

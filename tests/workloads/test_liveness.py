@@ -47,7 +47,7 @@ def test_lifetimes_fields_by_hand():
     assert lt.reads == ((0,), (1,), (1,), (1, 2)) and lt.output == (1, -1, 2, 3)
     assert lt.kept == {3}
     # x dies when op 0 ends; a and b when the add ends; the output is kept to the frame's end.
-    assert lt.frees() == ((0,), (), (), (1, 2))
+    assert lt.frees == ((0,), (), (), (1, 2))
     assert lt.live_sets() == ((0, 1), (1,), (1, 2), (1, 2, 3))
     assert lt.live_bytes() == (440, 400, 800, 1200)
 
@@ -75,5 +75,5 @@ def test_an_unread_tensor_dies_where_it_is_made_and_an_output_view_of_an_input_i
     lt = lifetimes(bld.build(outputs=[v, "y"]))
     # x (40 B) is an output through its view: live to the last op (2), kept, never freed early.
     assert lt.kept == {0, 2} and lt.last[0] == 2
-    assert lt.frees() == ((1,), (), ())
+    assert lt.frees == ((1,), (), ())
     assert lt.live_bytes() == (440, 40, 440)

@@ -65,7 +65,7 @@ def test_run_and_plan_agree_on_the_networks_lifetimes(model, preset):
     assert [r.activation_bytes + r.in_place_saving_bytes for r in p.rows] == list(live_bytes)
     assert p.peak_activation_bytes == shared.peak_bytes(live.saving_bytes())
     assert simulate(net, device).peak_activation_bytes == shared.peak_bytes() \
-        == net.activation_peak_bytes()
+        == net.activation_peak_bytes() == p.network_peak_activation_bytes
 
 
 def test_mbv2_w035_by_hand():
@@ -84,6 +84,7 @@ def test_mbv2_w035_by_hand():
     assert (p.peak_op, p.peak_activation_bytes) == ("features.2.conv.0.0+1+2", 290_304)
     assert p.peak_activation_bytes == 283.5 * KB
     assert simulate(net, device).peak_activation_bytes == 311_040 == 303.75 * KB
+    assert p.network_peak_activation_bytes == 311_040
 
 
 def test_a_float_network_is_planned_at_its_int8_deployment():
