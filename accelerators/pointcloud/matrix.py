@@ -25,6 +25,7 @@ def fold_cycles(m: int, k: int, n: int, matrix: MatrixUnitSpec) -> int:
 
 
 def systolic_array(matrix: MatrixUnitSpec) -> SystolicArray:
+    """The matrix unit as the shared template's array (its dataflow and its three buffers)."""
     return SystolicArray(
         rows=matrix.rows, cols=matrix.cols,
         dataflow=(SystolicDataflow.WEIGHT_STATIONARY
@@ -46,5 +47,6 @@ def fold_cycles_many(ms: np.ndarray, k: int, n: int, matrix: MatrixUnitSpec) -> 
 
 
 def output_tile_rows(n_out: int, cout: int, spec: PointAccSpec) -> int:
+    """Output rows of `cout` partial sums (accumulator width) that fit the output buffer, >= 1."""
     acc_bytes = spec.matrix.accumulator_bits / 8
     return max(1, min(n_out, int(spec.matrix.output_buffer_bytes // max(1.0, cout * acc_bytes))))
