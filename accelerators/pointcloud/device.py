@@ -531,19 +531,9 @@ class PointAccDevice:
         return "compute" if compute_s >= memory_s else "memory"
 
     def _gemm_dims(self, op: Op) -> list[tuple[int, int, int]]:
-        a = op.anchor
-        if a.kind is OpKind.LINEAR:
-            return [(math.prod(a.output_shape[:-1]), a.weight_shape[1], a.weight_shape[0])]
-        if a.kind is OpKind.MATMUL:
-            x = a.input_shapes[0]
-            batch = math.prod(x[:-2])
-            return [(x[-2], x[-1], a.output_shape[-1])] * batch
-        if a.kind is OpKind.EMBEDDING:
-            return []
-        n, cout, ho, wo = a.output_shape
-        g = a.attrs.groups
-        k = a.weight_shape[1] * a.weight_shape[2] * a.weight_shape[3]
-        return [(n * ho * wo, k, cout // g)] * g
+        """(m, k, n) of each product of `Op.gemm`, once per group (none for an embedding)."""
+        g = op.gemm
+        return [] if g is None else [(g.m, g.k, g.n)] * g.groups
 
     def _gemm_cost(self, op: Op) -> Cost:
         s, m = self.spec, self.spec.matrix
