@@ -5,7 +5,7 @@ Engines: 'dsp_array' (fixed-point rows on DSP slices, or fp32 lanes for the floa
 residual adds on LUTs), 'ddr' (the DMA: weights prefetched one op ahead, activations streamed
 beside compute; the engine overlaps both with the arrays). One target, 'fpga'.
 
-Per conv/linear/matmul (`Op.gemm`: groups x (m x k) @ (k x n)), the n weight-matrix rows
+Per conv/linear/matmul (`workloads.gemm.gemm_of`: groups x (m x k) @ (k x n)), the n weight-matrix rows
 (output channels) are split between the two arrays by scheme, each pass streaming the m output
 positions: power-of-two rows can run on the LUT array or as ordinary multiplies on the DSPs; fixed-point rows run on the DSPs (or on LUT fixed-point multipliers when the LUT array has
 them); high-precision rows of a multi-precision layer run on the DSPs at the packing their width
@@ -45,7 +45,7 @@ from accelerators.fpga.timing import tile_cycles
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from workloads import DoesNotFitError, Op, OpKind, QuantScheme, SparsityScheme
-from workloads.gemm import Gemm
+from workloads.gemm import Gemm, gemm_of
 
 if TYPE_CHECKING:
     from accelerators.fpga.factories import FpgaSpec
@@ -226,7 +226,7 @@ class FpgaDevice:
         Raises DoesNotFitError when some rows fit neither array (e.g. wider than both).
         """
         anchor = op.anchor
-        gemm = anchor.gemm
+        gemm = gemm_of(anchor)
         d = self.design
         comp = anchor.compression
         k_eff = gemm.k

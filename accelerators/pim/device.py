@@ -41,6 +41,7 @@ from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
+from workloads.gemm import gemm_of
 
 PRESETS = Path(__file__).parent / "presets"
 DIGITAL_KINDS = frozenset({OpKind.ACTIVATION, OpKind.NORM, OpKind.POOL, OpKind.ADD, OpKind.MUL,
@@ -241,7 +242,7 @@ class PimDevice:
 
     def mapping(self, op: Op) -> LayerMapping:
         """Crossbar mapping of a conv2d, linear or matmul (or a fused op anchored at one)."""
-        gemm = op.gemm
+        gemm = gemm_of(op)
         if gemm is None:
             raise SpecError(f"op {op.anchor.name!r} ({op.anchor.kind.value}) has no "
                             "matrix-product view to put on crossbars")

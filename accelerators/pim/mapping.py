@@ -1,4 +1,4 @@
-"""Mapping layers onto crossbar tiles: the crossbars the GEMM view of an op (`Op.gemm`) occupies.
+"""Mapping layers onto crossbar tiles: the crossbars the GEMM view of an op (`workloads.gemm`) occupies.
 
 A conv2d is unrolled (im2col): per channel group, K = Cin/g * kh * kw rows, N = Cout/g outputs
 and M = output pixels x batch input vectors; a linear layer has K = in_features, N = out_features

@@ -70,6 +70,7 @@ from sim.spec import (
 from sim.systolic import Dataflow as SystolicDataflow
 from sim.systolic import Layers, SystolicArray, sequence_cycles
 from workloads import Network, Op, OpKind
+from workloads.gemm import gemm_of
 from workloads.ops import INDEX_BITS
 
 PRESETS = Path(__file__).parent / "presets"
@@ -531,8 +532,8 @@ class PointAccDevice:
         return "compute" if compute_s >= memory_s else "memory"
 
     def _gemm_dims(self, op: Op) -> list[tuple[int, int, int]]:
-        """(m, k, n) of each product of `Op.gemm`, once per group (none for an embedding)."""
-        g = op.gemm
+        """(m, k, n) of each product of `workloads.gemm.gemm_of(op)`, once per group (none for an embedding)."""
+        g = gemm_of(op)
         return [] if g is None else [(g.m, g.k, g.n)] * g.groups
 
     def _gemm_cost(self, op: Op) -> Cost:

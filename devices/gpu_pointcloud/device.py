@@ -49,7 +49,7 @@ from sim.device import Cost, EngineSpec, Phase
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from workloads import Op, OpKind
-from workloads.gemm import GEMM_KINDS
+from workloads.gemm import GEMM_KINDS, gemm_of
 
 PRESETS = Path(__file__).parent / "presets"
 
@@ -278,7 +278,7 @@ class GpuPointCloudDevice:
         return self._cost(kernels, op)
 
     def _gemm_op(self, op: Op) -> _Kernel:
-        g = op.gemm
+        g = gemm_of(op)
         return self._gemm(op, g.m, g.k, g.n, batch=g.groups)
 
     def _fps(self, op: Op) -> _Kernel:

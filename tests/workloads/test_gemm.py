@@ -66,7 +66,7 @@ def test_the_fpga_cases_in_the_one_letter_convention():
     mm = b.matmul(q, k, name="mm")                                      # (2, 4, 5, 5)
     net = b.build(outputs=[d, lin, mm])
     def view(name):
-        g = net[name].gemm
+        g = gemm_of(net[name])
         return g.groups, g.m, g.k, g.n
 
     assert view("conv") == (1, 25, 8 * 9, 16)
@@ -74,7 +74,7 @@ def test_the_fpga_cases_in_the_one_letter_convention():
     assert view("lin") == (1, 42, 32, 64)
     assert view("mm") == (8, 5, 8, 5)
     for name in ("conv", "dw", "lin", "mm"):  # the GEMM view keeps the op's exact MAC count
-        assert net[name].gemm.macs == net[name].macs
+        assert gemm_of(net[name]).macs == net[name].macs
 
 
 @pytest.mark.parametrize("model", ["resnet18", "mobilenetv2"])

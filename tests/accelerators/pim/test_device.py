@@ -22,6 +22,7 @@ from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import override
 from workloads import DoesNotFitError, NetworkBuilder, SpecError, UnknownNameError, UnsupportedOpError
+from workloads.gemm import gemm_of
 from workloads.zoo import resnet50
 
 PRESET = isaac().spec
@@ -36,7 +37,8 @@ def conv_op(cin=20, cout=30, k=3, hw=8, bits=8, groups=1):
 
 def test_gemm_views():
     def view(op):
-        return op.gemm.groups, op.gemm.m, op.gemm.k, op.gemm.n
+        g = gemm_of(op)
+        return g.groups, g.m, g.k, g.n
 
     assert view(conv_op()) == (1, 64, 180, 30)
     assert view(conv_op(cin=16, cout=16, groups=16)) == (16, 64, 9, 1)
