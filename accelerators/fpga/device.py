@@ -42,7 +42,7 @@ import numpy as np
 from accelerators.fpga.accelerator import Datapath, Design, LoopOrder, LutPe
 from accelerators.fpga.rtl.tile import pot_max_shift
 from accelerators.fpga.timing import tile_cycles
-from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from workloads import DoesNotFitError, Op, OpKind, QuantScheme, SparsityScheme
 from workloads.gemm import Gemm, gemm_of
@@ -100,7 +100,7 @@ class _RowClass:
 
 
 @dataclass(frozen=True)
-class FpgaDevice:
+class FpgaDevice(SpecNamed):
     """A `sim.Device` for an allocated `Design` (`factories.build` makes one from its spec)."""
 
     design: Design
@@ -108,10 +108,6 @@ class FpgaDevice:
     spec: FpgaSpec
     """The declarative spec the design was allocated from (`edgesim device show`)."""
     targets: tuple[str, ...] = field(default=(TARGET,))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
 
     @property
     def description(self) -> str:

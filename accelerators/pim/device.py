@@ -37,7 +37,7 @@ from pydantic_core import PydanticCustomError
 from accelerators.pim.adc import AdcBits, AdcSpec, conversion_energy_j
 from accelerators.pim.crossbar import CrossbarSpec, InputEncoding, WeightEncoding, WeightFormat
 from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, map_gemm, plan
-from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
@@ -180,19 +180,11 @@ class PimChipSpec(DeviceSpec):
 
 
 @dataclass(frozen=True)
-class PimDevice:
+class PimDevice(SpecNamed):
     """A `sim.Device` from a `PimChipSpec`; one target, 'pim'. Pure and immutable."""
 
     spec: PimChipSpec
     targets = ("pim",)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:

@@ -56,7 +56,7 @@ from pydantic import Field
 
 from accelerators.pointcloud.cache import CacheSpec, StreamTraffic, simulate_rows
 from accelerators.pointcloud.workloads import PointCloudWorkload
-from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.spec import (
     DeviceSpec,
@@ -379,7 +379,7 @@ def _row_bytes(channels: int, op: Op, spec: PointAccSpec) -> int:
 
 
 @dataclass(frozen=True)
-class PointAccDevice:
+class PointAccDevice(SpecNamed):
     """A `sim.Device` for a `PointAccSpec`; one target, 'accelerator'."""
 
     spec: PointAccSpec
@@ -394,14 +394,6 @@ class PointAccDevice:
     def for_workload(cls, workload: PointCloudWorkload, spec: PointAccSpec) -> PointAccDevice:
         """The device with `workload`'s cache simulations and fusion plan worked out."""
         return cls(spec=spec, plan=plan_workload(workload, spec))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:

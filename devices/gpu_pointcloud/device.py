@@ -45,7 +45,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from sim.device import Cost, EngineSpec, Phase
+from sim.device import Cost, EngineSpec, Phase, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from workloads import Op, OpKind
@@ -137,7 +137,7 @@ class _Kernel:
 
 
 @dataclass(frozen=True)
-class GpuPointCloudDevice:
+class GpuPointCloudDevice(SpecNamed):
     """A `sim.Device` for a `GpuSpec`: one target and one engine, 'gpu' (kernels run in order)."""
 
     spec: GpuSpec
@@ -152,14 +152,6 @@ class GpuPointCloudDevice:
         """This GPU told which ops of a workload are grid groupings and which reuse a kernel map."""
         return replace(self, grid_queries=frozenset(grid_queries),
                        cached_kernel_maps=frozenset(cached_kernel_maps))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @property
     def engines(self) -> tuple[EngineSpec, ...]:
