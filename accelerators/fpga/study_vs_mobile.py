@@ -156,9 +156,10 @@ def analysis(rows) -> str:
         "their DSP rows (depthwise_taps 9, a 3x3 window a beat), but only 9 of each row's 64 "
         "lanes and half its packed multipliers work, so MobileNetV2's depthwise layers still "
         f"run the array below its peak (S20 / ZCU102 = {ratio['mobilenetv2']:.2f}).",
-        "- Transformers: the phone GPU model is optimistic for transformers by roughly 4x "
-        "(results/mobile_validation), so for DeiT-Tiny the true phone energy is likely several "
-        f"times the {s20['deit-tiny']:.3g} mJ shown.",
+        "- Transformers: the phone GPUs' GEMM efficiencies rest on one derived BERT-base "
+        "latency (results/mobile_validation), so DeiT-Tiny's phone energy "
+        f"({s20['deit-tiny']:.3g} mJ on the S20 GPU) is calibrated to that one point, not "
+        "predicted.",
         "- The float32 FPGA baseline (device fpga-zcu102-fp32) is left out: quantized FPGA "
         "designs run float layers as 16-bit fixed point (a substitute `compare` reports and never "
         "ranks), so only compressed settings compare like for like.",

@@ -1,7 +1,7 @@
 """`McuDevice`: a microcontroller as a `sim.Device` (one target, one engine: the CPU).
 
 Each op runs on the core for (kernel cycles + flash stall cycles + call overhead) / clock
-(`kernels.op_cycles`); flash reads are folded into the cycle count through wait states and the
+(`kernels.op_cycles`; the MAC kernels' cycles depend on the spec's kernel `library`); flash reads are folded into the cycle count through wait states and the
 data cache (weights that fit the cache stream from flash once, others once per pass). Energy is
 the chip's active power times the op's time, booked as 'board' (a datasheet run-mode current
 covers core, flash and SRAM together, so it is not split). Float networks deploy as int8
@@ -59,8 +59,8 @@ class McuDevice:
         )
 
     def unit_text(self, target: str) -> str:
-        """The core and its clock."""
-        return f"{target}: {self.spec.freq_hz / 1e6:g} MHz"
+        """The core, its clock and the kernel library that runs on it."""
+        return f"{target}: {self.spec.freq_hz / 1e6:g} MHz, {self.spec.library.value} kernels"
 
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         self._check_target(target)

@@ -10,6 +10,13 @@ Scratch buffers are the ones CMSIS-NN asks for on a core with the DSP extension 
 two columns of int16, ``2 * Cin * kh * kw * 2`` bytes; the fast 1x1 kernel (stride 1, no
 padding) needs none; the optimised depthwise kernel needs ``Cin * kh * kw * 2`` bytes; fully
 connected and element kernels need none.
+
+Cycles of the MAC kernels are counted per kernel class (`mac_kernel_cycles`): MACs at the
+class's cycles per MAC, the int8 -> int16 columns a conv or pointwise kernel expands
+(`column_elements`), the depthwise kernel's copy of its input into a padded channel buffer,
+and one requantisation per output, all times the spec's measured / counted scale; the spec's
+`library` picks TinyEngine's kernels, CMSIS-NN's (one more scale) or TF-Lite Micro's
+reference loops (a per-MAC count, no SIMD, no im2col).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from devices.mcu.spec import McuSpec
+from devices.mcu.spec import KernelLibrary, McuSpec
 from workloads import Op, OpKind
 from workloads.ops import Activation, NormKind
 
@@ -188,17 +195,57 @@ class OpCycles:
     """Flash stall cycles of one pass over the weights."""
 
 
-def _member_compute_cycles(op: Op, spec: McuSpec, member: bool) -> float:
+_MAC_KINDS = frozenset({KernelKind.POINTWISE, KernelKind.CONV, KernelKind.DEPTHWISE,
+                        KernelKind.FULLY_CONNECTED})
+
+
+def column_elements(op: Op) -> int:
+    """Elements a conv or pointwise kernel expands into im2col / int16 columns: output
+    pixels x Cin/groups x kh x kw (0 for other ops). Each column serves every output channel,
+    so this cost grows with the input channels and the spatial size, not with Cout."""
+    if op.kind is not OpKind.CONV2D or op.attrs.groups > 1:
+        return 0
+    n, _, h, w = op.output_shape
+    kh, kw = op.attrs.kernel
+    return n * h * w * (op.input_shapes[0][1] // op.attrs.groups) * kh * kw
+
+
+def mac_kernel_cycles(op: Op, spec: McuSpec, kind: KernelKind) -> float:
+    """Cycles of one MAC kernel (conv, pointwise, depthwise, fully connected) under
+    `spec.library`, before flash stalls and the call overhead.
+
+    TinyEngine: counted cycles per MAC of its class + column expansion (`column_elements`)
+    + the depthwise kernel's copy of each input element into its padded channel buffer
+    + requantisation per output, times `calibration_scale`. CMSIS-NN: the same count times
+    `cmsis_nn_scale`. TF-Lite Micro reference kernels: `reference_cycles_per_mac` per MAC (no
+    im2col, no SIMD) + the same requantisation, times `calibration_scale`.
+    """
     k = spec.kernels
-    kind = kernel_kind(op, spec, member=member)
+    requant = math.prod(op.output_shape) * k.requant_cycles_per_output
+    if spec.library is KernelLibrary.TFLITE_MICRO:
+        return (op.macs * k.reference_cycles_per_mac + requant) * k.calibration_scale
     per_mac = {
         KernelKind.POINTWISE: k.pointwise_cycles_per_mac,
         KernelKind.CONV: k.conv_cycles_per_mac,
         KernelKind.DEPTHWISE: k.depthwise_cycles_per_mac,
         KernelKind.FULLY_CONNECTED: k.fully_connected_cycles_per_mac,
-    }.get(kind)
-    if per_mac is not None:
-        return op.macs * per_mac + math.prod(op.output_shape) * k.requant_cycles_per_output
+    }[kind]
+    counted = op.macs * per_mac + requant
+    if kind is KernelKind.DEPTHWISE:
+        counted += math.prod(op.input_shapes[0]) * k.depthwise_cycles_per_input
+    else:
+        counted += column_elements(op) * k.im2col_cycles_per_element
+    scale = k.calibration_scale
+    if spec.library is KernelLibrary.CMSIS_NN:
+        scale *= k.cmsis_nn_scale
+    return counted * scale
+
+
+def _member_compute_cycles(op: Op, spec: McuSpec, member: bool) -> float:
+    k = spec.kernels
+    kind = kernel_kind(op, spec, member=member)
+    if kind in _MAC_KINDS:
+        return mac_kernel_cycles(op, spec, kind)
     if kind is KernelKind.POOL:
         return op.vector_ops * k.pool_cycles_per_element
     if kind is KernelKind.ELEMENTWISE:

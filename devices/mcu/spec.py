@@ -11,6 +11,7 @@ write "kB" for 1024 bytes, so ``KB = 1024`` converts and reports print "kB" in t
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -42,24 +43,56 @@ ReserveBytes = Annotated[int, Field(ge=0, le=MAX_MEMORY_BYTES)]
 """A share of a memory, 0 B .. 16 GiB."""
 
 
-class KernelCycles(Spec):
-    """Core cycles per unit of work of the int8 kernels (CMSIS-NN / TinyEngine-like).
+class KernelLibrary(enum.Enum):
+    """The int8 inference library that runs the network (TinyEngine README, "Measured Results",
+    measures the same models under each on the STM32H743)."""
 
-    MAC kernels are priced per multiply-accumulate; element kernels per element operation
-    (`Op.vector_ops`); data movement per byte copied. The preset says where each number
-    comes from (a measured latency it is calibrated on, or an assumption and its reason).
+    TINYENGINE = "tinyengine"
+    """MIT's code-generated kernels (MCUNet): specialised per layer, no interpreter."""
+    CMSIS_NN = "cmsis-nn"
+    """TF-Lite Micro's interpreter calling Arm's CMSIS-NN SIMD kernels."""
+    TFLITE_MICRO = "tflite-micro"
+    """TF-Lite Micro with its portable reference kernels: plain C loops, no SIMD."""
+
+
+class KernelCycles(Spec):
+    """Core cycles per unit of work of the int8 kernels, counted from the Cortex-M structure.
+
+    MAC kernels (TinyEngine / CMSIS-NN, Cortex-M4/M7 with the DSP extension) are priced per
+    kernel class as counted instruction-issue cycles: MACs (SMLAD does two 16-bit MACs), the
+    im2col / q7->q15 column expansion per column element, the depthwise kernel's copy of each
+    input element into its padded channel buffer, and the requantisation of every output; the
+    sum is multiplied by `calibration_scale` (measured / counted). Element kernels are priced
+    per element operation (`Op.vector_ops`) and data movement per byte copied. The preset says
+    where each number comes from (an instruction count, a measurement it is calibrated on, or
+    an assumption and its reason).
     """
 
     pointwise_cycles_per_mac: CyclesPerUnit
-    """1x1 convolution (a GEMM over channels; the best-reused kernel)."""
+    """1x1 convolution: a GEMM over channels on a 2-channel x 2-pixel SMLAD tile."""
     conv_cycles_per_mac: CyclesPerUnit
-    """k x k convolution with groups = 1 through im2col + GEMM (e.g. the first 3x3 conv)."""
+    """k x k convolution with groups = 1: the same GEMM over im2col columns."""
     depthwise_cycles_per_mac: CyclesPerUnit
-    """Depthwise / grouped convolution: no reuse of an input across output channels."""
+    """Depthwise / grouped convolution: one input load per MAC (no reuse across channels)."""
     fully_connected_cycles_per_mac: CyclesPerUnit
-    """Linear layers and matmuls: each weight is used once per inference."""
+    """Linear layers and matmuls: each weight loaded, unpacked and used once per inference."""
+    im2col_cycles_per_element: Annotated[float, Field(ge=0, le=MAX_CYCLES_PER_UNIT)]
+    """Per column element a conv or pointwise kernel expands (int8 -> int16, padding), i.e.
+    output pixels x Cin x kh x kw per call; each column then serves every output channel."""
+    depthwise_cycles_per_input: Annotated[float, Field(ge=0, le=MAX_CYCLES_PER_UNIT)]
+    """Per input element of a depthwise kernel: its copy (HWC -> CHW) into the padded
+    per-channel buffer the in-place kernel convolves."""
     requant_cycles_per_output: CyclesPerUnit
     """Per output element of a MAC kernel: requantise the int32 accumulator to int8 and store."""
+    calibration_scale: Annotated[float, Field(gt=0, le=100.0)]
+    """Measured / counted cycles of the MAC kernels (pipeline interlocks, SRAM wait states and
+    loop control the count leaves out): the one number calibrated on a measured latency."""
+    cmsis_nn_scale: Annotated[float, Field(gt=0, le=100.0)]
+    """CMSIS-NN (under TF-Lite Micro's interpreter) MAC-kernel cycles per TinyEngine cycle."""
+    reference_cycles_per_mac: CyclesPerUnit
+    """TF-Lite Micro reference kernels: counted cycles per MAC of the portable C loop (two 4-D
+    `Offset()` index computations, two sign-extending byte loads, the input-offset add, one
+    MLA, loop control), before `calibration_scale`; no im2col, the same requantisation."""
     pool_cycles_per_element: CyclesPerUnit
     """Pooling, per window element read."""
     elementwise_cycles_per_element: CyclesPerUnit
@@ -101,6 +134,8 @@ class McuSpec(DeviceSpec):
     """Plan and price the deployed graph: BN, ReLU/ReLU6 and residual adds fold into the convs."""
     weight_passes_pixels: Annotated[int, Field(ge=1, le=1 << 20)] = 2
     """Output pixels per pass over a layer's weights when they miss the data cache (CMSIS-NN: 2)."""
+    library: KernelLibrary = KernelLibrary.TINYENGINE
+    """Inference library ('tinyengine', 'cmsis-nn', 'tflite-micro'): which kernels run."""
     kernels: KernelCycles
     """Cycles of the int8 kernels on this core."""
 
@@ -145,4 +180,4 @@ def load_spec(preset: str | Path) -> McuSpec:
     return FAMILY.preset(preset)
 
 
-__all__ = ["KB", "KernelCycles", "McuSpec", "PRESET_NAMES", "load_spec"]
+__all__ = ["KB", "KernelCycles", "KernelLibrary", "McuSpec", "PRESET_NAMES", "load_spec"]

@@ -8,6 +8,9 @@ occupies its unit for launch overhead + compute time while its DRAM traffic stre
 Compute time = MACs (channels padded to SIMD lanes) x the sparsity scheme's time factor, at the
 datapath's peak MAC/s x the kernel class's efficiency x occupancy; plus vector ops at the vector
 rate. A fused op (from `Network.fused`) pays one launch, and its intermediates never reach DRAM.
+The unit's `structure` (kernels.py) adds what transformers pay: linear and matmul layers at the
+utilisation of their GEMM tiles and waves, exp/erf at their vector-op cost, and layer norm and
+softmax at one launch and one pass over their input per reduction kernel.
 
 Energy: dynamic compute energy = the unit's active power x compute time (so energy per MAC is
 active power / achieved MAC rate, which differs by datatype through the peak rate), booked as
@@ -26,12 +29,16 @@ from pathlib import Path
 
 from devices.mobile.kernels import (
     _MAC_CLASSES,
+    _TILED_KINDS,
     datatype,
     dram_traffic_bytes,
     efficiency_of,
+    extra_kernels,
+    gemm_utilisation,
     kernel_class,
     padded_macs,
     sparse_execution,
+    vector_ops,
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
 from sim.device import Cost, EngineKind, EngineSpec, Phase
@@ -132,12 +139,20 @@ class MobileBoard:
         mac_s = vector_s = 0.0
         weight_bytes = 0
         kernel = cls.value
+        structure = unit.structure
+        # A reduction that ends a kernel (layer norm, softmax): one more launch and one more
+        # pass over that member's input, per extra kernel.
+        extras = [(extra_kernels(m, structure), m.input_bytes_read) for m in members]
         for m in members:
             m_cls = kernel_class(m)
             if m.macs:
                 sx = sparse_execution(m, unit.sparse)
                 eff = efficiency_of(m_cls, unit.efficiency)
-                mac_s += padded_macs(m, unit.sparse.channel_align) * sx.time_factor / (peak * eff * occupancy)
+                # Linear and matmul layers: tiles, waves and per-tile overhead of the GEMM
+                # (kernels.gemm_utilisation) stand in for the output-size occupancy.
+                util = (gemm_utilisation(m, structure, unit.occupancy_items)
+                        if m.kind in _TILED_KINDS else occupancy)
+                mac_s += padded_macs(m, unit.sparse.channel_align) * sx.time_factor / (peak * eff * util)
                 weight_bytes += sx.weight_bytes
                 if sx.kernel != "dense":
                     kernel = f"{kernel}/{sx.kernel}"
@@ -145,12 +160,17 @@ class MobileBoard:
                 weight_bytes += m.weight_bytes_read
             if m.vector_ops:
                 eff = efficiency_of(m_cls, unit.efficiency)
+                # exp and erf at their cost (kernels.vector_ops), beyond the one op each of them
+                # is in Op.vector_ops.
+                vector_s += (vector_ops(m, structure) - m.vector_ops) / (unit.vector_ops_per_s * eff * occupancy)
                 vector_s += m.vector_ops / (unit.vector_ops_per_s * eff * occupancy)
         dram_bytes = dram_traffic_bytes(op.input_bytes_read, weight_bytes, op.output_bytes,
                                         unit.cache_bytes, reuse=cls in _MAC_CLASSES)
+        dram_bytes += sum(n * read for n, read in extras)
         memory_s = dram_bytes / (self.spec.dram_bytes_per_s * unit.dram_fraction)
         return OpBreakdown(kernel=kernel, mac_s=mac_s, vector_s=vector_s,
-                           launch_s=unit.launch_overhead_s, dram_bytes=dram_bytes,
+                           launch_s=unit.launch_overhead_s * (1 + sum(n for n, _ in extras)),
+                           dram_bytes=dram_bytes,
                            memory_s=memory_s, weight_bytes=weight_bytes)
 
     def cost(self, op: Op, target: str) -> Cost:
@@ -216,6 +236,11 @@ def snapdragon865() -> MobileBoard:
 def snapdragon888() -> MobileBoard:
     """Entry point: Samsung Galaxy S21 (Snapdragon 888)."""
     return FAMILY.device("snapdragon888")
+
+
+def snapdragon855() -> MobileBoard:
+    """Entry point: Google Pixel 4 (Snapdragon 855)."""
+    return FAMILY.device("snapdragon855")
 
 
 def snapdragon835() -> MobileBoard:

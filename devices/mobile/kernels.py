@@ -1,9 +1,12 @@
 """How a mobile CPU or GPU library executes one op: pure functions, no device state.
 
-Three questions, answered from the op and the unit's spec:
+Questions answered from the op and the unit's spec:
 - which kernel class runs it (and so which efficiency applies);
 - how weight sparsity changes its work and its weight bytes (per scheme);
-- how many bytes it moves to and from DRAM given the cache it can tile into.
+- how many bytes it moves to and from DRAM given the cache it can tile into;
+- what the library's kernel structure adds (`KernelStructure`): GEMM tiles, waves and per-tile
+  overhead for linear and matmul layers, extra kernels (and passes over memory) for layer norm
+  and softmax, and the vector-op cost of exponentials and erf.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import enum
 import math
 from dataclasses import dataclass
 
-from devices.mobile.spec import KernelEfficiency, SparseExecution
-from workloads import Compression, Op, OpKind, SparsityScheme
+from devices.mobile.spec import KernelEfficiency, KernelStructure, SparseExecution
+from workloads import Activation, Compression, NormKind, Op, OpKind, SparsityScheme
 
 
 class KernelClass(enum.Enum):
@@ -21,6 +24,8 @@ class KernelClass(enum.Enum):
     CONV1X1 = "conv1x1"
     DEPTHWISE = "depthwise"
     GEMM = "gemm"
+    GEMV = "gemv"
+    """A linear layer on one row (a matrix-vector product)."""
     ATTENTION = "attention"
     ELEMENTWISE = "elementwise"
     SOFTMAX_NORM = "softmax_norm"
@@ -29,7 +34,7 @@ class KernelClass(enum.Enum):
 
 
 _MAC_CLASSES = frozenset({KernelClass.CONV3X3, KernelClass.CONV1X1, KernelClass.DEPTHWISE,
-                          KernelClass.GEMM, KernelClass.ATTENTION})
+                          KernelClass.GEMM, KernelClass.GEMV, KernelClass.ATTENTION})
 
 
 def kernel_class(op: Op) -> KernelClass:
@@ -41,7 +46,9 @@ def kernel_class(op: Op) -> KernelClass:
         if a.groups > 1 and a.groups == op.input_shapes[0][1]:
             return KernelClass.DEPTHWISE
         return KernelClass.CONV1X1 if a.kernel == (1, 1) else KernelClass.CONV3X3
-    if k in (OpKind.LINEAR, OpKind.SPARSE_CONV3D):
+    if k is OpKind.LINEAR:
+        return KernelClass.GEMV if op.gemm.m == 1 else KernelClass.GEMM
+    if k is OpKind.SPARSE_CONV3D:
         return KernelClass.GEMM
     if k is OpKind.MATMUL:
         return KernelClass.ATTENTION
@@ -54,8 +61,12 @@ def kernel_class(op: Op) -> KernelClass:
 
 
 def efficiency_of(cls: KernelClass, eff: KernelEfficiency) -> float:
-    """The dense efficiency of a kernel class."""
-    return getattr(eff, "elementwise" if cls is KernelClass.MEMORY else cls.value)
+    """The dense efficiency of a kernel class (memory ops: elementwise; GEMV unset: gemm)."""
+    if cls is KernelClass.MEMORY:
+        return eff.elementwise
+    if cls is KernelClass.GEMV and eff.gemv is None:
+        return eff.gemm
+    return getattr(eff, cls.value)
 
 
 def datatype(comp: Compression) -> tuple[str, float]:
@@ -137,3 +148,66 @@ def dram_traffic_bytes(input_bytes: int, weight_bytes: int, output_bytes: int,
     small, large = sorted((input_bytes, weight_bytes))
     passes = max(1, math.ceil(small / (cache_bytes / 2)))
     return small + large * passes + output_bytes
+
+
+_TILED_KINDS = frozenset({OpKind.LINEAR, OpKind.MATMUL})
+"""Layers the GEMM tile model prices: convolutions keep the efficiencies calibrated on CNNs
+(which already average their tile effects); linear and matmul layers are where transformers
+differ (few rows at batch 1, head-sized reductions, many small batched products)."""
+
+_TRANSCENDENTAL = frozenset({Activation.GELU, Activation.SILU, Activation.SIGMOID})
+"""Activations that evaluate exp, erf or tanh per element (hard swish and ReLUs do not)."""
+
+
+def gemm_utilisation(op: Op, structure: KernelStructure, occupancy_items: int) -> float:
+    """Fraction of the class efficiency a linear or matmul `op` (not fused) reaches.
+
+    The product runs as `groups` x ceil(m / tile_m) x ceil(n / tile_n) output tiles (a tile
+    narrows to m or n when the matrix is smaller), `occupancy_items // (tile_m * tile_n)` tiles
+    at a time (one wave); the unit is busy for whole waves, so utilisation = useful outputs /
+    (waves x outputs per wave), which covers tile padding, the tail of the last wave and ops too
+    small to fill the unit. Each tile also pays `gemm_k_overhead` K steps: K / (K + overhead).
+    With 1 x 1 tiles (no tile structure) only the op-size occupancy min(1, outputs /
+    occupancy_items) applies, as for other MAC ops. 1.0 for other kinds.
+    """
+    if op.kind not in _TILED_KINDS:
+        return 1.0
+    g = op.gemm
+    if structure.gemm_tile_m == structure.gemm_tile_n == 1:
+        # No tile structure: the unit takes outputs one at a time, so only an op too small to
+        # fill it loses (the efficiency model's occupancy), whatever the waves.
+        busy = min(1.0, g.groups * g.m * g.n / occupancy_items)
+        return busy * g.k / (g.k + structure.gemm_k_overhead)
+    tile_m, tile_n = min(structure.gemm_tile_m, g.m), min(structure.gemm_tile_n, g.n)
+    tiles = g.groups * math.ceil(g.m / tile_m) * math.ceil(g.n / tile_n)
+    per_wave = max(1, occupancy_items // (tile_m * tile_n))
+    waves = math.ceil(tiles / per_wave)
+    busy = g.groups * g.m * g.n / (waves * per_wave * tile_m * tile_n)
+    return busy * g.k / (g.k + structure.gemm_k_overhead)
+
+
+def vector_ops(op: Op, structure: KernelStructure) -> float:
+    """Vector ops of `op` (not fused) with exp/erf/tanh at `transcendental_ops` each.
+
+    `Op.vector_ops` counts one op per transcendental; a GELU (x * (1 + erf(x / sqrt 2)) / 2),
+    SiLU or sigmoid evaluates one per element, a softmax one exponential per element.
+    """
+    extra = structure.transcendental_ops - 1.0
+    n_out = math.prod(op.output_shape)
+    if op.kind is OpKind.ACTIVATION and op.attrs.function in _TRANSCENDENTAL:
+        return op.vector_ops + extra * n_out
+    if op.kind is OpKind.SOFTMAX:
+        return op.vector_ops + extra * n_out
+    return float(op.vector_ops)
+
+
+def extra_kernels(op: Op, structure: KernelStructure) -> int:
+    """Kernels `op` (not fused) launches beyond one: a layer norm's or softmax's reductions.
+
+    Each extra kernel is another launch and another pass over the op's input in memory.
+    """
+    if op.kind is OpKind.NORM and op.attrs.kind is NormKind.LAYER:
+        return structure.layer_norm_kernels - 1
+    if op.kind is OpKind.SOFTMAX:
+        return structure.softmax_kernels - 1
+    return 0

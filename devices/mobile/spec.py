@@ -55,7 +55,10 @@ class KernelEfficiency(Spec):
     depthwise: Fraction
     """Depthwise convolutions: little reuse, hard to vectorise."""
     gemm: Fraction
-    """Fully connected / linear layers."""
+    """Linear layers on more than one row (tokens, batch): matrix-matrix products."""
+    gemv: Fraction | None = None
+    """Linear layers on one row (classifier heads, BERT's pooler): matrix-vector products,
+    bandwidth-bound dot products rather than tiled GEMMs; None: as `gemm`."""
     attention: Fraction
     """Batched matmuls of attention (Q K^T, A V)."""
     elementwise: Fraction
@@ -88,6 +91,34 @@ class SparseExecution(Spec):
     """Block area (rows x cols) at which block efficiency halves."""
     channel_align: PositiveInt
     """SIMD lanes: channel counts are rounded up to a multiple of this."""
+
+
+class KernelStructure(Spec):
+    """How the unit's library builds its kernels, beyond MAC rates: what makes transformers slow.
+
+    The defaults describe a library with no such structure (one kernel per op, exp as one
+    vector op, no per-tile cost, 1 x 1 tiles), which the efficiency model alone prices; presets
+    set the library's real structure.
+    """
+
+    gemm_tile_m: PositiveInt = 1
+    """Output rows one work unit computes (register tile of a CPU micro-kernel, rows of a GPU
+    work item). Linear and matmul work is padded to whole tiles (a tile narrows to the matrix
+    when the matrix is smaller: skinny shapes get their own kernels)."""
+    gemm_tile_n: PositiveInt = 1
+    """Output columns one work unit computes."""
+    gemm_k_overhead: NonNegativeFloat = 0.0
+    """Fixed cost of one output tile in K steps (zeroing and storing the accumulators, pipeline
+    fill): a product of depth K runs at K / (K + this) of the class efficiency, which is what
+    small-K attention matmuls (K = head dim) lose."""
+    layer_norm_kernels: PositiveInt = 1
+    """Kernels one layer norm launches: each reduction (mean, variance) ends a kernel in
+    compilers that fuse only elementwise work, so mean, variance and normalise are 3."""
+    softmax_kernels: PositiveInt = 1
+    """Kernels one softmax launches (max, exp-and-sum, divide: 3 where reductions end kernels)."""
+    transcendental_ops: PositiveFloat = 1.0
+    """Vector ops one exp, erf or tanh costs (a polynomial after range reduction); applies to
+    GELU, SiLU and sigmoid activations and to softmax's exponentials."""
 
 
 class ComputeUnitSpec(Spec):
@@ -123,6 +154,8 @@ class ComputeUnitSpec(Spec):
     """Dense kernel efficiencies by kernel class."""
     sparse: SparseExecution
     """How sparse weights run on this unit."""
+    structure: KernelStructure = KernelStructure()
+    """Tiles, kernel counts and transcendental costs of the unit's library."""
 
     # Non-empty by an after-validator, not Field(min_length=1): pydantic checks a length after
     # dropping the items that failed, so one bad core group would also read as "too short".

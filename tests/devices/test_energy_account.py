@@ -15,10 +15,16 @@ from sim import Registry, simulate
 from sim.compare import apply_setting
 
 BAND = (2.0, 16.0)
-"""board / roofline energy per inference over the zoo and settings below, as the roofline
-preset's `energy_note` states it ('2-16 x')."""
+"""board / roofline energy per inference over the CNNs of the zoo and settings below, as the
+roofline preset's `energy_note` states it ('2-16 x')."""
+TRANSFORMER_BAND = (30.0, 110.0)
+"""The same over the transformers ('30-110 x'): the board's GPU GEMM efficiency is calibrated on
+a BERT-base latency (184 ms derived from CANAO, results/mobile_validation) at 0.1496 of its
+CNN-era value, so its busy time, and with it its energy, is that much longer than the CNN-era
+board's, which this band was first measured on (35-105 x now)."""
 MODELS = ("resnet18", "resnet50", "mobilenetv2", "vgg16", "deit-tiny", "deit-small", "vit",
           "bert-base", "mcunet")
+TRANSFORMERS = ("deit-tiny", "deit-small", "vit", "bert-base")
 SETTINGS = ("fp32", "fp16", "w8a8", "block:0.75+w8a8+fuse")
 
 
@@ -36,8 +42,10 @@ def test_board_over_roofline_energy_stays_in_the_stated_band(pair):
         for setting in SETTINGS:
             net = apply_setting(base, setting)
             ratios[model, setting] = simulate(net, board).energy_j / simulate(net, roofline).energy_j
-    outside = {k: round(v, 2) for k, v in ratios.items() if not BAND[0] <= v <= BAND[1]}
-    assert not outside, f"outside the stated {BAND} band: {outside}"
+    band = lambda model: TRANSFORMER_BAND if model in TRANSFORMERS else BAND  # noqa: E731
+    outside = {k: round(v, 2) for k, v in ratios.items()
+               if not band(k[0])[0] <= v <= band(k[0])[1]}
+    assert not outside, f"outside {BAND} (CNNs) or {TRANSFORMER_BAND}: {outside}"
 
 
 def test_both_price_dram_alike_so_the_gap_is_compute(pair):
@@ -53,5 +61,5 @@ def test_both_price_dram_alike_so_the_gap_is_compute(pair):
 def test_roofline_summary_names_the_board_model_and_the_band(pair):
     registry, roofline, _ = pair
     text = " ".join(simulate(registry.workload("resnet18"), roofline).summary().split())  # unwrap
-    assert "snapdragon865" in text and "2-16 x" in text
+    assert "snapdragon865" in text and "2-16 x" in text and "30-110 x" in text
     assert "leaves out instruction, register-file" in text

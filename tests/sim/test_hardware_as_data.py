@@ -4,7 +4,8 @@ Families and presets come from the installed entry points at collection, so a fa
 to `sim.spec` is covered without editing this file:
 - `edgesim device show` output loads back to an equal spec, also after random valid overrides;
 - physics: doubling any bandwidth, clock or compute rate never makes a model slower, halving it
-  never makes it faster (each key is found by its unit in its name, see `scaled_keys`);
+  never makes it faster (each key is found by its unit in its name, see `scaled_keys`); larger
+  arrays are never slower, except in the families `NOT_MONOTONE_IN_ARRAY_SIZE` names, with why;
 - a fuzz test over corrupted presets: every corruption loads and simulates, or gives the typed
   one-line error; never a traceback.
 """
@@ -168,6 +169,53 @@ def test_faster_hardware_is_never_slower(name):
             else:
                 assert latency >= base * (1 - 1e-9), f"{name}: halving {key} sped up {network.name}"
     assert checked, f"{name}: no rate field could be scaled"
+
+
+ARRAY_KEYS = ("rows", "cols")
+"""Leaf names of array dimensions (PEs, crossbar cells)."""
+
+NOT_MONOTONE_IN_ARRAY_SIZE = {
+    "fpga": "the allocator holds the part's DSP and LUT budgets fixed, so more columns means "
+            "fewer rows: a different shape of the same resources, not more of them",
+    "systolic": "layers that already under-fill a large array gain no parallelism from a larger "
+                "one but pay its longer fill and drain (R + C cycles a fold, as SCALE-Sim counts)",
+    "pim": "with on_overflow: reprogram, a larger crossbar takes longer to rewrite (write time "
+           "grows with the rows written), which can outweigh fewer crossbars",
+}
+"""Families whose latency is not monotone in array size, and why (the issue asks to state it)."""
+
+
+def array_keys(data, prefix: str = "") -> list[str]:
+    keys = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, (dict, list)):
+                keys += array_keys(value, path)
+            elif key in ARRAY_KEYS and isinstance(value, int) and not isinstance(value, bool):
+                keys.append(path)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            name = item.get("name") if isinstance(item, dict) else None
+            keys += array_keys(item, f"{prefix}.{name if isinstance(name, str) else i}")
+    return keys
+
+
+@pytest.mark.parametrize("name", DEVICES)
+def test_larger_arrays_are_never_slower_except_where_stated(name):
+    device = REGISTRY.device(name)
+    keys = array_keys(device.spec.model_dump(mode="json"))
+    if not keys or device.spec.family in NOT_MONOTONE_IN_ARRAY_SIZE:
+        pytest.skip(f"{name}: no array dimension, or not monotone by design "
+                    f"({NOT_MONOTONE_IN_ARRAY_SIZE.get(device.spec.family, 'none')})")
+    network = runnable_network(device)
+    base = simulate(network, device, seed=0).latency_s
+    data = device.spec.model_dump(mode="json")
+    for key in keys:
+        value = value_at(data, key)
+        assert latency_s(name, {key: value * 2}, network) <= base * (1 + 1e-9), key
+        if value >= 2:
+            assert latency_s(name, {key: value // 2}, network) >= base * (1 - 1e-9), key
 
 
 # --- fuzz over corrupted presets --------------------------------------------------------------

@@ -12,7 +12,7 @@ from devices.mobile.calibrate import CASES, latency_s
 from devices.mobile.kernels import KernelClass, dram_traffic_bytes, kernel_class, padded_macs
 from sim import Stream, simulate
 from workloads import NetworkBuilder, SpecError, UnknownNameError
-from workloads.zoo import mobilenetv2, resnet18
+from workloads.zoo import deit_tiny, mobilenetv2, resnet18
 
 US = 1e-6
 
@@ -74,7 +74,8 @@ def test_kernel_classes_and_channel_padding():
     assert kernel_class(net["features.1.conv.0.0"]) is KernelClass.DEPTHWISE
     assert kernel_class(net["features.1.conv.1"]) is KernelClass.CONV1X1
     assert kernel_class(net["features.0.0"]) is KernelClass.CONV3X3
-    assert kernel_class(net["classifier.1"]) is KernelClass.GEMM
+    assert kernel_class(net["classifier.1"]) is KernelClass.GEMV  # one row: matrix-vector
+    assert kernel_class(deit_tiny()["blocks.0.mlp.fc1"]) is KernelClass.GEMM  # 197 token rows
     # A 30-channel layer pads to 32 on 4-lane SIMD: 32/30 more MAC time.
     b = NetworkBuilder("odd")
     x = b.input("x", (1, 32, 4, 4))

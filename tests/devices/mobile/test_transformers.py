@@ -1,0 +1,164 @@
+"""Transformer kernels of the mobile model: the kernel structure by hand, MobileBERT's counts by
+hand, the GEMM-class calibration and every validation row held to its band."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from devices.mobile import from_preset
+from devices.mobile.calibrate import (
+    CLASS_CASES,
+    GEMM_CLASSES,
+    TRANSFORMER_SCALES,
+    latency_s,
+    solve_scale,
+    transformer_scale,
+)
+from devices.mobile.kernels import (
+    KernelClass,
+    extra_kernels,
+    gemm_utilisation,
+    kernel_class,
+    vector_ops,
+)
+from devices.mobile.mobilebert import mobilebert
+from devices.mobile.spec import KernelStructure, UnitKind
+from devices.mobile.studies import _references, validation, without_transformer_model
+from workloads import Activation, NetworkBuilder, NormKind, SpecError
+from workloads.zoo import deit_tiny, mobilenetv2, resnet18
+
+GPU = KernelStructure(gemm_tile_m=4, gemm_tile_n=4, gemm_k_overhead=16, layer_norm_kernels=3,
+                      softmax_kernels=3, transcendental_ops=16)
+
+
+def test_gemm_tiles_waves_and_k_overhead_by_hand():
+    fc1 = deit_tiny()["blocks.0.attn.q"]  # (1, 197, 192) @ 192 x 192
+    # 50 x 48 tiles of 4x4 = 2400 tiles; 16384 // 16 = 1024 per wave -> 3 waves.
+    busy = 197 * 192 / (3 * 1024 * 16)
+    assert gemm_utilisation(fc1, GPU, 16384) == pytest.approx(busy * 192 / (192 + 16))
+    qk = deit_tiny()["blocks.0.attn.matmul_qk"]  # 3 heads of (197 x 64) @ (64 x 197)
+    tiles = 3 * 50 * 50
+    busy = 3 * 197 * 197 / (math.ceil(tiles / 1024) * 1024 * 16)
+    assert gemm_utilisation(qk, GPU, 16384) == pytest.approx(busy * 64 / 80)  # K = 64 loses 20 %
+    # No tile structure: only an op too small to fill the unit loses, as for convolutions.
+    assert gemm_utilisation(fc1, KernelStructure(), 16384) == 1.0
+    assert gemm_utilisation(fc1, KernelStructure(), 75648) == pytest.approx(0.5)
+    conv = resnet18()["conv1"]
+    assert gemm_utilisation(conv, GPU, 16384) == 1.0  # convolutions keep their CNN calibration
+
+
+def test_one_row_linears_are_gemv_and_narrow_tiles_fit_them():
+    classifier = mobilenetv2()["classifier.1"]  # (1, 1280) @ 1280 x 1000
+    assert kernel_class(classifier) is KernelClass.GEMV
+    # The tile narrows to the single row: 250 tiles of 1 x 4, one wave of 4096.
+    assert gemm_utilisation(classifier, GPU, 16384) == pytest.approx(
+        1000 / (4096 * 4) * 1280 / (1280 + 16))
+
+
+def test_reductions_and_transcendentals_by_hand():
+    b = NetworkBuilder("t")
+    x = b.input("x", (1, 10, 8))
+    ln = b.norm(x, NormKind.LAYER, name="ln")
+    bn = b.norm(b.input("y", (1, 8, 4, 4)), NormKind.BATCH, name="bn")
+    gelu = b.act(ln, Activation.GELU, name="gelu")
+    relu = b.act(ln, Activation.RELU, name="relu")
+    sm = b.softmax(x, name="sm")
+    net = b.build([gelu, relu, sm, bn])
+    assert [extra_kernels(net[n], GPU) for n in ("ln", "bn", "sm", "gelu")] == [2, 0, 2, 0]
+    assert vector_ops(net["gelu"], GPU) == 80 * 16  # one erf of 16 ops per element
+    assert vector_ops(net["relu"], GPU) == 80
+    assert vector_ops(net["sm"], GPU) == 3 * 80 + 15 * 80  # exp at 16 instead of 1
+    assert vector_ops(net["gelu"], KernelStructure()) == 80
+
+
+def test_layer_norm_kernels_launch_and_reread_by_hand():
+    board = from_preset("snapdragon865")
+    b = NetworkBuilder("t")
+    ln = b.norm(b.input("x", (1, 197, 192)), NormKind.LAYER, name="ln")
+    op = b.build([ln])["ln"]
+    br = board.breakdown(op, "gpu")
+    assert br.launch_s == pytest.approx(3 * 15e-6)
+    tensor_bytes = 197 * 192 * 4
+    scale_shift_bytes = 2 * 192 * 4
+    # Read, write, two more reads of the input (mean, variance, normalise), and gamma, beta.
+    assert br.dram_bytes == tensor_bytes * (1 + 1 + 2) + scale_shift_bytes
+
+
+def test_default_structure_is_the_cnn_era_model():
+    # results/mobile_validation before issue 14: dense DeiT-Tiny fp16 on the S20 GPU, 6.62 ms.
+    board = without_transformer_model(from_preset("snapdragon865"), "snapdragon865",
+                                      keep_structure=False)
+    assert latency_s(board, "gpu", deit_tiny().quantized("float16")) == pytest.approx(6.62e-3, rel=0.005)
+
+
+@pytest.mark.parametrize("target", ["cpu", "gpu"])
+def test_cnn_latencies_do_not_move(target):
+    board = from_preset("snapdragon865")
+    before = without_transformer_model(board, "snapdragon865", keep_structure=False)
+    for net in (mobilenetv2(), resnet18().quantized("float16").fused()):
+        assert latency_s(board, target, net) == pytest.approx(latency_s(before, target, net),
+                                                              rel=1e-3)
+
+
+def test_mobilebert_counts_by_hand():
+    net = mobilebert()
+    no_norm = lambda d: 2 * d  # noqa: E731  (scale and shift)
+    lin = lambda i, o: i * o + o  # noqa: E731
+    embeddings = 30522 * 128 + lin(384, 512) + 512 * 512 + 2 * 512 + no_norm(512)
+    layer = (2 * (lin(512, 128) + no_norm(128)) + 2 * lin(128, 128) + lin(512, 128)
+             + lin(128, 128) + no_norm(128) + 4 * (lin(128, 512) + lin(512, 128) + no_norm(128))
+             + lin(128, 512) + no_norm(512))
+    assert net.params == embeddings + 24 * layer == 24_581_888
+    per_token = 2 * 512 * 128 + 2 * 128 * 128 + 512 * 128 + 128 * 128 + 4 * 2 * 128 * 512 + 128 * 512
+    attention = 2 * 4 * 128 * 128 * 32
+    assert net.macs == 128 * 384 * 512 + 24 * (128 * per_token + attention)
+    with pytest.raises(SpecError, match="seq_len"):
+        mobilebert(seq_len=513)
+
+
+@pytest.mark.parametrize("case", CLASS_CASES, ids=lambda c: f"{c.preset}-{c.target}")
+def test_transformer_calibration_points_within_5_percent(case):
+    assert case.classes == GEMM_CLASSES
+    board = from_preset(case.preset)
+    assert latency_s(board, case.target, case.build()) == pytest.approx(case.latency_s, rel=0.05)
+
+
+@pytest.mark.parametrize("case", CLASS_CASES, ids=lambda c: f"{c.preset}-{c.target}")
+def test_recorded_scales_are_what_calibration_solves(case):
+    board = from_preset(case.preset)
+    kind = board.spec.unit(case.target).kind
+    before = without_transformer_model(board, case.preset, keep_structure=True)
+    scale = solve_scale(before, case.target, case.build(), case.latency_s, classes=case.classes,
+                        tolerance=1e-3)
+    assert scale == pytest.approx(transformer_scale(case.preset, kind), rel=0.01)
+    assert transformer_scale("jetson_nano", UnitKind.GPU) == 1.0
+    assert set(TRANSFORMER_SCALES) == {"cpu", "gpu"}
+
+
+def test_every_validation_row_within_its_band(tmp_path):
+    rows = validation(tmp_path)
+    refs = {(r.source, r.what): r for r in _references()}
+    simulated = [r for r in rows if r["simulated_ms"] != "n/a"]
+    assert {r["role"] for r in simulated} == {"calibration point", "held out"}
+    assert sum(r["role"] == "held out" for r in simulated) >= 2
+    for row in simulated:
+        low, high = refs[(row["source"], row["workload"])].band_pct
+        assert low <= float(row["error_pct"]) <= high, row["source"]
+    readme = (tmp_path / "README.md").read_text()
+    assert "held out" in readme and "calibration point" in readme
+
+
+def test_every_preset_carries_the_scales_it_says():
+    # gemm / attention of every unit = the CNN-era value x its kind's GEMM-class scale, so one
+    # scale per class and unit kind, pasted alike into every preset of that kind.
+    cnn_era = {UnitKind.CPU: (0.229, 0.183), UnitKind.GPU: (0.36, 0.24)}
+    for preset in ("snapdragon835", "snapdragon855", "snapdragon865", "snapdragon888",
+                   "jetson_nano", "jetson_agx_xavier"):
+        for unit in from_preset(preset).spec.units:
+            scale = transformer_scale(preset, unit.kind)
+            gemm, attention = cnn_era[unit.kind]
+            assert unit.efficiency.gemm == pytest.approx(gemm * scale, rel=0.01), preset
+            assert unit.efficiency.attention == pytest.approx(attention * scale, rel=0.01), preset
+            assert unit.efficiency.gemv == pytest.approx(gemm), preset  # one-row linears: CNN-era
