@@ -15,10 +15,9 @@ from workloads import SpecError
 FAMILIES = {"mobile", "mcu", "fpga", "pim", "pointcloud", "systolic", "zoo"}
 
 KNOWN_OPEN_GAPS = {
-    # Phone GPU on transformers, CNN-only calibration (issue 14 item 1); not like-for-like.
-    "mobile/spvit-deit-tiny-fp16-snapdragon865-gpu",
-    "mobile/canao-bert-base-fp16-snapdragon865-gpu",
-    "mobile/canao-derived-bert-base-fp16-snapdragon865-gpu",
+    # MobileBERT on the Pixel 4 CPU: narrow GEMMs priced at BERT-base's rate per MAC (the
+    # validation study's band is -25..+60 %; the table caps held-out bands at 25 %).
+    "mobile/mobilebert-mobilebert-snapdragon855-cpu",
     # Auto-ViT-Acc's float32 baseline is above what the ZCU102's DSPs hold (test_fp32_bound.py).
     "fpga/autovitacc-deit-base-fp32-fps",
     "fpga/autovitacc-mixed-over-fp32",
@@ -26,6 +25,11 @@ KNOWN_OPEN_GAPS = {
     "fpga/autovitacc-mixed-over-fp32-lean",
     # One network, two boards' runtimes (215 kB on the H743, 242 kB on the F746).
     "mcu/f746-mcunet-in2-sram-kb",
+    # TF-Lite Micro's reference kernels priced by instruction count alone (devices/mcu/latency.py
+    # holds them to 65 %; the table does not widen bands).
+    *(f"mcu/h743-{net}-tflite-micro-ms" for net in (
+        "mcunet-vww1", "mcunet-vww2", "mcunet-in0", "mcunet-in1", "mcunet-in2", "mcunet-in3",
+        "proxyless-w0.3")),
     # PointAcc's energy saving: the model's power ratio is ~5x the abstract's (full run only).
     "pointcloud/pointacc-geomean-energy-saving",
 }
