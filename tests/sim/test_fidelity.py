@@ -174,3 +174,12 @@ def test_cli_reports_a_failed_contributor_and_exits_1(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'broken'" in err[0] and "KeyError" in err[0]
     assert (tmp_path / "f" / "README.md").exists()
+
+
+def test_the_fast_study_runs_end_to_end(tmp_path, capsys):
+    # The small version of `python -m sim.fidelity --out results/fidelity`.
+    assert fidelity.main(["--out", str(tmp_path / "fidelity"), "--fast", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "0 out of band, 0 failed contributors" in out
+    text = (tmp_path / "fidelity" / "README.md").read_text()
+    assert "**Fast subset**" in text and "| mcu/" not in text and "| mcu |" in text
