@@ -34,6 +34,8 @@ from workloads.errors import suggest
 S = TypeVar("S", bound="Spec")
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+MAX_SPEC_INT = 2**53
+"""Largest integer magnitude a spec value may have (exact in a float, fits numpy's int64)."""
 MAX_SPEC_FILE_BYTES = 1 << 20
 """A device file larger than this (1 MiB) is refused before parsing."""
 
@@ -128,12 +130,15 @@ def validate(spec_type: type[S], data: Any, *, where: str) -> S:
     """
     problems: list[str] = []
     clean = _jsonable(data, (), problems)
+    spec = None
     try:
         # JSON mode: lists are accepted for tuples and strings for enums, but an int is never
         # a bool, "1" is never a number and "false" is never False; NaN and inf are refused.
         spec = spec_type.model_validate_json(json.dumps(clean))
     except ValidationError as err:
-        problems += [_describe(spec_type, clean, e) for e in err.errors()]
+        found = [_describe(spec_type, clean, e) for e in err.errors()]
+        keys = {line.split(": ", 1)[0] for line in found}
+        problems = [p for p in problems if p.split(": ", 1)[0] not in keys] + found
     if problems:
         raise SpecError("\n".join(f"{where}: {p}" for p in problems))
     return spec
@@ -152,10 +157,21 @@ def _jsonable(data: Any, path: tuple, problems: list[str]) -> Any:
                                 f"{key!r:.40}")
         return out
     if isinstance(data, (list, tuple)):
-        return [_jsonable(v, path + (i,), problems) for i, v in enumerate(data)]
+        return [_jsonable(v, path + (_item_name(v, i),), problems) for i, v in enumerate(data)]
+    if isinstance(data, int) and not isinstance(data, bool) and abs(data) > MAX_SPEC_INT:
+        # Unbounded in Python, but no hardware count needs it and numpy cannot hold it.
+        problems.append(f"{_key(path)}: expected a number of magnitude at most 2**53, got a "
+                        f"{len(str(abs(data)))}-digit integer")
+        return data
     if data is None or isinstance(data, (str, int, float, bool)):
         return data
     return str(data)
+
+
+def _item_name(item: Any, index: int) -> str | int:
+    """How a list item is named in a key: by its `name` where it has one, else its index."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str) else index
 
 
 def _key(path: Sequence) -> str:

@@ -51,13 +51,15 @@ import numpy as np
 from pydantic import Field
 
 from sim import memory
-from sim.spec import PositiveFloat, PositiveInt, Spec
+from sim.spec import Spec
 from workloads.gemm import Gemm
 
 MAX_ARRAY_DIM = 4096
 """Rows or columns beyond this are certainly a typo (the TPU v1 is 256 x 256)."""
 
 ArrayDim = Annotated[int, Field(ge=1, le=MAX_ARRAY_DIM)]
+SramBytes = Annotated[int, Field(ge=1, le=2**40)]
+"""An SRAM capacity, 1 B .. 1 TiB."""
 
 
 class Dataflow(enum.Enum):
@@ -102,15 +104,15 @@ class SystolicArray(Spec):
     """PE columns (C)."""
     dataflow: Dataflow
     """Which operand stays in the PEs: os, ws or is."""
-    ifmap_sram_bytes: PositiveInt
+    ifmap_sram_bytes: SramBytes
     """Input-activation SRAM capacity."""
-    filter_sram_bytes: PositiveInt
+    filter_sram_bytes: SramBytes
     """Weight SRAM capacity."""
-    ofmap_sram_bytes: PositiveInt
+    ofmap_sram_bytes: SramBytes
     """Output / partial-sum SRAM capacity."""
-    word_bytes: PositiveInt = 1
+    word_bytes: Annotated[int, Field(ge=1, le=8)] = 1
     """Bytes per operand word in SRAM and DRAM (SCALE-Sim: 1)."""
-    dram_bytes_per_cycle: PositiveFloat | None = None
+    dram_bytes_per_cycle: Annotated[float, Field(ge=1e-6, le=1e9)] | None = None
     """DRAM bandwidth per array cycle; None for unlimited (stall-free, SCALE-Sim's CALC mode)."""
     double_buffered: bool = True
     """Each SRAM is two halves, one feeding the array while the other fills from DRAM: transfers

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from sim.device import Cost, EngineKind, EngineSpec, Phase
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, account
-from sim.spec import DeviceSpec, Family, NonNegativeFloat, PositiveFloat, PositiveInt
+from sim.spec import DeviceSpec, Family, NodeNm, PowerW, RatePerS, VoltageV
 from sim.systolic import (
     ArrayDim, Dataflow, Layers, SystolicArray, area_mm2, energy_pj, leakage_w, simulate,
 )
@@ -66,21 +66,21 @@ class SystolicSpec(DeviceSpec):
     """Weight SRAM, KiB."""
     ofmap_sram_kib: SramKib
     """Output / accumulator SRAM, KiB."""
-    dram_bytes_per_s: PositiveFloat
+    dram_bytes_per_s: RatePerS
     """DRAM bandwidth."""
-    freq_hz: PositiveFloat
+    freq_hz: Annotated[float, Field(ge=1e3, le=1e11)]
     """Array clock."""
-    node_nm: PositiveFloat
+    node_nm: NodeNm
     """Process node, for energy and area."""
-    voltage_v: PositiveFloat = 0.9
+    voltage_v: VoltageV = 0.9
     """Core supply, for energy."""
-    operand_bits: PositiveInt = 8
+    operand_bits: Annotated[int, Field(ge=1, le=64)] = 8
     """Width of weights and activations in the array and its SRAMs."""
     double_buffered: bool = True
     """SRAMs fill from DRAM while the array computes (half of each holds reusable data)."""
-    vector_lanes: PositiveInt = 256
+    vector_lanes: Annotated[int, Field(ge=1, le=1 << 20)] = 256
     """Elementwise ops per cycle of the post-processing unit."""
-    static_power_w: NonNegativeFloat | None = None
+    static_power_w: PowerW | None = None
     """Leakage and clock power of the whole accelerator, W; None: the SRAMs' leakage only."""
 
     @property

@@ -219,3 +219,9 @@ def test_roofline_presets_round_trip(tmp_path):
         path = tmp_path / f"{name}.yaml"
         path.write_text(dump_yaml(spec))
         assert spec_from_file(Path(path), family=ROOFLINE) == spec
+
+
+def test_integers_beyond_2_53_are_refused_by_key():
+    with pytest.raises(SpecError, match=r"cores.big.freq_hz: expected a number of magnitude at "
+                                        r"most 2\*\*53, got a 20-digit integer"):
+        validate(Board, board_data(cores=[{"name": "big", "freq_hz": 10**20 - 1}]), where="f")
