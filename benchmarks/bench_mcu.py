@@ -11,7 +11,7 @@ import time
 
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_plan
-from devices.mcu.spec import load_spec
+from devices.mcu.device import load_spec
 from workloads.zoo import mcunet, mobilenetv2
 
 

@@ -31,8 +31,9 @@ from sim.engine import Stream, simulate
 from sim.export import write_atomic
 from sim.tables import pyplot, save_figure, write_csv
 from sim.registry import Registry
-from workloads import DoesNotFitError, Network, SparsityScheme, SpecError, UnsupportedOpError
+from workloads import DoesNotFitError, Network, SpecError, UnsupportedOpError
 from workloads.atomic import staged_directory
+from workloads.settings import apply_setting
 
 ENERGY_COLUMNS = tuple(f"energy_{c.value}_mj" for c in EnergyComponent)
 """Energy per inference by component, mJ (static energy included, over the run)."""
@@ -57,23 +58,6 @@ class DeviceChoice:
     @property
     def label(self) -> str:
         return f"{self.name}:{self.target}" if self.target else self.name
-
-
-def apply_setting(network: Network, setting: str) -> Network:
-    """Apply a '+'-joined setting (see the module doc) to `network`."""
-    from sim.cli import parse_prune, parse_quant
-
-    if setting in ("fp32", "dense"):
-        return network
-    schemes = {s.value for s in SparsityScheme}
-    for token in setting.split("+"):
-        if token == "fuse":
-            network = network.fused()
-        elif token.split(":")[0] in schemes:
-            network = network.pruned(**parse_prune(token))
-        else:
-            network = network.quantized(**parse_quant(token))
-    return network
 
 
 def compare(registry: Registry, models: Sequence[str | tuple[str, Network]],

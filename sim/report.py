@@ -14,6 +14,7 @@ from importlib import metadata as importlib_metadata
 import numpy as np
 
 from sim.energy import EnergyComponent
+from sim.summary import summary_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +275,4 @@ class Report:
 
     def summary(self) -> str:
         """A plain-text summary table."""
-        from sim.export import summary_text
-
         return summary_text(self)

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sim.export import OutputError, write_atomic
+from workloads.atomic import OutputError, write_atomic
 
 
 def output_dir(path: str | os.PathLike) -> Path:

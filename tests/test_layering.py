@@ -1,4 +1,5 @@
-"""Imports go one way: workloads <- sim <- devices, accelerators (DESIGN.md, "Layout").
+"""Imports go one way: workloads <- sim <- devices, accelerators (DESIGN.md, "Layout"), and no
+module imports itself back through others (no import cycles).
 
 Every .py file of the four packages is parsed with `ast` (nothing is imported), and every
 import of one of our packages is checked, wherever it is (module top, inside a function, under
@@ -6,6 +7,9 @@ import of one of our packages is checked, wherever it is (module top, inside a f
 `importlib.import_module("x.y")` / `__import__("x")` with a literal name. Relative imports are
 resolved against the file's package; one that climbs out of its top-level package (the only way
 a relative import could reach a sibling) is reported too, since it cannot work.
+
+The cycle check builds the graph of imports that run (`if TYPE_CHECKING:` bodies excluded) and
+reports one loop per strongly connected component, with the line of each import in it.
 """
 
 from __future__ import annotations
@@ -135,3 +139,205 @@ def test_checker_catches_wrong_way_imports(tree, file, source, expected):
 def test_checker_allows_right_way_imports(tree, file, source):
     (tree / file).write_text(source)
     assert violations(tree) == []
+
+
+# --- import cycles -------------------------------------------------------------------------------
+# A cycle works only while every module in it defers one of its imports into a function, and it
+# breaks as soon as someone moves that import to the top; it also means neither module can be
+# understood (or tested) without the other. So the runtime import graph must be acyclic.
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """`if TYPE_CHECKING:` or `if typing.TYPE_CHECKING:` (imports there never run)."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _runtime_imports(tree: ast.Module, path: Path, root: Path, modules) -> dict[str, int]:
+    """Our modules a file imports when it runs (any depth, functions included; not the body of
+    an `if TYPE_CHECKING:`) -> the line of the first such import.
+
+    `from a import b` is an import of the module `a.b` when there is one, else of `a`. Importing
+    `a.b.c` also runs the packages `a` and `a.b`; those are edges too, except for the importer's
+    own enclosing packages, which Python has already started before the importer runs.
+    """
+    me = _module_name(path, root)
+    ancestors = {".".join(me.split(".")[:i]) for i in range(1, me.count(".") + 1)}
+    found: dict[str, int] = {}
+
+    def add(module: str, line: int) -> None:
+        parts = module.split(".")
+        for i in range(1, len(parts)):
+            parent = ".".join(parts[:i])
+            if parent in modules and parent not in ancestors and parent != me:
+                found.setdefault(parent, line)
+        if module in modules and module != me:
+            found.setdefault(module, line)
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.ImportFrom):
+            (base,) = _imported(ast.ImportFrom(module=node.module, names=[], level=node.level),
+                                path, root) if node.module else [None]
+            for alias in node.names:
+                if base is None:  # `from . import x` / `from .. import x`: each is a module
+                    (module,) = _imported(ast.ImportFrom(module=None, names=[alias],
+                                                         level=node.level), path, root)
+                    add(module, node.lineno)
+                elif f"{base}.{alias.name}" in modules:
+                    add(f"{base}.{alias.name}", node.lineno)
+                else:
+                    add(base, node.lineno)
+        else:
+            for module in _imported(node, path, root):
+                add(module, node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def import_graph(root: Path) -> dict[str, dict[str, int]]:
+    """Module -> {module it imports at runtime: line}, over the four packages under `root`."""
+    paths = {_module_name(p, root): p for package in ALLOWED for p in (root / package).rglob("*.py")}
+    return {
+        name: _runtime_imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)),
+                               path, root, paths)
+        for name, path in sorted(paths.items())
+    }
+
+
+def cycles(root: Path) -> list[str]:
+    """One cycle per strongly connected component of the import graph, the shortest loop through
+    its first module (by name), as 'a (line 3) -> b (line 9) -> a': module a imports b at its
+    line 3, b imports a at its line 9."""
+    graph = import_graph(root)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+
+    def connect(v: str) -> None:  # Tarjan's algorithm; the graph is a few hundred modules deep
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1 or v in graph[v]:
+                components.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            connect(v)
+    found = []
+    for component in sorted(components):
+        members = set(component)
+        start = component[0]
+        # The shortest loop through the component's first module (breadth first from it).
+        came_from: dict[str, str] = {}
+        frontier, last = [start], None
+        while last is None:
+            next_frontier = []
+            for v in frontier:
+                if start in graph[v]:
+                    last = v
+                    break
+                for w in sorted(graph[v]):
+                    if w in members and w not in came_from and w != start:
+                        came_from[w] = v
+                        next_frontier.append(w)
+            frontier = next_frontier
+        loop = [last]
+        while loop[-1] != start:
+            loop.append(came_from[loop[-1]])
+        loop = loop[::-1] + [start]
+        found.append(" -> ".join(f"{a} (line {graph[a][b]})" for a, b in zip(loop, loop[1:]))
+                     + f" -> {start}")
+    return found
+
+
+def test_no_import_cycles():
+    found = cycles(ROOT)
+    assert not found, "import cycles (break each at its cause):\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        # Two modules, one import deferred into a function: still a cycle.
+        ({"workloads/network.py": "from workloads.ops import Op\n",
+          "workloads/ops.py": "def gemm():\n    from workloads import network\n"},
+         ["workloads.network (line 1) -> workloads.ops (line 2) -> workloads.network"]),
+        # Three modules, relative imports, the loop through the first module named.
+        ({"sim/report.py": "from . import export\n",
+          "sim/export.py": "from .tables import x\n",
+          "sim/tables.py": "import sim.report\n"},
+         ["sim.export (line 1) -> sim.tables (line 1) -> sim.report (line 1) -> sim.export"]),
+        # Importing a submodule runs its package: a package that imports back is a cycle.
+        ({"workloads/sub/__init__.py": "from workloads.sub.c import C\n",
+          "workloads/sub/a.py": "A = 1\n",
+          "workloads/sub/c.py": "from workloads.b import B\nC = 1\n",
+          "workloads/b.py": "from workloads.sub.a import A\nB = 1\n"},
+         ["workloads.b (line 1) -> workloads.sub (line 1) -> workloads.sub.c (line 1) -> "
+          "workloads.b"]),
+    ],
+)
+def test_cycle_checker_catches_planted_cycles(tree, files, expected):
+    for file, source in files.items():
+        (tree / file).write_text(source)
+    assert cycles(tree) == expected
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # An import only type checkers run is no cycle.
+        {"workloads/gemm.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                              "    from workloads.ops import Op\n",
+         "workloads/ops.py": "from workloads.gemm import gemm_of\n"},
+        # A submodule importing its own package's names: the package is already running.
+        {"workloads/sub/__init__.py": "from workloads.sub.a import A\n",
+         "workloads/sub/a.py": "from workloads.errors import E\n",
+         "workloads/errors.py": "E = 1\n"},
+        # One-way chains, across packages.
+        {"sim/cli.py": "from sim import compare\nfrom workloads import settings\n",
+         "sim/compare.py": "from workloads.settings import parse_prune\n",
+         "workloads/settings.py": "from workloads.compression import Compression\n"},
+    ],
+)
+def test_cycle_checker_allows_acyclic_imports(tree, files):
+    for file, source in files.items():
+        (tree / file).write_text(source)
+    assert cycles(tree) == []
+
+
+def test_layering_checks_run_on_a_tree_with_both_faults(tree):
+    """A wrong-way import and a cycle planted together are both reported, each by its check."""
+    (tree / "workloads" / "ops.py").write_text("def f():\n    import sim.report\n")
+    (tree / "sim" / "report.py").write_text("from sim.export import summary_text\n")
+    (tree / "sim" / "export.py").write_text("def f():\n    from sim.report import Report\n")
+    assert violations(tree) == [
+        "workloads/ops.py:2: imports 'sim.report' (workloads may import only ['workloads'])"]
+    assert cycles(tree) == ["sim.export (line 2) -> sim.report (line 1) -> sim.export"]

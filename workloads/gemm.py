@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from workloads.ops import Op, OpKind
+from workloads.attrs import OpKind
+
+if TYPE_CHECKING:  # Op's `gemm` property calls gemm_of: this module must not import it back
+    from workloads.ops import Op
 
 GEMM_KINDS = frozenset({OpKind.CONV2D, OpKind.LINEAR, OpKind.MATMUL})
 """Kinds with a GEMM view (and FUSED ops anchored on one of them)."""

@@ -22,7 +22,7 @@ from devices.mcu.memory import plan
 from devices.mcu.spec import KB, PRESETS, McuSpec
 from sim.device import Cost, EngineSpec, Phase
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
-from sim.spec import Family
+from sim.spec import Family, spec_from_file
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
 
 TARGET = "cpu"
@@ -148,6 +148,19 @@ class McuDevice:
 
 FAMILY = Family(name="mcu", spec_type=McuSpec, build=McuDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'mcu': presets in devices/mcu/presets/."""
+
+
+def load_spec(preset: str | Path) -> McuSpec:
+    """A spec from a bundled preset name (see `devices.mcu.spec.PRESET_NAMES`) or an mcu device
+    file's path.
+
+    Raises UnknownNameError for an unknown name, SpecError for a malformed file. A file with
+    `base:` needs the registry (`Registry.load_device`), which knows the other families' presets.
+    (Here, not in `devices.mcu.spec`: the family that reads presets ties the spec to this device.)
+    """
+    if isinstance(preset, Path) or Path(preset).suffix:
+        return spec_from_file(Path(preset), family=FAMILY)
+    return FAMILY.preset(preset)
 
 
 def from_preset(preset: str | Path) -> McuDevice:

@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from devices.mcu.device import McuDevice
-from devices.mcu.spec import KernelLibrary, McuSpec, load_spec
+from devices.mcu.device import McuDevice, load_spec
+from devices.mcu.spec import KernelLibrary, McuSpec
 from sim import simulate
 from sim.export import write_atomic
 from sim.spec import override

@@ -18,7 +18,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from sim.spec import DeviceSpec, Name, Spec, spec_from_file
+from sim.spec import DeviceSpec, Name, Spec
 
 KB = 1024
 """Bytes per kB, the convention of MCUNet/MCUNetV2 and the STM32 datasheets."""
@@ -167,17 +167,4 @@ PRESET_NAMES = ("stm32f746", "stm32h743", "stm32f412", "nrf52840")
 """The bundled presets, by registry name (file ``presets/{name}.yaml``)."""
 
 
-def load_spec(preset: str | Path) -> McuSpec:
-    """A spec from a bundled preset name (see PRESET_NAMES) or an mcu device file's path.
-
-    Raises UnknownNameError for an unknown name, SpecError for a malformed file. A file with
-    `base:` needs the registry (`Registry.load_device`), which knows the other families' presets.
-    """
-    from devices.mcu.device import FAMILY  # the family ties the spec to its device
-
-    if isinstance(preset, Path) or Path(preset).suffix:
-        return spec_from_file(Path(preset), family=FAMILY)
-    return FAMILY.preset(preset)
-
-
-__all__ = ["KB", "KernelCycles", "KernelLibrary", "McuSpec", "PRESET_NAMES", "load_spec"]
+__all__ = ["KB", "KernelCycles", "KernelLibrary", "McuSpec", "PRESET_NAMES"]

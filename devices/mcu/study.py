@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.mcu.device import McuDevice
+from devices.mcu.device import McuDevice, load_spec
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_curve, patch_plan
-from devices.mcu.spec import KB, PRESET_NAMES, load_spec
+from devices.mcu.spec import KB, PRESET_NAMES
 from sim import simulate
 from sim.export import write_atomic
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json

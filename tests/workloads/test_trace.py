@@ -23,7 +23,7 @@ from workloads import (
     SpecError,
     TraceError,
 )
-from workloads import trace
+from workloads import trace, trace_schema
 from workloads.ops import (
     Conv2dAttrs,
     NeighbourAttrs,
@@ -268,9 +268,9 @@ def test_names_that_yaml_would_misread_round_trip(name, tmp_path):
 
 def test_every_attrs_field_has_a_typed_parser():
     # A new attrs field of an unknown type would otherwise be passed through unchecked.
-    for cls, schema in trace._ATTRS_SCHEMA.items():
+    for cls, schema in trace_schema._ATTRS_SCHEMA.items():
         for field in schema.fields:
-            assert field.parse is not trace._as_is, f"{cls.__name__}.{field.name}: add a parser"
+            assert field.parse is not trace_schema._as_is, f"{cls.__name__}.{field.name}: add a parser"
 
 
 # --- layout ----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.mcu.spec import load_spec
+from devices.mcu.device import load_spec
 from sim.spec import override
 from workloads import NetworkBuilder
 

@@ -21,7 +21,8 @@ from devices.mcu.latency import (
     rows,
     with_library,
 )
-from devices.mcu.spec import KernelLibrary, load_spec
+from devices.mcu.device import load_spec
+from devices.mcu.spec import KernelLibrary
 from sim.spec import override
 from tests.devices.mcu.conftest import residual_block
 from workloads import NetworkBuilder, SpecError

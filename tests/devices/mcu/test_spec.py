@@ -9,8 +9,8 @@ import pytest
 
 from devices.mcu import kernels
 from devices.mcu.cli import register
-from devices.mcu.device import FAMILY
-from devices.mcu.spec import KB, PRESET_NAMES, load_spec
+from devices.mcu.device import FAMILY, load_spec
+from devices.mcu.spec import KB, PRESET_NAMES
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import dump_yaml, override, spec_from_file
