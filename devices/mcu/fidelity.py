@@ -14,9 +14,10 @@ planner covers with a reserve (an assumption of the presets), so 10 %. The publi
 from __future__ import annotations
 
 from devices.mcu import latency
+from devices.mcu.device import load_spec
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_plan
-from devices.mcu.spec import KB, load_spec
+from devices.mcu.spec import KB
 from devices.mcu.study import PUBLISHED, mbv2_mcunet_baseline
 from sim.fidelity import FidelityRow, Role
 from workloads.zoo import mcunet, mobilenetv2
