@@ -9,13 +9,15 @@ Prints one line per figure (best of `REPEATS` runs, wall-clock seconds on this m
 from __future__ import annotations
 
 import time
+from unittest import mock
 
 import numpy as np
 
+from accelerators.pointcloud import cache as cache_module
 from accelerators.pointcloud import mapping as mp
 from accelerators.pointcloud import pointsets as ps
 from accelerators.pointcloud import workloads as wls
-from accelerators.pointcloud.cache import lru_hits, simulate_rows
+from accelerators.pointcloud.cache import lru_hits, reuse_distances, simulate_rows
 from accelerators.pointcloud.device import PointAccDevice, pointacc
 from devices.gpu_pointcloud import rtx2080ti
 from sim import simulate
@@ -30,6 +32,17 @@ def best(fn, repeats: int = REPEATS):
         result = fn()
         times.append(time.perf_counter() - t0)
     return min(times), result
+
+
+def _cpu_s(fn) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+def _counts_from_distances(blocks, n_sets: int, ways: int) -> tuple[int, int]:
+    d = reuse_distances(blocks, n_sets)
+    return int(np.count_nonzero((d < 0) | (d >= ways))), int(np.count_nonzero(d < 0))
 
 
 def report(label: str, seconds: float, extra: str = "") -> None:
@@ -66,8 +79,15 @@ def main() -> None:
     report("LRU cache simulation, same stream shuffled, 64-B rows", t)
     t, wl = best(lambda: wls.minkunet(sweep, scene="outdoor"), 1)
     report(f"build MinkUNet workload ({len(wl.network)} ops, all kernel maps)", t)
-    t, dev = best(lambda: PointAccDevice.for_workload(wl, spec), 1)
-    report("plan it on PointAcc (cache simulations of every gather)", t)
+    t, dev = best(lambda: PointAccDevice.for_workload(wl, spec))
+    cpu = min(_cpu_s(lambda: PointAccDevice.for_workload(wl, spec)) for _ in range(REPEATS))
+    report("plan it on PointAcc (cache simulations of every gather)", t, f"(CPU {cpu:.3f} s)")
+    # The same plan with full reuse distances (the planner before lru_miss_counts), side by side.
+    with mock.patch.object(cache_module, "lru_miss_counts", _counts_from_distances):
+        t_exact, dev_exact = best(lambda: PointAccDevice.for_workload(wl, spec), 1)
+    same = "same plan" if dev_exact.plan == dev.plan else "PLANS DIFFER"
+    report("  the same with exact reuse distances (previous planner)", t_exact,
+           f"({t_exact / t:.1f}x slower, {same})")
     t, rep = best(lambda: simulate(wl.network, dev))
     report(f"simulate it on PointAcc ({rep.latency_s * 1e3:.1f} ms simulated)", t)
     gpu = rtx2080ti().with_hints(cached_kernel_maps=wl.cached_kernel_maps)

@@ -25,78 +25,8 @@ from sim.export import binary_size, summary_text, write_report
 from sim.registry import PluginError, Registry, call_plugin, describe_entry_point
 from sim.spec import DeviceSpec, dump_yaml, json_schema, parse_assignment
 from workloads import EdgesimError, Network, SpecError
+from sim.networks import TRACE_SUFFIXES, load_network, parse_model_args
 from workloads.settings import parse_prune, parse_quant
-
-TRACE_SUFFIXES = (".json", ".yaml", ".yml")
-
-
-def parse_model_args(pairs: Sequence[str]) -> dict:
-    """['width=0.5', 'resolution=160', 'head=true', 'name=x'] -> {'width': 0.5,
-    'resolution': 160, 'head': True, 'name': 'x'}.
-
-    'true'/'false' (any case) are booleans; the registry then checks each value against the
-    type of the builder's default, so 'scale_head=no' is an error rather than a truthy string.
-    """
-    kwargs = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SpecError(f"--arg {pair!r}: expected KEY=VALUE, e.g. --arg resolution=160")
-        if key in kwargs:
-            raise SpecError(f"--arg {key!r} is given twice; give each argument once")
-        if value.lower() in ("true", "false"):
-            kwargs[key] = value.lower() == "true"
-            continue
-        for convert in (int, float):
-            try:
-                kwargs[key] = convert(value)
-                break
-            except ValueError:
-                continue
-        else:
-            kwargs[key] = value
-        if isinstance(kwargs[key], float) and not math.isfinite(kwargs[key]):
-            raise SpecError(f"--arg {pair!r}: the value must be finite")
-    return kwargs
-
-
-def load_network(registry: Registry, what: str, model_args: dict, *, name: str | None = None,
-                 batch: int | None = None) -> Network:
-    """A model name from the registry, or a trace (.json/.yaml) or ONNX (.onnx) file.
-
-    `name` renames the network (reports and output files take it); `batch` is the batch size of
-    a zoo model or of an ONNX file's symbolic batch dim (a trace has fixed shapes).
-    """
-    import dataclasses
-
-    if batch is not None and batch < 1:
-        raise SpecError(f"--batch must be >= 1 (got {batch})")
-    if name is not None and not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
-        raise SpecError(f"--name {name!r}: use letters, digits and _ . + - only (it names files)")
-    path = Path(what)
-    if path.suffix.lower() in TRACE_SUFFIXES + (".onnx",):
-        if model_args:
-            raise SpecError("--arg applies to zoo models, not to trace or ONNX files")
-        if path.suffix.lower() == ".onnx":
-            from workloads.onnx_import import load_onnx
-
-            return load_onnx(path, name=name, batch=batch)
-        if batch is not None:
-            raise SpecError(f"--batch cannot apply to trace {what}: its shapes are fixed")
-        from workloads.trace import load
-
-        network = load(path)
-    elif path.exists() or "/" in what:
-        raise SpecError(
-            f"{what!r} is neither a model name nor a trace file; traces end in "
-            f"{', '.join(TRACE_SUFFIXES + ('.onnx',))}"
-        )
-    else:
-        if batch is not None:
-            model_args = {**model_args, "batch": batch}
-        network = registry.workload(what, **model_args)
-    return network if name is None else dataclasses.replace(network, name=name)
-
 
 def transform(network: Network, args: argparse.Namespace) -> Network:
     """Apply --prune, --quant and --fuse, in that order."""
@@ -387,6 +317,16 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
                    help="show: a device name or file; schema: a family name")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a field before showing it (repeat)")
+    p = sub.add_parser("sweep", help="design-space sweep: models x settings x devices and parameters")
+    p.set_defaults(handler=_cmd_sweep)
+    p.add_argument("spec", help="sweep spec (YAML; see examples/sweeps/)")
+    p.add_argument("--out", help="folder for sweep.sqlite (resumable), results.csv, pareto.csv, plots")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
+    p.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
+    p.add_argument("--pareto", help="2 or 3 metrics to minimise, e.g. latency_s,energy_j,area_mm2")
+    p.add_argument("--yes", action="store_true", help="run sweeps of more than a million points")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p = sub.add_parser("check-device", help="check a device against the physics contract",
                        description="Price representative ops of every kind on every target and "
                        "list each violation of sim.contract; exit 1 if there is one.")
@@ -394,6 +334,15 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     for register in extra_commands:
         _register_guarded(sub, register)
     return parser
+
+
+def _cmd_sweep(args, registry: Registry) -> int:
+    from sim.sweep import command
+
+    return command(args, registry)
+
+
+BUILTIN_COMMANDS = ("list", "run", "trace", "compare", "device", "check-device", "sweep")
 
 
 def _register_guarded(sub, register) -> None:
@@ -424,16 +373,25 @@ def _fail_with(error: EdgesimError):
     return handler
 
 
-def plugin_commands() -> list:
+def plugin_commands(argv: Sequence[str] | None = None) -> list:
     """The `register` functions of the installed `edgesim.commands` entry points.
 
-    An entry point that fails to import gives a stand-in (carrying `plugin_failure`) instead of
-    raising, so `build_parser` can keep every other command working.
+    Only the one `argv` calls is imported (its module may pull in PyRTL or scipy.spatial,
+    which a phone run should not pay for), none for a built-in command, and all of them when
+    `argv` names no command (`edgesim --help`, a typo), so the help and the error list every
+    command. An entry point's name is its command's name. An entry point that fails to import
+    gives a stand-in (carrying `plugin_failure`) instead of raising, so `build_parser` can keep
+    every other command working.
     """
     from importlib import metadata
 
+    eps = sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name)
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    if command in BUILTIN_COMMANDS:
+        return []
+    called = [ep for ep in eps if ep.name == command]
     registers = []
-    for ep in sorted(metadata.entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+    for ep in called or eps:
         try:
             register = ep.load()
         except Exception as err:  # noqa: BLE001 - the plug-in boundary, re-raised on use
@@ -459,10 +417,10 @@ def main(
     # SIGTERM (a killed job) unwinds like Ctrl-C, so half-staged output files are removed.
     previous_term = _unwind_on_sigterm()
     try:
-        args = build_parser(plugin_commands() if commands is None else commands).parse_args(argv)
+        args = build_parser(plugin_commands(argv) if commands is None else commands).parse_args(argv)
         registry = registry or Registry.from_entry_points()
         builtin = {"list": _cmd_list, "run": _cmd_run, "trace": _cmd_trace, "compare": _cmd_compare,
-                   "device": _cmd_device, "check-device": _cmd_check_device}
+                   "device": _cmd_device, "check-device": _cmd_check_device, "sweep": _cmd_sweep}
         if args.command in builtin:
             return builtin[args.command](args, registry)
         # A plug-in command's own failure is reported as a one-line PluginError naming it.

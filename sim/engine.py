@@ -1,14 +1,17 @@
 """The discrete-event engine: plays networks on a device with SimPy and returns a `Report`.
 
 Time is integer picoseconds on the SimPy clock, so simultaneous events tie exactly and the run is
-deterministic; reports convert to seconds. Each op of each frame is a SimPy process that waits
-for its producers, then holds the engines its `Cost` names, stage by stage. Engines are
-`simpy.PriorityResource`s: a stream's `priority` (lower first) orders contended requests, and
-requests of equal priority are served first come, first served.
+deterministic; reports convert to seconds. Each op of each frame is a small state machine driven
+by callbacks on SimPy events: it counts its producers down, then holds the engines its `Cost`
+names, stage by stage. Each engine keeps its waiting phases in a heap keyed (priority, request
+time, request order): a stream's `priority` (lower first) orders contended requests, and requests
+of equal priority are served first come, first served.
 """
 
 from __future__ import annotations
 
+import gc
+import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +33,12 @@ MAX_CLOCK_PS = 2**63 - 1
 stream whose releases or deadline reach past it (e.g. `--fps 1e-7`) is refused up front."""
 
 MAX_OP_INSTANCES = 100_000
-"""Most op executions (ops x frames, over all streams) one simulation may hold: each is a SimPy
-process and a report row, measured at about 30 us and 0.5 kB, so a run stays under about 3 s
-and 60 MB (ResNet-50 for 570 frames; the driving study's 2 s of three streams is 20,000). A
-request beyond it (`--frames 1000000000`) is refused before anything is built; throughput and
-latency percentiles settle within a few hundred frames."""
+"""Most op executions (ops x frames, over all streams) one simulation may hold: each is a small
+callback-driven state machine and a report row, measured at about 15 us (30 us when each was a
+SimPy process) and 0.5 kB, so a run stays under about 2 s and 60 MB (ResNet-50 for 570 frames;
+the driving study's 2 s of three streams is 20,000). A request beyond it (`--frames
+1000000000`) is refused before anything is built; throughput and latency percentiles settle
+within a few hundred frames."""
 
 
 def to_ps(seconds: float) -> int:
@@ -101,6 +105,8 @@ class _PlannedOp:
     cost: Cost
     producers: tuple[int, ...]
     """Indices of the ops this one reads."""
+    n_producers: int
+    """Distinct producers (an op may read one tensor twice, e.g. x * x)."""
     frees: tuple[int, ...]
     """Indices of tensors whose last reader is this op (freed when it ends); -1-k: input k."""
     engines: str
@@ -119,6 +125,8 @@ class _Plan:
     output_bytes: tuple[int, ...]
     kept: frozenset[int]
     """Indices of network outputs, freed only when the frame ends."""
+    consumers: tuple[tuple[int, ...], ...]
+    """consumers[i]: indices of the ops that read op i, in op order."""
 
 
 def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
@@ -153,7 +161,8 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
                 op=op,
                 target=target,
                 cost=cost,
-                producers=tuple(index[s] for s in op.inputs if s in index),
+                producers=(producers := tuple(index[s] for s in op.inputs if s in index)),
+                n_producers=len(set(producers)),
                 frees=tuple(frees.get(i, ())),
                 engines="+".join(dict.fromkeys(ph.engine for st in cost.stages for ph in st)),
                 requested_precision=(requested := precision_label(op.anchor.compression)),
@@ -166,7 +175,16 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
         input_bytes=tuple(input_bytes),
         output_bytes=tuple(0 if op.is_free else op.output_bytes for op in net.ops),
         kept=kept,
+        consumers=_consumers(planned),
     )
+
+
+def _consumers(planned: list[_PlannedOp]) -> tuple[tuple[int, ...], ...]:
+    readers: list[list[int]] = [[] for _ in planned]
+    for j, p in enumerate(planned):
+        for i in dict.fromkeys(p.producers):
+            readers[i].append(j)
+    return tuple(tuple(r) for r in readers)
 
 
 def check_supported(streams: Sequence[Stream], device: Device) -> None:
@@ -272,49 +290,279 @@ def simulate(
     _check_engines({id(p.cost): (p.op, p.cost) for plan in plans for p in plan.ops}.values(),
                    device)
     rngs = np.random.default_rng(seed).spawn(len(streams))
-    run = _Run(device, plans, rngs)
-    run.env.run()
-    return run.report(seed)
+    # A run allocates a few small objects per op and frees them only at its end; with the
+    # collector on, its full passes re-scan every record made so far, and a stream of many
+    # frames cost frames^1.2. The run's few reference cycles are collected after it.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        run = _Run(device, plans, rngs)
+        run.env.run()
+        return run.report(seed)
+    finally:
+        if collecting:
+            gc.enable()
 
 
-class _ArbitratedResource(simpy.PriorityResource):
-    """A priority resource that grants requests arriving at the same instant by priority.
+class _Engine:
+    """One engine's slots and its queue of waiting phases: a heap keyed (priority, time, seq).
 
-    A plain SimPy resource grants a request the moment it is made if a slot is free, so of two
-    requests at the same time the first made wins whatever its priority. Here a new request
-    only schedules an arbitration at the current time; every request made before it runs is
-    queued, and the arbitration grants them in priority order. Releases grant at once.
+    A request is granted at once if a slot is free and nobody waits; otherwise it waits, and
+    every release hands the freed slot to the head of the heap: lower priority value first,
+    then earlier request, then the order requests were made (first come, first served). With
+    several priorities in a run, requests made at one instant are arbitrated together, by an
+    event at that instant, so that of two simultaneous requests the higher priority wins
+    whichever was made first. A heap keeps each request O(log n) where SimPy's
+    PriorityResource re-sorts its whole queue, which made a stream that falls behind cost
+    frames^1.47.
     """
 
-    def __init__(self, env: simpy.Environment, capacity: int) -> None:
-        super().__init__(env, capacity)
-        self._arbitration_pending = False
+    __slots__ = ("_run", "free", "waiting", "arbitrated", "_pending")
 
-    def _trigger_put(self, get_event) -> None:
-        if get_event is not None:
-            super()._trigger_put(get_event)
-        elif not self._arbitration_pending:
-            self._arbitration_pending = True
-            arbitration = self._env.event()
-            arbitration.callbacks.append(self._arbitrate)
-            arbitration.succeed()
+    def __init__(self, run: _Run, capacity: int, arbitrated: bool) -> None:
+        self._run = run
+        self.free = capacity
+        self.waiting: list = []
+        self.arbitrated = arbitrated
+        self._pending = False
 
-    def _arbitrate(self, _event) -> None:
-        self._arbitration_pending = False
-        super()._trigger_put(None)
+    def request(self, priority: int, grant) -> None:
+        """Call `grant(now_ps)` when a slot is this request's."""
+        run = self._run
+        if not self.arbitrated:
+            if self.free and not self.waiting:
+                self.free -= 1
+                grant(run.now)
+                return
+        heapq.heappush(self.waiting, (priority, run.now, run.next_seq(), grant))
+        if self.arbitrated and not self._pending:
+            self._pending = True
+            run.at(0, self._arbitrate)
+        elif not self.arbitrated:
+            self._serve()
+
+    def _arbitrate(self) -> None:
+        self._pending = False
+        self._serve()
+
+    def _serve(self) -> None:
+        waiting = self.waiting
+        while self.free and waiting:
+            self.free -= 1
+            heapq.heappop(waiting)[3](self._run.now)
+
+    def release(self) -> None:
+        self.free += 1
+        if self.waiting:
+            self._serve()
+
+
+class _OpRun:
+    """One op of one frame: counts its producers down, then runs its stages on the engines."""
+
+    __slots__ = ("run", "frame", "p", "i", "n_waiting", "n_unstarted", "prefetch_left",
+                 "ready_ps", "start_ps", "stage", "phases_left", "spans", "consumers",
+                 "requesting", "announced")
+
+    def __init__(self, frame: _FrameRun, i: int) -> None:
+        self.run = frame.run
+        self.frame = frame
+        self.i = i
+        self.p = p = frame.plan.ops[i]
+        self.n_waiting = self.n_unstarted = p.n_producers
+        self.prefetch_left = -1  # -1: prefetch not started (or none)
+        self.ready_ps = -1
+        self.start_ps = -1
+        self.stage = 0
+        self.phases_left = 0
+        self.spans: list = []
+        self.requesting = False
+        self.announced = False
+
+    # -- prefetch: weight loads once every producer has started --------------------------
+    def producer_started(self) -> None:
+        self.n_unstarted -= 1
+        if self.n_unstarted == 0 and self.p.cost.prefetch:
+            self._start_prefetch()
+
+    def _start_prefetch(self) -> None:
+        phases = self.p.cost.prefetch
+        self.prefetch_left = len(phases)
+        for phase in phases:
+            self._hold(phase, self._prefetch_done, first=False)
+
+    def _prefetch_done(self) -> None:
+        self.prefetch_left -= 1
+        if self.prefetch_left == 0 and self.n_waiting == 0:
+            self._ready()
+
+    # -- main stages ----------------------------------------------------------------------
+    def producer_done(self) -> None:
+        self.n_waiting -= 1
+        if self.n_waiting == 0 and self.prefetch_left <= 0:
+            self._ready()
+
+    def begin(self) -> None:
+        """Called at frame release for ops with no producers."""
+        if self.p.cost.prefetch:
+            self._start_prefetch()
+        else:
+            self._ready()
+
+    def _ready(self) -> None:
+        self.ready_ps = self.run.now
+        if not self.p.cost.stages:  # a free op (a view): starts and ends when ready
+            self.start_ps = self.ready_ps
+            self.frame.op_started(self.i)
+            self._end()
+        else:
+            self._next_stage()
+
+    def _next_stage(self) -> None:
+        stage = self.p.cost.stages[self.stage]
+        self.phases_left = len(stage)
+        # Every phase of the stage asks for its engine before the op's start is announced to
+        # its consumers (whose weight prefetch then queues behind this op's own phases).
+        self.requesting = True
+        for phase in stage:
+            self._hold(phase, self._phase_done, first=True)
+        self.requesting = False
+        if self.start_ps >= 0 and not self.announced:
+            self.announced = True
+            self.frame.op_started(self.i)
+
+    def _phase_done(self) -> None:
+        self.phases_left -= 1
+        if self.phases_left == 0:
+            self.stage += 1
+            if self.stage < len(self.p.cost.stages):
+                self._next_stage()
+            else:
+                self._end()
+
+    def _hold(self, phase: Phase, then, first: bool) -> None:
+        run = self.run
+        engine = run.resources[phase.engine]
+
+        def granted(now_ps: int) -> None:
+            if first and self.start_ps < 0:
+                self.start_ps = now_ps
+                if not self.requesting:
+                    self.announced = True
+                    self.frame.op_started(self.i)
+
+            def finished() -> None:
+                engine.release()
+                self.spans.append((phase.engine, phase.label, now_ps, run.now))
+                then()
+
+            run.at(run.duration_ps(phase), finished)
+
+        engine.request(self.frame.priority, granted)
+
+    def _end(self) -> None:
+        self.frame.op_done(self)
+
+
+class _FrameRun:
+    """One frame of a stream: its ops, released at `release_ps`."""
+
+    __slots__ = ("run", "plan", "k", "release_ps", "priority", "ops", "n_left", "consumers")
+
+    def __init__(self, run: _Run, plan: _Plan, k: int, release_ps: int) -> None:
+        self.run = run
+        self.plan = plan
+        self.k = k
+        self.release_ps = release_ps
+        self.priority = plan.stream.priority
+        self.ops: list[_OpRun] = []
+        self.n_left = len(plan.ops)
+
+    def release(self) -> None:
+        run, plan = self.run, self.plan
+        run.alloc(sum(plan.input_bytes), run.now)
+        self.ops = [_OpRun(self, i) for i in range(len(plan.ops))]
+        for op in self.ops:
+            if not op.p.producers:
+                op.begin()
+
+    def op_started(self, i: int) -> None:
+        for j in self.plan.consumers[i]:
+            self.ops[j].producer_started()
+
+    def op_done(self, op: _OpRun) -> None:
+        run, plan, p = self.run, self.plan, op.p
+        end_ps = run.now
+        run.alloc(plan.output_bytes[op.i], op.start_ps)
+        for key in p.frees:
+            run.free(plan.output_bytes[key] if key >= 0 else plan.input_bytes[-1 - key], end_ps)
+        cost = p.cost
+        run.op_records.append(
+            OpRecord(
+                stream=plan.stream.name,
+                frame=self.k,
+                op=p.op.name,
+                kind=p.op.kind.value,
+                target=p.target,
+                engines=p.engines,
+                ready_s=op.ready_ps / PS_PER_S,
+                start_s=op.start_ps / PS_PER_S,
+                end_s=end_ps / PS_PER_S,
+                bound_by=cost.bound_by,
+                macs=p.op.effective_macs,
+                bytes_moved=cost.bytes_moved,
+                energy_j=cost.dynamic_energy_j,
+                phases=tuple((e, lb, a / PS_PER_S, b / PS_PER_S) for e, lb, a, b in op.spans),
+                energy_by_component_j=cost.energy_j,
+                requested_precision=p.requested_precision,
+                executed_precision=p.executed_precision,
+                peak_macs_per_s=cost.peak_macs_per_s,
+            )
+        )
+        for j in plan.consumers[op.i]:
+            self.ops[j].producer_done()
+        self.n_left -= 1
+        if self.n_left == 0:
+            self._finish()
+
+    def _finish(self) -> None:
+        run, plan = self.run, self.plan
+        finish_ps = run.now
+        for i in plan.kept:
+            run.free(plan.output_bytes[i], finish_ps)
+        run.end_ps = max(run.end_ps, finish_ps)
+        s = plan.stream
+        latency_s = (finish_ps - self.release_ps) / PS_PER_S
+        run.frame_records.append(
+            FrameRecord(
+                stream=s.name,
+                frame=self.k,
+                release_s=self.release_ps / PS_PER_S,
+                finish_s=finish_ps / PS_PER_S,
+                latency_s=latency_s,
+                deadline_s=s.deadline_s,
+                missed=latency_s > s.deadline_s,
+            )
+        )
 
 
 class _Run:
-    """One simulation: SimPy environment, engine resources, and the records it collects."""
+    """One simulation: SimPy environment, engines, and the records it collects.
+
+    The SimPy clock orders every happening; ops and frames are small state machines driven by
+    callbacks on SimPy events rather than generator processes, so an op with one phase costs
+    one event (its end) instead of the seven a process, a resource request and a release took.
+    """
 
     def __init__(self, device: Device, plans: list[_Plan], rngs) -> None:
         self.device = device
         self.plans = plans
         self.env = env = simpy.Environment()
-        # Arbitration costs an event per request; pay it only when priorities can differ.
-        priorities = {plan.stream.priority for plan in plans}
-        resource = _ArbitratedResource if len(priorities) > 1 else simpy.PriorityResource
-        self.resources = {e.name: resource(env, capacity=e.capacity) for e in device.engines}
+        self._seq = 0
+        self._durations: dict[int, int] = {}
+        # Arbitration costs an event per instant; pay it only when priorities can differ.
+        arbitrated = len({plan.stream.priority for plan in plans}) > 1
+        self.resources = {e.name: _Engine(self, e.capacity, arbitrated) for e in device.engines}
         self.op_records: list[OpRecord] = []
         self.frame_records: list[FrameRecord] = []
         self.memory_events: list[tuple[int, int]] = []
@@ -326,14 +574,39 @@ class _Run:
             jitter = rng.uniform(0.0, s.jitter_s, size=s.n_frames) if s.jitter_s else None
             for k in range(s.n_frames):
                 release = to_ps(s.offset_s + k * s.period_s + (jitter[k] if jitter is not None else 0))
-                env.process(self._frame(plan, k, release))
+                frame = _FrameRun(self, plan, k, release)
+                self.at(release, frame.release)
             self.horizon_ps = max(self.horizon_ps, to_ps(s.offset_s + s.n_frames * s.period_s))
 
-    def _alloc(self, n_bytes: int, t_ps: int) -> None:
+    @property
+    def now(self) -> int:
+        return self.env._now
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def duration_ps(self, phase: Phase) -> int:
+        # Phases are shared by every frame of every stream (costs are cached): convert once.
+        key = id(phase)
+        d = self._durations.get(key)
+        if d is None:
+            d = self._durations[key] = to_ps(phase.duration_s)
+        return d
+
+    def at(self, delay_ps: int, callback) -> None:
+        """Run `callback()` `delay_ps` after now, after everything already due then."""
+        event = simpy.Event(self.env)
+        event._ok = True
+        event._value = None
+        event.callbacks.append(lambda _e: callback())
+        self.env.schedule(event, simpy.events.NORMAL, delay_ps)
+
+    def alloc(self, n_bytes: int, t_ps: int) -> None:
         if n_bytes:
             self.memory_events.append((t_ps, n_bytes))
 
-    def _free(self, n_bytes: int, t_ps: int) -> None:
+    def free(self, n_bytes: int, t_ps: int) -> None:
         if n_bytes:
             self.memory_events.append((t_ps, -n_bytes))
 
@@ -344,115 +617,10 @@ class _Run:
         events = np.array(sorted(self.memory_events), dtype=np.int64)
         return int(np.cumsum(events[:, 1]).max())
 
-    def _frame(self, plan: _Plan, frame: int, release_ps: int):
-        env = self.env
-        if release_ps:
-            yield env.timeout(release_ps)
-        self._alloc(sum(plan.input_bytes), env.now)
-        n = len(plan.ops)
-        started = [env.event() for _ in range(n)]
-        done = [env.event() for _ in range(n)]
-        for i in range(n):
-            env.process(self._op(plan, frame, i, started, done))
-        yield env.all_of(done)
-        finish_ps = env.now
-        for i in plan.kept:
-            self._free(plan.output_bytes[i], finish_ps)
-        self.end_ps = max(self.end_ps, finish_ps)
-        s = plan.stream
-        latency_s = (finish_ps - release_ps) / PS_PER_S
-        self.frame_records.append(
-            FrameRecord(
-                stream=s.name,
-                frame=frame,
-                release_s=release_ps / PS_PER_S,
-                finish_s=finish_ps / PS_PER_S,
-                latency_s=latency_s,
-                deadline_s=s.deadline_s,
-                missed=latency_s > s.deadline_s,
-            )
-        )
-
-    def _hold(self, phase: Phase, priority: int, spans: list, on_start):
-        """Hold one engine for one phase; append (engine, label, start_ps, end_ps) to spans.
-
-        `on_start` (an event, or None) is triggered with the time the engine was granted, the
-        first time any phase of the op gets its engine.
-        """
-        with self.resources[phase.engine].request(priority=priority) as req:
-            yield req
-            got = self.env.now
-            if on_start is not None and not on_start.triggered:
-                on_start.succeed(got)
-            yield self.env.timeout(to_ps(phase.duration_s))
-        spans.append((phase.engine, phase.label, got, self.env.now))
-
-    def _stage(self, phases: tuple[Phase, ...], priority: int, spans: list, on_start):
-        """An event that fires when all `phases` (run concurrently) have ended."""
-        return self.env.all_of(
-            [self.env.process(self._hold(p, priority, spans, on_start)) for p in phases]
-        )
-
-    def _after(self, events: list):
-        """An event for all of `events` (the event itself when there is one)."""
-        return events[0] if len(events) == 1 else self.env.all_of(events)
-
-    def _op(self, plan: _Plan, frame: int, i: int, started, done):
-        env = self.env
-        p = plan.ops[i]
-        prio = plan.stream.priority
-        cost = p.cost
-        spans: list = []
-        prefetch = None
-        if cost.prefetch:
-            if p.producers:
-                yield self._after([started[j] for j in p.producers])
-            prefetch = self._stage(cost.prefetch, prio, spans, None)
-        if p.producers:
-            yield self._after([done[j] for j in p.producers])
-        if prefetch is not None:
-            yield prefetch
-        ready_ps = env.now
-        if not cost.stages:  # a free op (a view): starts and ends when ready
-            started[i].succeed(ready_ps)
-        for stage in cost.stages:
-            if len(stage) == 1:  # the common case, inlined: no sub-process per phase
-                yield from self._hold(stage[0], prio, spans, started[i])
-            else:
-                yield self._stage(stage, prio, spans, started[i])
-        start_ps = started[i].value
-        end_ps = env.now
-        self._alloc(plan.output_bytes[i], start_ps)
-        for key in p.frees:
-            self._free(plan.output_bytes[key] if key >= 0 else plan.input_bytes[-1 - key], end_ps)
-        self.op_records.append(
-            OpRecord(
-                stream=plan.stream.name,
-                frame=frame,
-                op=p.op.name,
-                kind=p.op.kind.value,
-                target=p.target,
-                engines=p.engines,
-                ready_s=ready_ps / PS_PER_S,
-                start_s=start_ps / PS_PER_S,
-                end_s=end_ps / PS_PER_S,
-                bound_by=cost.bound_by,
-                macs=p.op.effective_macs,
-                bytes_moved=cost.bytes_moved,
-                energy_j=cost.dynamic_energy_j,
-                phases=tuple((e, lb, a / PS_PER_S, b / PS_PER_S) for e, lb, a, b in spans),
-                energy_by_component_j=cost.energy_j,
-                requested_precision=p.requested_precision,
-                executed_precision=p.executed_precision,
-                peak_macs_per_s=cost.peak_macs_per_s,
-            )
-        )
-        done[i].succeed()
-
     def _totals(self) -> tuple[dict[EnergyComponent, float], dict[str, float]]:
         """Dynamic energy by component and bytes by level: every op's cost once per frame
         (costs are frame-invariant)."""
-        energy: dict[str, float] = {}
+        energy: dict[EnergyComponent, float] = {}
         moved: dict[str, float] = {}
         for plan in self.plans:
             frames = plan.stream.n_frames

@@ -5,6 +5,7 @@ The engine builds a `Report`; it never touches the filesystem (see `sim.export` 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from types import MappingProxyType
 from collections.abc import Mapping, Sequence
@@ -99,6 +100,15 @@ class StreamStats:
     deadline_misses: int
 
 
+@functools.cache  # the installed version cannot change in a process; the look-up takes ~0.15 ms
+def edgesim_version() -> str:
+    """The installed edgesim distribution's version ('unknown' when run from a bare checkout)."""
+    try:
+        return importlib_metadata.version("edgesim")
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class StreamInfo:
     """What one stream ran: its network, unit and precision (for summaries and exports)."""
@@ -124,31 +134,44 @@ class StreamInfo:
     """Arguments the model was built with (e.g. {'width': 0.5}); empty when none were given."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RunMetadata:
-    """What makes a run reproducible: seed, version, and hashes of what ran where."""
+    """What makes a run reproducible: seed, version, and hashes of what ran where.
+
+    The hashes are computed on first use (an export), not by every simulation: a sweep runs
+    thousands of new networks whose trace digests it never reads.
+    """
 
     seed: int
     edgesim_version: str
     device: str
-    device_hash: str
+    device_hash: str = field(init=False)
     """sha256 of the device's repr (its full spec for dataclass devices), first 16 hex digits."""
-    streams: tuple[tuple[str, str], ...]
+    streams: tuple[tuple[str, str], ...] = field(init=False)
     """(stream name, sha256 of the network's trace, first 16 hex digits)."""
 
     @classmethod
     def of(cls, seed: int, device, streams: Sequence) -> RunMetadata:
-        try:
-            version = importlib_metadata.version("edgesim")
-        except importlib_metadata.PackageNotFoundError:
-            version = "unknown"
-        return cls(
-            seed=seed,
-            edgesim_version=version,
-            device=device.name,
-            device_hash=hashlib.sha256(repr(device).encode()).hexdigest()[:16],
-            streams=tuple((s.name, s.network.digest[:16]) for s in streams),
-        )
+        meta = cls(seed=seed, edgesim_version=edgesim_version(), device=device.name)
+        object.__setattr__(meta, "_hashed_from", (device, tuple(streams)))
+        return meta
+
+    def __getattr__(self, name: str):
+        # Only reached for attributes not yet set: the two hashes, before their first use.
+        sources = self.__dict__.get("_hashed_from")
+        if name not in ("device_hash", "streams") or sources is None:
+            raise AttributeError(name)
+        device, streams = sources
+        object.__setattr__(self, "device_hash", hashlib.sha256(repr(device).encode()).hexdigest()[:16])
+        object.__setattr__(self, "streams", tuple((s.name, s.network.digest[:16]) for s in streams))
+        return self.__dict__[name]
+
+    def __getstate__(self) -> dict:
+        self.device_hash  # noqa: B018 - hash now: the device and networks are not pickled
+        return {k: v for k, v in self.__dict__.items() if k != "_hashed_from"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
 
 @dataclass(frozen=True)

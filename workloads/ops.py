@@ -105,6 +105,20 @@ class Op(OpCounts):
             shown = self.name if len(str(self.name)) <= 80 else f"{self.name[:60]}..."
             raise type(err)(f"op {shown!r} ({self.kind.value}): {err}") from None
 
+    def __hash__(self) -> int:
+        # Immutable, and hashed by every device's cost-memo look-up (a sweep makes millions of
+        # them, each walking the shapes, attrs, compression and members): hash once. Equal ops
+        # hash equally, as the dataclass hash over the same fields would.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = self.__dict__["_hash"] = hash(
+                tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+        return cached
+
+    def __getstate__(self) -> dict:
+        # str hashes differ between processes (PYTHONHASHSEED): never ship a cached one.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     def _validate(self) -> None:
         if not self.name or not isinstance(self.name, str):
             raise SpecError("needs a non-empty name")

@@ -107,6 +107,9 @@ class FpgaDevice:
     spec: FpgaSpec
     """The declarative spec the design was allocated from (`edgesim device show`)."""
     targets: tuple[str, ...] = field(default=(TARGET,))
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    """Per-instance memo of pure costs (and their per-resource energy) by op: sweeps re-price
+    the same ops."""
 
     @property
     def name(self) -> str:
@@ -311,9 +314,16 @@ class FpgaDevice:
     def energy_detail_j(self, op: Op) -> dict[str, float]:
         """Dynamic energy of `op` per resource ('dsp', 'array_logic', 'control', 'vector',
         'bram', 'dram'), J; `cost(op).energy_j` is this summed by `COMPONENT_OF`."""
-        return self._price(op)[1]
+        return dict(self._price(op)[1])  # a copy: the memo's dict stays as priced
 
     def _price(self, op: Op) -> tuple[Cost, dict[str, float]]:
+        """The memoized `_price_uncached(op)` (the cost is the same on the one target)."""
+        priced = self._cache.get(op)
+        if priced is None:
+            priced = self._cache[op] = self._price_uncached(op)
+        return priced
+
+    def _price_uncached(self, op: Op) -> tuple[Cost, dict[str, float]]:
         if op.is_free:
             return Cost(stages=(), bound_by="free"), {}
         d, part, s = self.design, self.design.part, self.design.spec

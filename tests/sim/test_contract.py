@@ -231,8 +231,11 @@ def test_every_device_meets_the_physics_contract(factory):
 
 
 def _example_device_files() -> list[Path]:
+    """Every YAML file under examples/ but the sweep specs of examples/sweeps (not device files;
+    tests/sim/test_sweep.py loads them and every device they name)."""
     root = EXAMPLE.parent
-    return sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    return sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")
+                  and root / "sweeps" not in p.parents)
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in _example_device_files()])

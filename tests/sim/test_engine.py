@@ -226,6 +226,45 @@ def test_a_device_may_refuse_a_whole_network_first():
         simulate(chain(2), Small(costs={}))
 
 
+def test_contended_requests_fill_every_free_slot_whatever_their_priority():
+    # Two single-op streams of different priority on a two-slot engine: both run at once
+    # (0 -> 10 us); the priority only orders requests when slots run out.
+    cost = Cost(stages=((Phase("compute", 10 * US),),))
+    device = FixedCostDevice(costs={"l0": cost}, engines=(EngineSpec(name="compute", capacity=2),))
+    report = simulate([Stream(network=chain(1, name="a"), priority=0),
+                       Stream(network=chain(1, name="b"), priority=1)], device)
+    assert [(r.stream, r.start_s) for r in report.ops] == [("a", 0.0), ("b", 0.0)]
+    assert [r.end_s for r in report.ops] == pytest.approx([10 * US, 10 * US])
+
+
+def test_same_instant_requests_of_equal_priority_are_first_come_first_served():
+    # a/l0 computes 0 -> 10 us. b/m0 loads on the DMA 0 -> 2 us, then asks for compute at 2 us
+    # and waits. At 10 us a/l1 (ready when a/l0 ends) asks too; b asked first, so it computes
+    # 10 -> 20 us and a/l1 20 -> 30 us, although a/l1's request comes from the event that freed
+    # the engine.
+    b_net = NetworkBuilder("b")
+    b_net.linear(b_net.input("x", (1, 10)), 10, name="m0")
+    compute = Cost(stages=((Phase("compute", 10 * US),),))
+    device = FixedCostDevice(costs={
+        "l0": compute, "l1": compute,
+        "m0": Cost.serial(Phase("dma", 2 * US, "load"), Phase("compute", 10 * US))})
+    report = simulate([Stream(network=chain(2, name="a")), Stream(network=b_net.build())], device)
+    rows = {(r.stream, r.op): (r.start_s, r.end_s) for r in report.ops}
+    assert rows[("b", "m0")] == pytest.approx((0.0, 20 * US))
+    assert rows[("a", "l1")] == pytest.approx((20 * US, 30 * US))
+
+
+def test_an_op_reading_one_tensor_twice_waits_for_it_once():
+    b = NetworkBuilder("square")
+    y = b.linear(b.input("x", (1, 100)), 100, name="l0")
+    b.mul(y, y, name="sq")
+    report = simulate(b.build(), FixedCostDevice(costs={
+        "l0": Cost(stages=((Phase("compute", 10 * US),),)),
+        "sq": Cost(stages=((Phase("compute", 1 * US),),))}))
+    assert [r.op for r in report.ops] == ["l0", "sq"]
+    assert report.latency_s == pytest.approx(11 * US)
+
+
 def test_a_phase_too_long_for_the_picosecond_clock_is_a_spec_error():
     from sim import Cost, Phase
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from workloads import Compression, NetworkBuilder, Op, OpKind, ShapeError, SpecError
@@ -139,3 +141,18 @@ def test_attribute_types_are_checked(make, match):
     # Found by the trace loader's author: these used to pass or raise a bare TypeError.
     with pytest.raises(SpecError, match=match):
         make()
+
+
+def test_op_hash_is_cached_equal_for_equal_ops_and_not_pickled():
+    import copy
+    import pickle
+
+    from workloads.zoo import resnet18
+
+    a, b = resnet18().ops[0], resnet18().ops[0]
+    assert a is not b and a == b and hash(a) == hash(b)
+    assert a.__dict__["_hash"] == hash(a)
+    assert hash(a) == hash(tuple(getattr(a, f.name) for f in dataclasses.fields(a)))
+    assert "_hash" not in pickle.loads(pickle.dumps(a)).__dict__
+    assert pickle.loads(pickle.dumps(a)) == a and copy.deepcopy(a) == a
+    assert {a: 1}[b] == 1
