@@ -31,14 +31,15 @@ power is not split into DRAM and SM shares), where utilisation is the kernel's a
 fraction of peak FMA rate or DRAM bandwidth, whichever is higher, and `launch_utilisation`
 during launch gaps.
 
-Which mapping ops are grid groupings and which sparse convs reuse a kernel map are facts of the
-workload, not of the op counts: `with_hints` takes them (a workload builder lists them).
+Which mapping ops are grid groupings and which sparse convs reuse a kernel map, the ops say
+(`NeighbourAttrs.search`, `SparseConv3dAttrs.reuses_kernel_map`; the point-cloud builders in
+`workloads.pointcloud` set them, and trace files carry them).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -49,6 +50,7 @@ from sim.device import Cost, EngineSpec, Phase
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from workloads import Op, OpKind
+from workloads.ops import NeighbourSearch
 
 PRESETS = Path(__file__).parent / "presets"
 
@@ -141,17 +143,8 @@ class GpuPointCloudDevice:
     """A `sim.Device` for a `GpuSpec`: one target and one engine, 'gpu' (kernels run in order)."""
 
     spec: GpuSpec
-    grid_queries: frozenset[str] = field(default=frozenset(), repr=False)
-    """Neighbour ops that are voxel/pillar groupings (run as a key sort, not by distances)."""
-    cached_kernel_maps: frozenset[str] = field(default=frozenset(), repr=False)
-    """Sparse convs whose kernel map an earlier conv built (no hash build or probes)."""
 
     targets = ("gpu",)
-
-    def with_hints(self, *, grid_queries=frozenset(), cached_kernel_maps=frozenset()) -> GpuPointCloudDevice:
-        """This GPU told which ops of a workload are grid groupings and which reuse a kernel map."""
-        return replace(self, grid_queries=frozenset(grid_queries),
-                       cached_kernel_maps=frozenset(cached_kernel_maps))
 
     @property
     def name(self) -> str:
@@ -304,7 +297,7 @@ class GpuPointCloudDevice:
         dims = op.input_shapes[0][1]
         k = op.attrs.k
         idx_bytes = op.output_bytes
-        if op.name in self.grid_queries:
+        if op.attrs.search is NeighbourSearch.GRID:
             # Voxelise: compute cell keys, radix-sort them, find run starts, fill the groups.
             kernels = [self._memory_kernel("mapping", p * dims * 4 + p * 8)]
             kernels += [_relabel(kk, "mapping") for kk in self._sort(p, "mapping")]
@@ -360,7 +353,7 @@ class GpuPointCloudDevice:
         if kv == 1:
             return [self._gemm(op, n_out, cin, cout)]
         kernels: list[_Kernel] = []
-        if conv.name not in self.cached_kernel_maps:
+        if not conv.attrs.reuses_kernel_map:
             if conv.attrs.stride > 1 and n_out < n_in:  # output coordinates: quantise, sort, unique
                 kernels.append(self._memory_kernel("mapping", n_in * (12 + 8)))
                 kernels += [_relabel(kk, "mapping") for kk in self._sort(n_in, "mapping")]
