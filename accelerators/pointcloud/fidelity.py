@@ -7,21 +7,21 @@ Both are held out (nothing in the presets is solved on them), to the +-25 % held
 other families. The energy saving is an open gap: saving = speedup x power ratio, the abstract
 fixes that ratio at 22 / 3.7 = 5.95, and the model's GPU draws about 117 W against PointAcc's
 3.6 W; the paper's own power figures could not be retrieved (the preset says so). The full run
-takes about a minute, so `fast` leaves those two rows out.
+takes 15-60 s, so `fast` leaves those two rows out.
 
-The networks' sizes against their published figures (tests/accelerators/pointcloud/
-test_workloads.py, same tolerances) are fast rows: PointNet++ (SSG) and DGCNN from PointNeXt's
-Table 2, MinkowskiNet's parameters from SPVNAS's Table 1 (to its 0.1 M).
+The networks' sizes against their published figures (same tolerances as
+tests/workloads/pointcloud/test_networks.py) are fast rows: PointNet++ (SSG) and DGCNN from
+PointNeXt's Table 2, MinkowskiNet's parameters from SPVNAS's Table 1 (to its 0.1 M).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from accelerators.pointcloud import pointsets as ps
 from accelerators.pointcloud import study
-from accelerators.pointcloud import workloads as wls
 from sim.fidelity import FidelityRow, Role
+from workloads.pointcloud import networks as wls
+from workloads.pointcloud import pointsets as ps
 
 BAND_PCT = (-25.0, 25.0)
 
@@ -53,7 +53,7 @@ def _size_rows() -> list[FidelityRow]:
 
 
 def rows(*, fast: bool = False) -> list[FidelityRow]:
-    """The network sizes, and (unless `fast`) the two geomean rows of the full study (~60 s)."""
+    """The network sizes, and (unless `fast`) the two geomean rows of the full study (15-60 s)."""
     if fast:
         return _size_rows()
     result = study.run_study(study.resolve_device("gpu-rtx2080ti"), scale="full", seed=0)
