@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
 from pydantic import Field
 
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
@@ -69,7 +69,7 @@ class RooflineSpec(DeviceSpec):
 
 
 @dataclass(frozen=True)
-class RooflineDevice:
+class RooflineDevice(SpecNamed):
     """A `sim.Device` from a `RooflineSpec`. Runs every op kind on one target, 'compute'."""
 
     spec: RooflineSpec
@@ -79,14 +79,6 @@ class RooflineDevice:
     """Per-instance memo of pure costs by (op, target): sweeps re-price the same ops."""
 
     targets = ("compute",)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:

@@ -57,10 +57,11 @@ import numpy as np
 from accelerators.pointcloud.matrix import fold_cycles, fold_cycles_many, output_tile_rows
 from accelerators.pointcloud.plan import WorkloadPlan, plan_workload
 from accelerators.pointcloud.spec import PointAccSpec, datapath_bits, row_bytes_of
-from sim.device import Cost, EngineKind, EngineSpec, Phase
+from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.spec import Family
 from workloads import Op, OpKind
+from workloads.gemm import gemm_of
 from workloads.ops import INDEX_BITS, NeighbourSearch
 from workloads.pointcloud import PointCloudWorkload
 
@@ -73,7 +74,7 @@ ELEMENTWISE = frozenset({OpKind.NORM, OpKind.ACTIVATION, OpKind.ADD, OpKind.MUL,
 
 
 @dataclass(frozen=True)
-class PointAccDevice:
+class PointAccDevice(SpecNamed):
     """A `sim.Device` for a `PointAccSpec`; one target, 'accelerator'."""
 
     spec: PointAccSpec
@@ -88,14 +89,6 @@ class PointAccDevice:
     def for_workload(cls, workload: PointCloudWorkload, spec: PointAccSpec) -> PointAccDevice:
         """The device with `workload`'s cache simulations and fusion plan worked out."""
         return cls(spec=spec, plan=plan_workload(workload, spec))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:
@@ -226,19 +219,10 @@ class PointAccDevice:
         return "compute" if compute_s >= memory_s else "memory"
 
     def _gemm_dims(self, op: Op) -> list[tuple[int, int, int]]:
-        a = op.anchor
-        if a.kind is OpKind.LINEAR:
-            return [(math.prod(a.output_shape[:-1]), a.weight_shape[1], a.weight_shape[0])]
-        if a.kind is OpKind.MATMUL:
-            x = a.input_shapes[0]
-            batch = math.prod(x[:-2])
-            return [(x[-2], x[-1], a.output_shape[-1])] * batch
-        if a.kind is OpKind.EMBEDDING:
-            return []
-        n, cout, ho, wo = a.output_shape
-        g = a.attrs.groups
-        k = a.weight_shape[1] * a.weight_shape[2] * a.weight_shape[3]
-        return [(n * ho * wo, k, cout // g)] * g
+        """(m, k, n) of each product of `workloads.gemm.gemm_of(op)`, once per group (none for an
+        embedding)."""
+        g = gemm_of(op)
+        return [] if g is None else [(g.m, g.k, g.n)] * g.groups
 
     def _gemm_cost(self, op: Op) -> Cost:
         s, m = self.spec, self.spec.matrix

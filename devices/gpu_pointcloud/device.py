@@ -46,15 +46,15 @@ from typing import Annotated, ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from sim.device import Cost, EngineSpec, Phase
+from sim.device import Cost, EngineSpec, Phase, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from workloads import Op, OpKind
+from workloads.gemm import GEMM_KINDS, gemm_of
 from workloads.ops import NeighbourSearch
 
 PRESETS = Path(__file__).parent / "presets"
 
-GEMM_KINDS = frozenset({OpKind.LINEAR, OpKind.MATMUL, OpKind.CONV2D})
 SECTOR_BYTES = 32
 """Granularity of a GPU DRAM/L2 access (a sector of a 128-byte line)."""
 
@@ -139,20 +139,12 @@ class _Kernel:
 
 
 @dataclass(frozen=True)
-class GpuPointCloudDevice:
+class GpuPointCloudDevice(SpecNamed):
     """A `sim.Device` for a `GpuSpec`: one target and one engine, 'gpu' (kernels run in order)."""
 
     spec: GpuSpec
 
     targets = ("gpu",)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @property
     def engines(self) -> tuple[EngineSpec, ...]:
@@ -271,16 +263,8 @@ class GpuPointCloudDevice:
         return self._cost(kernels, op)
 
     def _gemm_op(self, op: Op) -> _Kernel:
-        a = op.anchor
-        if a.kind is OpKind.LINEAR:
-            return self._gemm(op, math.prod(a.output_shape[:-1]), a.weight_shape[1], a.weight_shape[0])
-        if a.kind is OpKind.MATMUL:
-            x = a.input_shapes[0]
-            return self._gemm(op, x[-2], x[-1], a.output_shape[-1], batch=math.prod(x[:-2]))
-        n, cout, ho, wo = a.output_shape
-        g = a.attrs.groups
-        k = a.weight_shape[1] * a.weight_shape[2] * a.weight_shape[3]
-        return self._gemm(op, n * ho * wo, k, cout // g, batch=g)
+        g = gemm_of(op)
+        return self._gemm(op, g.m, g.k, g.n, batch=g.groups)
 
     def _fps(self, op: Op) -> _Kernel:
         s = self.spec
