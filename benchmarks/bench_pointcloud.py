@@ -14,13 +14,13 @@ from unittest import mock
 import numpy as np
 
 from accelerators.pointcloud import cache as cache_module
-from accelerators.pointcloud import mapping as mp
-from accelerators.pointcloud import pointsets as ps
-from accelerators.pointcloud import workloads as wls
 from accelerators.pointcloud.cache import lru_hits, reuse_distances, simulate_rows
 from accelerators.pointcloud.device import PointAccDevice, pointacc
 from devices.gpu_pointcloud import rtx2080ti
 from sim import simulate
+from workloads.pointcloud import mapping as mp
+from workloads.pointcloud import networks as wls
+from workloads.pointcloud import pointsets as ps
 
 REPEATS = 3
 
@@ -90,7 +90,7 @@ def main() -> None:
            f"({t_exact / t:.1f}x slower, {same})")
     t, rep = best(lambda: simulate(wl.network, dev))
     report(f"simulate it on PointAcc ({rep.latency_s * 1e3:.1f} ms simulated)", t)
-    gpu = rtx2080ti().with_hints(cached_kernel_maps=wl.cached_kernel_maps)
+    gpu = rtx2080ti()
     t, rep = best(lambda: simulate(wl.network, gpu))
     report(f"simulate it on the RTX 2080 Ti ({rep.latency_s * 1e3:.1f} ms simulated)", t)
 

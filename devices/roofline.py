@@ -23,7 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from sim.device import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from pydantic import Field
 
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
@@ -69,7 +70,7 @@ class RooflineSpec(DeviceSpec):
 
 
 @dataclass(frozen=True)
-class RooflineDevice:
+class RooflineDevice(SpecNamed):
     """A `sim.Device` from a `RooflineSpec`. Runs every op kind on one target, 'compute'."""
 
     spec: RooflineSpec
@@ -79,14 +80,6 @@ class RooflineDevice:
     """Per-instance memo of pure costs by (op, target): sweeps re-price the same ops."""
 
     targets = ("compute",)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:

@@ -321,6 +321,21 @@ class Cost:
         return sum(self.energy_j.values())
 
 
+class SpecNamed:
+    """Base of a device built from a declarative spec (`sim.spec.DeviceSpec`, in `.spec`): its
+    registry `name` and one-line `description` are the spec's."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
+
+
 @runtime_checkable
 class Device(Protocol):
     """What the engine needs from a piece of hardware. Implementations are immutable.

@@ -75,6 +75,16 @@ class ScatterReduce(enum.Enum):
     MAX = "max"
 
 
+class NeighbourSearch(enum.Enum):
+    """How a kNN or ball query finds its neighbours."""
+
+    DISTANCE = "distance"
+    """By distances between the queries and the points (brute force, a k-d tree, a ranker)."""
+    GRID = "grid"
+    """By cell membership: the points whose integer voxel/pillar key is the query's cell (a
+    sort of keys, no distances), as PointPillars groups points into pillars."""
+
+
 # --- typed attributes, one class per kind (kinds without attributes use NoAttrs) ---------------
 
 
@@ -250,9 +260,13 @@ class SparseConv3dAttrs(_Attrs):
     n_pairs: int
     """Input-output point pairs summed over all kernel offsets (data dependent; from a kernel map)."""
     stride: int = 1
+    reuses_kernel_map: bool = False
+    """True when no kernel map is built for this conv: an earlier conv built it (the same
+    coordinates and offsets, or the transpose of a strided conv's map), as torchsparse,
+    MinkowskiEngine and PointAcc cache maps per coordinate set; a 1x1x1 conv's is the identity."""
 
     def _check(self) -> None:
-        _check_types(self, ints=("kernel_volume", "n_pairs", "stride"))
+        _check_types(self, ints=("kernel_volume", "n_pairs", "stride"), bools=("reuses_kernel_map",))
         if self.kernel_volume < 1 or self.n_pairs < 0 or self.stride < 1:
             raise SpecError(f"sparse conv needs kernel_volume >= 1, n_pairs >= 0 ({self})")
 
@@ -266,6 +280,9 @@ class NeighbourAttrs(_Attrs):
     """Ball query radius in the points' units; 0 for kNN."""
     n_found: int = -1
     """Neighbour pairs actually found (data dependent); -1 means queries x k."""
+    search: NeighbourSearch = NeighbourSearch.DISTANCE
+    """How the neighbours are found: by distances, or by voxel/pillar cell (a key sort)."""
+    _enums = {"search": NeighbourSearch}
 
     def _check(self) -> None:
         _check_types(self, ints=("k", "n_found"), floats=("radius",))

@@ -28,6 +28,7 @@ from workloads.attrs import (
     Conv2dAttrs,
     LinearAttrs,
     NeighbourAttrs,
+    NeighbourSearch,
     NoAttrs,
     NormAttrs,
     NormKind,
@@ -62,9 +63,9 @@ from workloads.shapes import (
 __all__ = [
     "ATTRS_TYPE", "FREE_OUTPUT", "FUSIBLE_KINDS", "INDEX_BITS", "MAX_DIM", "MAX_NAME_CHARS",
     "MAX_TENSOR_ELEMENTS", "WEIGHTED_KINDS", "Activation", "ActivationAttrs", "AxisAttrs",
-    "Conv2dAttrs", "LinearAttrs", "NeighbourAttrs", "NoAttrs", "NormAttrs", "NormKind", "Op",
-    "OpKind", "PixelShuffleAttrs", "PoolAttrs", "PoolMode", "ReshapeAttrs", "ScatterAttrs",
-    "ScatterReduce", "Shape", "SparseConv3dAttrs", "TransposeAttrs", "UpsampleAttrs",
+    "Conv2dAttrs", "LinearAttrs", "NeighbourAttrs", "NeighbourSearch", "NoAttrs", "NormAttrs",
+    "NormKind", "Op", "OpKind", "PixelShuffleAttrs", "PoolAttrs", "PoolMode", "ReshapeAttrs",
+    "ScatterAttrs", "ScatterReduce", "Shape", "SparseConv3dAttrs", "TransposeAttrs", "UpsampleAttrs",
     "UpsampleMode", "check_tensor_size", "count_text", "infer_output_shape",
 ]
 

@@ -5,9 +5,9 @@ Engines: 'dsp_array' (fixed-point rows on DSP slices, or fp32 lanes for the floa
 residual adds on LUTs), 'ddr' (the DMA: weights prefetched one op ahead, activations streamed
 beside compute; the engine overlaps both with the arrays). One target, 'fpga'.
 
-Per conv/linear/matmul (`timing.gemm_shape`), the weight-matrix rows are split between the two
-arrays by scheme: power-of-two rows can run on the LUT array or as ordinary multiplies on the
-DSPs; fixed-point rows run on the DSPs (or on LUT fixed-point multipliers when the LUT array has
+Per conv/linear/matmul (`workloads.gemm.gemm_of`: groups x (m x k) @ (k x n)), the n weight-matrix rows
+(output channels) are split between the two arrays by scheme, each pass streaming the m output
+positions: power-of-two rows can run on the LUT array or as ordinary multiplies on the DSPs; fixed-point rows run on the DSPs (or on LUT fixed-point multipliers when the LUT array has
 them); high-precision rows of a multi-precision layer run on the DSPs at the packing their width
 allows; activation x activation matmuls (attention) and float layers run on the DSPs (floats
 deploy as 16-bit fixed point on the quantized datapath). The split minimises the slower array's
@@ -41,10 +41,12 @@ import numpy as np
 
 from accelerators.fpga.accelerator import Datapath, Design, LoopOrder, LutPe
 from accelerators.fpga.rtl.tile import pot_max_shift
-from accelerators.fpga.timing import GemmShape, gemm_shape, tile_cycles
-from sim.device import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from accelerators.fpga.timing import tile_cycles
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from workloads import DoesNotFitError, Op, OpKind, QuantScheme, SparsityScheme
+from workloads.gemm import Gemm, gemm_of
 
 if TYPE_CHECKING:
     from accelerators.fpga.factories import FpgaSpec
@@ -73,7 +75,7 @@ COMPONENT_OF = {
 class GemmPlan:
     """How one GEMM op maps onto the arrays (for tests and reports)."""
 
-    gemm: GemmShape
+    gemm: Gemm
     k_eff: int
     """Reduction length after skipping pruned blocks."""
     dsp_passes: int
@@ -99,7 +101,7 @@ class _RowClass:
 
 
 @dataclass(frozen=True)
-class FpgaDevice:
+class FpgaDevice(SpecNamed):
     """A `sim.Device` for an allocated `Design` (`factories.build` makes one from its spec)."""
 
     design: Design
@@ -110,10 +112,6 @@ class FpgaDevice:
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
     """Per-instance memo of pure costs (and their per-resource energy) by op: sweeps re-price
     the same ops."""
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
 
     @property
     def description(self) -> str:
@@ -160,10 +158,10 @@ class FpgaDevice:
 
     # --- GEMM mapping ---------------------------------------------------------------------------
 
-    def _row_classes(self, op: Op, gemm: GemmShape) -> list[_RowClass]:
+    def _row_classes(self, op: Op, gemm: Gemm) -> list[_RowClass]:
         d, s = self.design, self.design.spec
         comp = op.anchor.compression
-        m = gemm.m
+        m = gemm.n  # the weight matrix's rows (output channels) are what the arrays split
         a = comp.activation_bits
         if s.datapath is Datapath.FLOAT32:
             return [_RowClass(m, d.dsp_rows, False)]
@@ -204,7 +202,7 @@ class FpgaDevice:
                   QuantScheme.MIXED: max(w, pot)}.get(q, max(w, comp.high_bits or w))
         return widest, a
 
-    def _depthwise_plan(self, op: Op, gemm: GemmShape, k_eff: int) -> GemmPlan:
+    def _depthwise_plan(self, op: Op, gemm: Gemm, k_eff: int) -> GemmPlan:
         """Channels across the DSP rows, each row a kernel window on `depthwise_lanes` lanes:
         ceil(channels / rows) passes over every output position, ceil(k / taps) beats each."""
         d, taps = self.design, self.design.spec.depthwise_lanes
@@ -212,9 +210,9 @@ class FpgaDevice:
         if rows < 1:
             raise DoesNotFitError(f"op {op.name!r}: its depthwise weights fit no DSP row of "
                                   f"{self.name}")
-        passes = -(-gemm.n_batch // rows)
-        cycles = tile_cycles(rows, taps, k_eff, passes * gemm.p)
-        used = min(rows, gemm.n_batch) * min(taps, k_eff)
+        passes = -(-gemm.groups // rows)
+        cycles = tile_cycles(rows, taps, k_eff, passes * gemm.m)
+        used = min(rows, gemm.groups) * min(taps, k_eff)
         lanes = max(1, d.dsp_rows * d.cols // max(1, d.design_pack))
         return GemmPlan(gemm=gemm, k_eff=k_eff, dsp_passes=passes, lut_passes=0,
                         dsp_cycles=cycles, lut_cycles=0, lut_rows_assigned=0, depthwise=True,
@@ -228,13 +226,13 @@ class FpgaDevice:
         Raises DoesNotFitError when some rows fit neither array (e.g. wider than both).
         """
         anchor = op.anchor
-        gemm = gemm_shape(anchor)
+        gemm = gemm_of(anchor)
         d = self.design
         comp = anchor.compression
         k_eff = gemm.k
         if comp.sparsity in (SparsityScheme.BLOCK, SparsityScheme.PATTERN):
             k_eff = max(1, math.ceil(gemm.k * comp.density))
-        if (anchor.kind is OpKind.CONV2D and gemm.m == 1 and gemm.n_batch > 1
+        if (anchor.kind is OpKind.CONV2D and gemm.n == 1 and gemm.groups > 1
                 and d.spec.depthwise_taps is not None):
             return self._depthwise_plan(anchor, gemm, k_eff)
         classes = [c for c in self._row_classes(anchor, gemm) if c.n_rows]
@@ -269,7 +267,7 @@ class FpgaDevice:
                 dsp = np.where(rest > 0, np.iinfo(np.int64).max, other)
             best = int(np.argmin(np.maximum(dsp, j)))
             lut_passes, dsp_passes, assigned = int(j[best]), int(dsp[best]), int(on_lut[best])
-        per_pass = gemm.p * gemm.n_batch
+        per_pass = gemm.m * gemm.groups
         dsp_cycles = tile_cycles(max(1, d.dsp_rows), d.cols, k_eff, dsp_passes * per_pass)
         lut_cycles = tile_cycles(max(1, lut_rows), d.cols, k_eff, lut_passes * per_pass)
         return GemmPlan(gemm=gemm, k_eff=k_eff, dsp_passes=dsp_passes, lut_passes=lut_passes,

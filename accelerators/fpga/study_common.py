@@ -5,14 +5,12 @@ the studies' command line. Tables go through `sim.tables` (floats as '.6g', FLOA
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.study import write_study
 from sim.tables import NO_PLOTS, pyplot, save_figure
-from workloads import EdgesimError
-from workloads.atomic import staged_directory
 
 FLOAT_FORMAT = ".6g"
 """How the FPGA studies print floats in their tables."""
@@ -66,15 +64,11 @@ def comparison_main(argv: Sequence[str] | None, *, prog: str, doc: str, run: Cal
     parser.add_argument("--small", action="store_true", help=small_help)
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        with staged_directory(args.out) as out:  # the folder lands whole or not at all
-            result = run(out, small=args.small, plots=not args.no_plots)
-    except EdgesimError as err:
-        print(f"edgesim: error: {err}", file=sys.stderr)
-        return 2
-    for message in result["messages"]:
-        print(message)
-    for c in result["comparisons"]:
-        print(f"{c.metric}: published {c.published:g}, simulated {c.simulated:.4g} "
-              f"({c.error_ratio:+.1%})")
-    return 0
+    return write_study(args.out, lambda out: run(out, small=args.small, plots=not args.no_plots),
+                       _comparison_lines)
+
+
+def _comparison_lines(result: dict) -> list[str]:
+    return [*result["messages"],
+            *(f"{c.metric}: published {c.published:g}, simulated {c.simulated:.4g} "
+              f"({c.error_ratio:+.1%})" for c in result["comparisons"])]

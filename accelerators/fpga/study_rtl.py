@@ -28,9 +28,8 @@ from accelerators.fpga.rtl.tile import TileSpec, build_tile
 from accelerators.fpga.study_common import FLOAT_FORMAT, plot
 from accelerators.fpga.timing import tile_cycles
 from sim.export import write_atomic
+from sim.study import write_study
 from sim.tables import markdown_table, output_dir, write_csv
-from workloads import EdgesimError
-from workloads.atomic import staged_directory
 
 TILES = (
     TileSpec(rows=4, cols=4, weight_bits=8, act_bits=8, out_shift=6),
@@ -182,19 +181,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-synth", action="store_true", help="skip Yosys")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        with staged_directory(args.out) as out:  # the folder lands whole or not at all
-            result = run(out, small=args.small, synth=not args.no_synth,
-                         plots=not args.no_plots)
-    except EdgesimError as err:
-        print(f"edgesim: error: {err}", file=sys.stderr)
-        return 2
-    for message in result["messages"]:
-        print(message)
-    for row in result["verify"]:
-        print(f"{row['tile']}: bit_exact={row['bit_exact']} cycles {row['rtl_cycles']} "
-              f"(analytic {row['analytic_cycles']}), {row['sim_cycles_per_s']:.3g} cycles/s")
-    return 0
+    return write_study(args.out, lambda out: run(out, small=args.small, synth=not args.no_synth,
+                                                 plots=not args.no_plots), _summary_lines)
+
+
+def _summary_lines(result: dict) -> list[str]:
+    return [*result["messages"],
+            *(f"{row['tile']}: bit_exact={row['bit_exact']} cycles {row['rtl_cycles']} "
+              f"(analytic {row['analytic_cycles']}), {row['sim_cycles_per_s']:.3g} cycles/s"
+              for row in result["verify"])]
 
 
 if __name__ == "__main__":

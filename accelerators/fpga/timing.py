@@ -14,10 +14,7 @@ cycle against it, and `accelerators.fpga.device` prices every conv/linear/matmul
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from workloads import Op, OpKind, SpecError
+from workloads import SpecError
 
 PIPELINE_DEPTH_CYCLES = 3
 """Cycles a run adds beyond its beats: one to latch the configuration (start), one for the
@@ -58,45 +55,3 @@ def tile_cycles(
         return 0
     return n_tiles * k_steps(k, cols) + pipeline_depth_cycles
 
-
-@dataclass(frozen=True, slots=True)
-class GemmShape:
-    """An op as GEMMs: `n_batch` independent (m x k) @ (k x p) products.
-
-    m: output rows (output channels, the rows of the weight matrix the arrays split);
-    k: reduction length; p: output positions (pixels, tokens) streamed per row tile.
-    """
-
-    m: int
-    k: int
-    p: int
-    n_batch: int = 1
-
-    @property
-    def macs(self) -> int:
-        return self.m * self.k * self.p * self.n_batch
-
-
-def gemm_shape(op: Op) -> GemmShape | None:
-    """The GEMM view of a conv2d, linear or matmul (None for other kinds).
-
-    conv2d: m = out channels per group, k = in channels per group x kh x kw, p = N x Ho x Wo,
-    one GEMM per group (a depthwise conv is `groups` GEMMs with m = 1: a plain row-parallel
-    array runs it one channel at a time, the known weakness of Tm x Tn engines on depthwise
-    layers; a design with `depthwise_taps` spreads the channels over its rows instead, see
-    `device.FpgaDevice.gemm_plan`).
-    linear: m = out features, k = in features, p = all leading dims. matmul (..., L, K) @
-    (..., K, N): m = N (the second operand plays the weights), k = K, p = L, one per batch.
-    """
-    if op.kind is OpKind.CONV2D:
-        g = op.attrs.groups
-        out = op.output_shape
-        w = op.weight_shape
-        return GemmShape(m=w[0] // g, k=w[1] * w[2] * w[3], p=out[0] * out[2] * out[3], n_batch=g)
-    if op.kind is OpKind.LINEAR:
-        return GemmShape(m=op.weight_shape[0], k=op.weight_shape[1],
-                         p=math.prod(op.output_shape[:-1]))
-    if op.kind is OpKind.MATMUL:
-        x, y = op.input_shapes
-        return GemmShape(m=y[-1], k=x[-1], p=x[-2], n_batch=math.prod(x[:-2]))
-    return None

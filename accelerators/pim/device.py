@@ -36,11 +36,13 @@ from pydantic_core import PydanticCustomError
 
 from accelerators.pim.adc import AdcBits, AdcSpec, conversion_energy_j
 from accelerators.pim.crossbar import CrossbarSpec, InputEncoding, WeightEncoding, WeightFormat
-from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, gemm_of, map_gemm, plan
-from sim.device import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, map_gemm, plan
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family
-from workloads import DoesNotFitError, Network, Op, OpKind, UnsupportedOpError
+from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
+from workloads.gemm import gemm_of
 
 PRESETS = Path(__file__).parent / "presets"
 DIGITAL_KINDS = frozenset({OpKind.ACTIVATION, OpKind.NORM, OpKind.POOL, OpKind.ADD, OpKind.MUL,
@@ -179,19 +181,11 @@ class PimChipSpec(DeviceSpec):
 
 
 @dataclass(frozen=True)
-class PimDevice:
+class PimDevice(SpecNamed):
     """A `sim.Device` from a `PimChipSpec`; one target, 'pim'. Pure and immutable."""
 
     spec: PimChipSpec
     targets = ("pim",)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:
@@ -241,8 +235,12 @@ class PimDevice:
 
     def mapping(self, op: Op) -> LayerMapping:
         """Crossbar mapping of a conv2d, linear or matmul (or a fused op anchored at one)."""
+        gemm = gemm_of(op)
+        if gemm is None:
+            raise SpecError(f"op {op.anchor.name!r} ({op.anchor.kind.value}) has no "
+                            "matrix-product view to put on crossbars")
         a_bits, w_bits = self.operand_bits(op)
-        return map_gemm(op.name, gemm_of(op), self.spec.crossbar(a_bits, w_bits))
+        return map_gemm(op.name, gemm, self.spec.crossbar(a_bits, w_bits))
 
     def plan(self, network: Network) -> NetworkPlan:
         """Crossbars of every weighted layer; DoesNotFitError (layer, shortfall) if they exceed

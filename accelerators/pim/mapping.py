@@ -1,4 +1,4 @@
-"""Mapping layers onto crossbar tiles: the GEMM view of an op and the crossbars it occupies.
+"""Mapping layers onto crossbar tiles: the crossbars the GEMM view of an op (`workloads.gemm`) occupies.
 
 A conv2d is unrolled (im2col): per channel group, K = Cin/g * kh * kw rows, N = Cout/g outputs
 and M = output pixels x batch input vectors; a linear layer has K = in_features, N = out_features
@@ -19,40 +19,13 @@ import math
 from dataclasses import dataclass
 
 from accelerators.pim.crossbar import CrossbarSpec
-from workloads import DoesNotFitError, Network, Op, OpKind, SpecError
+from workloads import DoesNotFitError, Network, OpKind
+from workloads.gemm import Gemm
 
 WEIGHTED = frozenset({OpKind.CONV2D, OpKind.LINEAR})
 """Kinds whose weights are stationary in crossbars."""
 MATRIX = WEIGHTED | {OpKind.MATMUL}
 """Kinds that run on crossbars (matmul with its dynamic operand written per inference)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Gemm:
-    """The matrix-product view of an op: `groups` independent (M x K) @ (K x N) products."""
-
-    groups: int
-    m: int
-    """Input vectors per group per inference."""
-    k: int
-    """Reduction length (crossbar rows used)."""
-    n: int
-    """Outputs per group."""
-
-
-def gemm_of(op: Op) -> Gemm:
-    """The GEMM view of a conv2d, linear or matmul op (a fused op: its anchor's)."""
-    op = op.anchor
-    w, out = op.weight_shape, op.output_shape
-    if op.kind is OpKind.CONV2D:
-        g = op.attrs.groups
-        return Gemm(groups=g, m=math.prod(out) // out[1], k=w[1] * w[2] * w[3], n=w[0] // g)
-    if op.kind is OpKind.LINEAR:
-        return Gemm(groups=1, m=math.prod(out[:-1]), k=w[1], n=w[0])
-    if op.kind is OpKind.MATMUL:
-        x, y = op.input_shapes
-        return Gemm(groups=math.prod(x[:-2]), m=x[-2], k=x[-1], n=y[-1])
-    raise SpecError(f"op {op.name!r} ({op.kind.value}) has no matrix-product view")
 
 
 @dataclass(frozen=True, slots=True)

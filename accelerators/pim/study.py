@@ -47,9 +47,9 @@ from sim import simulate
 from sim.cli import seed_value
 from sim.export import write_atomic
 from sim.spec import override
+from sim.study import write_study
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
-from workloads import Activation, EdgesimError, Network, NetworkBuilder, NormKind, PoolMode
-from workloads.atomic import staged_directory
+from workloads import Activation, Network, NetworkBuilder, NormKind, PoolMode
 
 SCHEMES: dict[str, CrossbarSpec] = {
     "bit_serial_differential": CrossbarSpec(rows=128, cell_bits=2, dac_bits=1, input_bits=4,
@@ -493,15 +493,8 @@ def main(argv=None) -> int:
     parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
     args = parser.parse_args(argv)
     cfg = dataclasses.replace(SMALL if args.small else StudyConfig(), seed=args.seed)
-    try:
-        with _single_blas_thread():
-            with staged_directory(args.out) as out:  # the folder lands whole or not at all
-                run_study(out, cfg)
-    except EdgesimError as err:
-        print(f"edgesim: error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}")
-    return 0
+    with _single_blas_thread():
+        return write_study(args.out, lambda out: run_study(out, cfg))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ from accelerators.pim.crossbar import CrossbarSpec, WeightFormat, WeightScaling
 from accelerators.pim.network import accuracy, calibrate_bn, deploy, load_digits_split, train_qat
 from accelerators.pim.study import QUANT, SIZES, _single_blas_thread
 from sim.export import write_atomic
+from sim.study import write_study
 from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv
-from workloads import EdgesimError
 
 ROWS = 128
 SETTINGS: dict[str, tuple[Rounding, Clipping]] = {
@@ -173,14 +173,8 @@ def main(argv=None) -> int:
     parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
     args = parser.parse_args(argv)
     cfg = dataclasses.replace(SMALL if args.small else BoundConfig(), seed=args.seed)
-    try:
-        with _single_blas_thread():
-            run_study(args.out, cfg)
-    except EdgesimError as err:
-        print(f"edgesim: error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}")
-    return 0
+    with _single_blas_thread():
+        return write_study(args.out, lambda out: run_study(out, cfg))
 
 
 if __name__ == "__main__":

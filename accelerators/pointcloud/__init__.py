@@ -1,21 +1,16 @@
 """Point-cloud accelerator (PointAcc-style, arXiv 2110.07600) for edgesim.
 
-- `pointsets`: seeded synthetic point sets (objects, rooms, lidar sweeps) and a point-file loader;
-- `mapping`: FPS, kNN, ball query, voxelisation and sparse-conv kernel maps on real points;
+- `spec`: the declarative spec (clock, node, datapath width, matrix, mapping and memory units);
 - `cache`: vectorised set-associative LRU simulation of gather/scatter index streams;
-- `workloads`: PointNet++, DGCNN, MinkUNet and PointPillars built from mapping results;
+- `matrix`: GEMM timing on the systolic matrix unit (the shared `sim.systolic` template);
+- `plan`: per-workload plans made once: temporal fusion and the cache replay of index streams;
 - `device`: the accelerator (mapping unit, memory management unit, systolic matrix unit);
 - `study`, `cli`: the comparison against a GPU baseline and the `edgesim pointcloud` command.
+
+The networks it runs, their point sets and mapping are workloads: `workloads.pointcloud`.
 """
 
-from accelerators.pointcloud.device import (
-    PointAccDevice,
-    PointAccSpec,
-    from_preset,
-    pointacc,
-    pointacc_edge,
-)
-from accelerators.pointcloud.workloads import BUILDERS, PointCloudWorkload
+from accelerators.pointcloud.device import PointAccDevice, from_preset, pointacc, pointacc_edge
+from accelerators.pointcloud.spec import PointAccSpec
 
-__all__ = ["BUILDERS", "PointAccDevice", "PointAccSpec", "PointCloudWorkload", "from_preset",
-           "pointacc", "pointacc_edge"]
+__all__ = ["PointAccDevice", "PointAccSpec", "from_preset", "pointacc", "pointacc_edge"]

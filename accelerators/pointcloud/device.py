@@ -34,351 +34,48 @@ wide fixed point: float ops run as w{data_bits}a{data_bits} and wider integers a
 which each op row reports as its executed precision. An embedding reads only the rows it looks
 up.
 
-`PointAccDevice.for_workload` prices a `PointCloudWorkload`: it runs the cache simulations and
-plans fusion once (the expensive part), so `cost` stays a pure look-up. A device built without
-a workload prices any network from counts alone: gathers and scatters then miss on every row
-(no reuse assumed), kernel maps are built by every sparse conv.
+Which neighbour searches are grid groupings and which sparse convs reuse a kernel map built
+earlier, the ops say (`NeighbourAttrs.search`, `SparseConv3dAttrs.reuses_kernel_map`).
+`PointAccDevice.for_workload` prices a `PointCloudWorkload`: it runs the cache simulations of
+its index streams and plans fusion once (`accelerators.pointcloud.plan`, the expensive part),
+so `cost` stays a pure look-up. A device built without a workload prices any network from
+counts alone: gathers and scatters then miss on every row (no reuse assumed), and no tensor is
+kept on chip by fusion.
+
+The spec is `accelerators.pointcloud.spec`, the array's timing `accelerators.pointcloud.matrix`.
 """
 
 from __future__ import annotations
 
-import enum
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from types import MappingProxyType
-from typing import Annotated, ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from accelerators.pointcloud.cache import CacheSpec, StreamTraffic, simulate_rows
-from accelerators.pointcloud.workloads import PointCloudWorkload
-from sim.device import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from accelerators.pointcloud.matrix import fold_cycles, fold_cycles_many, output_tile_rows
+from accelerators.pointcloud.plan import WorkloadPlan, plan_workload
+from accelerators.pointcloud.spec import PointAccSpec, datapath_bits, row_bytes_of
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
-from sim.spec import (
-    DeviceSpec,
-    Family,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    Spec,
-)
-from sim.systolic import Dataflow as SystolicDataflow
-from sim.systolic import Layers, SystolicArray, sequence_cycles
-from workloads import Network, Op, OpKind
-from workloads.ops import INDEX_BITS
+from sim.spec import Family
+from workloads import Op, OpKind
+from workloads.gemm import gemm_of
+from workloads.ops import INDEX_BITS, NeighbourSearch
+from workloads.pointcloud import PointCloudWorkload
 
 PRESETS = Path(__file__).parent / "presets"
 
 MAPPING_KINDS = frozenset({OpKind.FPS, OpKind.KNN, OpKind.BALL_QUERY})
 GEMM_KINDS = frozenset({OpKind.LINEAR, OpKind.MATMUL, OpKind.CONV2D, OpKind.EMBEDDING})
-STREAM_PRODUCERS = frozenset({OpKind.GATHER, OpKind.LINEAR, OpKind.NORM, OpKind.ACTIVATION,
-                              OpKind.ADD, OpKind.MUL, OpKind.CONCAT, OpKind.SPARSE_CONV3D,
-                              OpKind.FUSED})
-"""Ops whose output can leave the array row tile by row tile (temporal fusion producers)."""
-STREAM_CONSUMERS = frozenset({OpKind.LINEAR, OpKind.NORM, OpKind.ACTIVATION, OpKind.ADD,
-                              OpKind.MUL, OpKind.CONCAT, OpKind.POOL, OpKind.FUSED})
-"""Ops that can take their input row tile by row tile straight from the array."""
 ELEMENTWISE = frozenset({OpKind.NORM, OpKind.ACTIVATION, OpKind.ADD, OpKind.MUL, OpKind.CONCAT,
                          OpKind.POOL})
 
 
-class Dataflow(enum.Enum):
-    """Which operand stays in the systolic array's PEs."""
-
-    WEIGHT_STATIONARY = "weight_stationary"
-    OUTPUT_STATIONARY = "output_stationary"
-
-
-ArrayDim = Annotated[int, Field(ge=1, le=4096)]
-"""A systolic-array dimension, 1..4096 PEs."""
-
-
-class MatrixUnitSpec(Spec):
-    """The systolic array, its post-processing lanes and its buffers."""
-
-    rows: ArrayDim
-    """PE rows (the reduction dimension a weight-stationary fold covers)."""
-    cols: ArrayDim
-    """PE columns (output channels per fold); also the vector post-processing lanes."""
-    dataflow: Dataflow = Dataflow.WEIGHT_STATIONARY
-    """Which operand stays in the PEs."""
-    weight_buffer_bytes: PositiveInt
-    """On-chip weight SRAM; a fused layer chain must fit in it."""
-    input_buffer_bytes: PositiveInt
-    """On-chip input-activation SRAM (row tiles)."""
-    output_buffer_bytes: PositiveInt
-    """On-chip output/partial-sum SRAM; sparse-conv outputs are tiled to fit it."""
-    accumulator_bits: Annotated[int, Field(ge=1, le=64)] = 32
-    """Partial-sum width in the output buffer."""
-    weight_double_buffered: bool = False
-    """Weight stationary: a second weight register per PE loads the next fold (TPU-style)."""
-
-
-class MappingUnitSpec(Spec):
-    """The ranking-based mapping unit."""
-
-    merger_width: PositiveInt
-    """Elements the sorter/merger network takes per cycle."""
-    distance_lanes: PositiveInt
-    """3-D distances computed per cycle."""
-    buffer_bytes: PositiveInt
-    """Coordinate/index SRAM of the unit."""
-
-
-class MemoryUnitSpec(Spec):
-    """The memory management unit: DRAM interface and the gather/scatter cache."""
-
-    dram_bytes_per_s: PositiveFloat
-    """Peak DRAM bandwidth."""
-    cache: CacheSpec
-    """Set-associative LRU cache the gathers and scatters go through."""
-    port_bytes_per_cycle: PositiveInt
-    """Bytes the cache delivers per cycle (rows of a gather stream at most one per cycle)."""
-    dram_pj_per_byte: NonNegativeFloat | None = None
-    """DRAM access and I/O energy per byte (not node-scaled); None: the shared table's figure."""
-
-
-class PointAccSpec(DeviceSpec):
-    """A PointAcc-style accelerator: clock, node, datapath width and its three units."""
-
-    family: ClassVar[str] = "pointcloud"
-
-    freq_hz: PositiveFloat
-    """Clock of all three units."""
-    node_nm: PositiveFloat
-    """Process node, for scaling the energy table."""
-    voltage_v: PositiveFloat = 0.9
-    """Core supply voltage, for scaling the energy table."""
-    data_bits: Annotated[int, Field(ge=1, le=32)] = 16
-    """Feature/weight width in datapath and memory; float nets run as fixed point at this width."""
-    static_power_w: NonNegativeFloat = 0.0
-    """Leakage and clock tree of the whole chip, drawn busy or idle."""
-    op_overhead_cycles: NonNegativeInt = 0
-    """Fixed cycles per op (configuration, pipeline start)."""
-    matrix: MatrixUnitSpec
-    """The systolic matrix unit."""
-    mapping: MappingUnitSpec
-    """The ranking-based mapping unit."""
-    memory: MemoryUnitSpec
-    """The memory management unit (DRAM and gather/scatter cache)."""
-
-    @property
-    def data_bytes(self) -> float:
-        return self.data_bits / 8
-
-
-# --- per-op plans, made once per workload --------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class SparseConvPlan:
-    """A sparse conv's schedule on this device: loop order, compute cycles, DRAM traffic.
-
-    Two loop orders are weighed and the one moving fewer DRAM bytes kept: *output tiled*
-    (outputs that fit the output buffer, all offsets per tile; weights re-read per tile when
-    they exceed the weight buffer) and *offset major* (one offset's weights resident, all its
-    pairs streamed; partial sums that exceed the output buffer spill to DRAM between offsets).
-    """
-
-    loop_order: str
-    """'output_tiled' or 'offset_major'."""
-    matrix_cycles: int
-    """Systolic-array cycles summed over output tiles and kernel offsets."""
-    gather: StreamTraffic
-    """The input-feature gather stream through the cache."""
-    weight_dram_bytes: float
-    """Weight bytes read from DRAM (re-reads included)."""
-    psum_dram_bytes: float
-    """Partial-sum bytes spilled to DRAM and read back."""
-
-    @property
-    def dram_bytes(self) -> float:
-        return self.gather.miss_bytes + self.weight_dram_bytes + self.psum_dram_bytes
-
-
-@dataclass(frozen=True, kw_only=True)
-class WorkloadPlan:
-    """What `PointAccDevice.for_workload` works out once for one workload."""
-
-    on_chip: frozenset[str] = frozenset()
-    """Tensors that never go to DRAM (temporal fusion)."""
-    streams: Mapping[str, StreamTraffic] = field(default_factory=dict)
-    """GATHER / SCATTER op -> its index stream replayed through the cache."""
-    sparse_convs: Mapping[str, SparseConvPlan] = field(default_factory=dict)
-    cached_kernel_maps: frozenset[str] = frozenset()
-    grid_queries: frozenset[str] = frozenset()
-    workload: str = ""
-    """Name of the workload planned (empty: none, price from counts)."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "streams", MappingProxyType(dict(self.streams)))
-        object.__setattr__(self, "sparse_convs", MappingProxyType(dict(self.sparse_convs)))
-
-
-def fold_cycles(m: int, k: int, n: int, matrix: MatrixUnitSpec) -> int:
-    """Cycles of an (m x k) @ (k x n) GEMM on the array: `sim.systolic`'s stall-free count.
-
-    Weight stationary: ceil(k / rows) x ceil(n / cols) folds of 2 rows + cols + m - 2 cycles
-    (rows to shift weights in, m rows streamed, rows + cols - 2 to fill and drain); with double
-    buffered weights, folds of max(m, rows) and one fill and drain. Output stationary:
-    ceil(m / rows) x ceil(n / cols) folds of k + rows + cols - 2 (SCALE-Sim v3).
-    """
-    return _fold_cycles_many(np.array([m]), k, n, matrix)
-
-
-def _systolic_array(matrix: MatrixUnitSpec) -> SystolicArray:
-    return SystolicArray(
-        rows=matrix.rows, cols=matrix.cols,
-        dataflow=(SystolicDataflow.WEIGHT_STATIONARY
-                  if matrix.dataflow is Dataflow.WEIGHT_STATIONARY
-                  else SystolicDataflow.OUTPUT_STATIONARY),
-        ifmap_sram_bytes=matrix.input_buffer_bytes, filter_sram_bytes=matrix.weight_buffer_bytes,
-        ofmap_sram_bytes=matrix.output_buffer_bytes, preload_hidden=matrix.weight_double_buffered)
-
-
-def _fold_cycles_many(ms: np.ndarray, k: int, n: int, matrix: MatrixUnitSpec) -> int:
-    """Cycles of consecutive GEMMs (m_i x k) @ (k x n) on the array, e.g. one per kernel offset."""
-    ms = np.asarray(ms)
-    ms = ms[ms > 0].astype(np.int64)
-    if k <= 0 or n <= 0 or ms.size == 0:
-        return 0
-    ones = np.ones_like(ms)
-    layers = Layers(groups=ones, m=ms, k=ones * k, n=ones * n, ifmap_words=ms * k)
-    return sequence_cycles(_systolic_array(matrix), layers)
-
-
-def plan_fusion(network: Network, weight_buffer_bytes: int, weight_bits=None) -> frozenset[str]:
-    """Tensors that stay on chip under temporal layer fusion.
-
-    A tensor stays on chip when a streaming op produces it, every reader (through views) takes
-    row tiles straight from the array, and the weights of the chain it belongs to fit the
-    weight buffer (so tiles pass through all its layers without reloading weights).
-    `weight_bits(op)` gives the stored width of an op's weights (default: the op's own).
-    """
-    consumers = network.consumers
-    by_name = {op.name: op for op in network.ops}
-
-    def readers(name: str) -> list[Op]:
-        out = []
-        for c in consumers.get(name, ()):
-            op = by_name[c]
-            out.extend(readers(c) if op.is_free else [op])
-        return out
-
-    outputs = set(network.outputs)
-    chain_weights: dict[str, int] = {}
-    on_chip: set[str] = set()
-    root = network.storage_roots
-    for op in network.ops:
-        if op.is_free:
-            continue
-        carried = max((chain_weights.get(root[s], 0) for s in op.inputs if root[s] in on_chip), default=0)
-        weight = carried + (op.weight_bytes if weight_bits is None
-                            else math.ceil(op.nonzero_params * weight_bits(op) / 8))
-        rs = readers(op.name)
-        if (op.kind in STREAM_PRODUCERS and op.name not in outputs and rs and all(r.kind in STREAM_CONSUMERS for r in rs)
-                and weight <= weight_buffer_bytes):
-            on_chip.add(op.name)
-            chain_weights[op.name] = weight
-    # A view of an on-chip tensor is on chip too (reading the view reads its source).
-    on_chip |= {name for name, base in root.items() if base in on_chip}
-    return frozenset(on_chip)
-
-
-def _output_tile_rows(n_out: int, cout: int, spec: PointAccSpec) -> int:
-    acc_bytes = spec.matrix.accumulator_bits / 8
-    return max(1, min(n_out, int(spec.matrix.output_buffer_bytes // max(1.0, cout * acc_bytes))))
-
-
-def plan_workload(workload: PointCloudWorkload, spec: PointAccSpec) -> WorkloadPlan:
-    """Cache simulations and fusion for one workload on one spec (the expensive part, done once).
-
-    Identical index streams of the same row width (e.g. convs sharing a kernel map) are
-    simulated once.
-    """
-    net = workload.network
-    memo: dict = {}
-    cache = spec.memory.cache
-
-    def traffic(key, rows: np.ndarray, row_bytes: int) -> StreamTraffic:
-        k = (key, row_bytes)
-        if k not in memo:
-            memo[k] = simulate_rows(rows, row_bytes, cache)
-        return memo[k]
-
-    streams = {}
-    convs = {}
-    for op in net.ops:
-        if op.kind in (OpKind.GATHER, OpKind.SCATTER) and op.name in workload.index_streams:
-            rows = workload.index_streams[op.name]
-            width = op.input_shapes[0][-1] if op.kind is OpKind.GATHER else op.output_shape[-1]
-            streams[op.name] = traffic(("stream", id(rows)), rows, _row_bytes(width, op, spec))
-        elif op.kind is OpKind.SPARSE_CONV3D and op.name in workload.kernel_maps:
-            convs[op.name] = _plan_sparse_conv(op, workload.kernel_maps[op.name], spec, traffic)
-    return WorkloadPlan(
-        on_chip=plan_fusion(net, spec.matrix.weight_buffer_bytes, lambda op: _bits(op, spec)),
-        streams=streams,
-        sparse_convs=convs, cached_kernel_maps=workload.cached_kernel_maps,
-        grid_queries=workload.grid_queries, workload=workload.name,
-    )
-
-
-def _plan_sparse_conv(op: Op, kmap, spec: PointAccSpec, traffic) -> SparseConvPlan:
-    m = spec.matrix
-    kv, cin, cout = op.weight_shape
-    bits = _bits(op, spec)
-    weights = op.nonzero_params * bits / 8
-    row = _row_bytes(cin, op, spec)
-    tile = _output_tile_rows(kmap.n_out, cout, spec)
-    n_tiles = math.ceil(kmap.n_out / tile)
-    key = (kmap.out_idx // tile) * kv + kmap.offset
-    order = np.argsort(key, kind="stable") if n_tiles > 1 else np.arange(kmap.n_pairs)
-    counts = np.bincount(key, minlength=n_tiles * kv)
-    tiled = SparseConvPlan(
-        loop_order="output_tiled",
-        matrix_cycles=_fold_cycles_many(counts, cin, cout, m),
-        gather=traffic(("kmap", id(kmap.in_idx), tile), kmap.in_idx[order], row),
-        weight_dram_bytes=weights * (n_tiles if weights > m.weight_buffer_bytes else 1),
-        psum_dram_bytes=0.0,
-    )
-    per_offset_weights = weights / kv
-    if weights <= m.weight_buffer_bytes or per_offset_weights > m.weight_buffer_bytes:
-        return tiled
-    per_offset = np.bincount(kmap.offset, minlength=kv)
-    psums = kmap.n_out * cout * m.accumulator_bits / 8
-    spill = 0.0 if psums <= m.output_buffer_bytes else 2 * psums * max(0, int((per_offset > 0).sum()) - 1)
-    major = SparseConvPlan(
-        loop_order="offset_major",
-        matrix_cycles=_fold_cycles_many(per_offset, cin, cout, m),
-        gather=traffic(("kmap", id(kmap.in_idx), 0), kmap.in_idx, row),
-        weight_dram_bytes=weights,
-        psum_dram_bytes=spill,
-    )
-    return major if major.dram_bytes < tiled.dram_bytes else tiled
-
-
-def _bits(op: Op, spec: PointAccSpec) -> int:
-    """Datapath bits of an op: the accelerator's width, or the op's narrower quantised width."""
-    comp = op.anchor.compression
-    if comp.is_float:
-        return spec.data_bits
-    return min(spec.data_bits, max(comp.weight_bits, comp.activation_bits, comp.high_bits))
-
-
-def _row_bytes(channels: int, op: Op, spec: PointAccSpec) -> int:
-    return max(1, math.ceil(channels * _bits(op, spec) / 8))
-
-
-# --- the device ----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class PointAccDevice:
+class PointAccDevice(SpecNamed):
     """A `sim.Device` for a `PointAccSpec`; one target, 'accelerator'."""
 
     spec: PointAccSpec
@@ -393,14 +90,6 @@ class PointAccDevice:
     def for_workload(cls, workload: PointCloudWorkload, spec: PointAccSpec) -> PointAccDevice:
         """The device with `workload`'s cache simulations and fusion plan worked out."""
         return cls(spec=spec, plan=plan_workload(workload, spec))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:
@@ -433,7 +122,7 @@ class PointAccDevice:
 
     def _executed(self, op: Op) -> str | None:
         comp = op.anchor.compression
-        bits = _bits(op, self.spec)
+        bits = datapath_bits(op, self.spec)
         if comp.is_float:
             return f"w{bits}a{bits}"
         if max(comp.weight_bits, comp.activation_bits, comp.high_bits) > bits:
@@ -531,23 +220,14 @@ class PointAccDevice:
         return BoundBy.COMPUTE if compute_s >= memory_s else BoundBy.MEMORY
 
     def _gemm_dims(self, op: Op) -> list[tuple[int, int, int]]:
-        a = op.anchor
-        if a.kind is OpKind.LINEAR:
-            return [(math.prod(a.output_shape[:-1]), a.weight_shape[1], a.weight_shape[0])]
-        if a.kind is OpKind.MATMUL:
-            x = a.input_shapes[0]
-            batch = math.prod(x[:-2])
-            return [(x[-2], x[-1], a.output_shape[-1])] * batch
-        if a.kind is OpKind.EMBEDDING:
-            return []
-        n, cout, ho, wo = a.output_shape
-        g = a.attrs.groups
-        k = a.weight_shape[1] * a.weight_shape[2] * a.weight_shape[3]
-        return [(n * ho * wo, k, cout // g)] * g
+        """(m, k, n) of each product of `workloads.gemm.gemm_of(op)`, once per group (none for an
+        embedding)."""
+        g = gemm_of(op)
+        return [] if g is None else [(g.m, g.k, g.n)] * g.groups
 
     def _gemm_cost(self, op: Op) -> Cost:
         s, m = self.spec, self.spec.matrix
-        bits = _bits(op, s)
+        bits = datapath_bits(op, s)
         dims = self._gemm_dims(op)
         cycles = sum(fold_cycles(mm, kk, nn, m) for mm, kk, nn in dims)
         if op.anchor.kind is OpKind.EMBEDDING:
@@ -579,7 +259,7 @@ class PointAccDevice:
 
     def _vector_cost(self, op: Op) -> Cost:
         s = self.spec
-        bits = _bits(op, s)
+        bits = datapath_bits(op, s)
         in_bytes = self._in_dram_bytes(op, bits)
         out_bytes = self._out_dram_bytes(op, bits)
         elements = max(op.vector_ops, math.prod(op.output_shape))
@@ -606,12 +286,12 @@ class PointAccDevice:
     def _mapping_cost(self, op: Op) -> Cost:
         s, mu = self.spec, self.spec.mapping
         w, lanes = mu.merger_width, mu.distance_lanes
-        bits = _bits(op, s)
+        bits = datapath_bits(op, s)
         if op.kind is OpKind.FPS:
             n_in, n_out = op.input_shapes[0][0], op.output_shape[0]
             cycles = n_out * (math.ceil(n_in / lanes) + math.ceil(math.log2(lanes)))
             distances, compares = n_in * n_out, n_in * n_out
-        elif op.name in self.plan.grid_queries:
+        elif op.attrs.search is NeighbourSearch.GRID:
             n = op.input_shapes[1][0]
             passes = self._sort_passes(n)
             cycles = passes * math.ceil(n / w) + math.ceil(n / w)
@@ -677,11 +357,11 @@ class PointAccDevice:
 
     def _gather_scatter_cost(self, op: Op) -> Cost:
         s = self.spec
-        bits = _bits(op, s)
+        bits = datapath_bits(op, s)
         values = op.input_shapes[0]
         n_rows = math.prod(op.input_shapes[1])
         width = values[-1] if op.kind is OpKind.GATHER else op.output_shape[-1]
-        row_bytes = _row_bytes(width, op, s)
+        row_bytes = row_bytes_of(width, op, s)
         index_bytes = op.input_bytes_of(1) if not self._on_chip(op.inputs[1]) else 0
         traffic = self.plan.streams.get(op.name)
         if op.kind is OpKind.GATHER:
@@ -714,13 +394,13 @@ class PointAccDevice:
     def _sparse_conv_cost(self, op: Op) -> Cost:
         s, m = self.spec, self.spec.matrix
         conv = op.anchor
-        bits = _bits(op, s)
+        bits = datapath_bits(op, s)
         kv, cin, cout = conv.weight_shape
         n_in, n_out = conv.input_shapes[0][0], conv.output_shape[0]
         n_pairs = conv.attrs.n_pairs
         plan = self.plan.sparse_convs.get(conv.name)
         weight_bytes = op.nonzero_params * bits / 8
-        in_row = _row_bytes(cin, op, s)
+        in_row = row_bytes_of(cin, op, s)
         stages = []
         energy: dict[str, float] = {}
         dram_map = 0.0
@@ -729,7 +409,7 @@ class PointAccDevice:
             gather_dram = 0.0 if self._on_chip(conv.inputs[0]) else n_in * in_row
             gather_rows, weight_reads, psum_spill = n_in, weight_bytes, 0.0
         else:
-            if conv.name not in self.plan.cached_kernel_maps:
+            if not conv.attrs.reuses_kernel_map:
                 downsample = conv.attrs.stride > 1 and n_out < n_in
                 map_cycles, compares = self._kernel_map_cycles(n_in, n_out, kv, downsample)
                 coords = (n_in + n_out) * 3 * 4
@@ -744,9 +424,9 @@ class PointAccDevice:
                 gather_dram = plan.gather.miss_bytes
                 weight_reads, psum_spill = plan.weight_dram_bytes, plan.psum_dram_bytes
             else:
-                n_tiles = math.ceil(n_out / _output_tile_rows(n_out, cout, s))
+                n_tiles = math.ceil(n_out / output_tile_rows(n_out, cout, s))
                 per_offset = np.full(kv * n_tiles, n_pairs / (kv * n_tiles))
-                cycles = _fold_cycles_many(np.ceil(per_offset), cin, cout, m)
+                cycles = fold_cycles_many(np.ceil(per_offset), cin, cout, m)
                 gather_dram = n_pairs * in_row
                 weight_reads = weight_bytes * (n_tiles if weight_bytes > m.weight_buffer_bytes else 1)
                 psum_spill = 0.0

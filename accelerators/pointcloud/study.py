@@ -3,7 +3,7 @@
 Reproduces the comparison of PointAcc (arXiv 2110.07600): speedup and energy saving per network
 and their geometric mean beside the paper's 3.7x and 22x (over its 8 models), and where the
 GPU's time goes (mapping, gather/scatter, MACs, other kernels). Every workload is built from a
-seeded synthetic point set (`accelerators.pointcloud.pointsets`), so the run is deterministic.
+seeded synthetic point set (`workloads.pointcloud.pointsets`), so the run is deterministic.
 
     python -m accelerators.pointcloud.study --out results/pointcloud
 
@@ -28,9 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from accelerators.pointcloud import pointsets as ps
-from accelerators.pointcloud import workloads as wls
-from accelerators.pointcloud.device import PointAccDevice, PointAccSpec, from_preset
+from accelerators.pointcloud.device import PointAccDevice, from_preset
+from accelerators.pointcloud.spec import PointAccSpec
 from sim import Device, Registry, simulate
 from sim.cli import add_device_args, device_from_args, seed_value
 from sim.export import write_atomic
@@ -40,6 +39,8 @@ from sim.spec import override
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import EdgesimError, SpecError
 from workloads.atomic import staged_directory
+from workloads.pointcloud import networks as wls
+from workloads.pointcloud import pointsets as ps
 
 PAPER = "arXiv 2110.07600 (PointAcc, MICRO'21), abstract and Sec. 6"
 PAPER_SPEEDUP_X = 3.7
@@ -137,13 +138,6 @@ def geomean(values: Sequence[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def _hinted(gpu: Device, workload: wls.PointCloudWorkload) -> Device:
-    hint = getattr(gpu, "with_hints", None)
-    if hint is None:
-        return gpu
-    return hint(grid_queries=workload.grid_queries, cached_kernel_maps=workload.cached_kernel_maps)
-
-
 def run_case(case: Case, accel_spec: PointAccSpec, gpu: Device, seed: int) -> Row:
     """Build one workload from a seeded point set and simulate it on both devices."""
     rng = np.random.default_rng(seed)
@@ -153,7 +147,7 @@ def run_case(case: Case, accel_spec: PointAccSpec, gpu: Device, seed: int) -> Ro
     acc = simulate(net, accel, seed=seed)
     table_dram = override(accel_spec, {"memory.dram_pj_per_byte": None}, where="table DRAM")
     acc_table = simulate(net, dataclasses.replace(accel, spec=table_dram), seed=seed)
-    gpu_report = simulate(net, _hinted(gpu, workload), seed=seed)
+    gpu_report = simulate(net, gpu, seed=seed)
     gpu_ms = {c: 0.0 for c in GPU_CATEGORIES}
     for op in gpu_report.ops:
         for _, label, start, end in op.phases:

@@ -27,7 +27,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from sim.device import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family, NodeNm, PowerW, RatePerS, VoltageV
 from sim.systolic import (
@@ -103,7 +104,7 @@ class SystolicSpec(DeviceSpec):
 
 
 @dataclass(frozen=True)
-class SystolicDevice:
+class SystolicDevice(SpecNamed):
     """A `sim.Device` from a `SystolicSpec`; one target, 'accelerator'."""
 
     spec: SystolicSpec
@@ -111,14 +112,6 @@ class SystolicDevice:
     """Per-instance memo of pure costs by op (sweeps re-price the same ops)."""
 
     targets = ("accelerator",)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def array(self) -> SystolicArray:

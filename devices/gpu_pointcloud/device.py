@@ -31,28 +31,30 @@ power is not split into DRAM and SM shares), where utilisation is the kernel's a
 fraction of peak FMA rate or DRAM bandwidth, whichever is higher, and `launch_utilisation`
 during launch gaps.
 
-Which mapping ops are grid groupings and which sparse convs reuse a kernel map are facts of the
-workload, not of the op counts: `with_hints` takes them (a workload builder lists them).
+Which mapping ops are grid groupings and which sparse convs reuse a kernel map, the ops say
+(`NeighbourAttrs.search`, `SparseConv3dAttrs.reuses_kernel_map`; the point-cloud builders in
+`workloads.pointcloud` set them, and trace files carry them).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from sim.device import BoundBy, Cost, EngineSpec, MemoryLevel, Phase
+from sim.device import BoundBy, Cost, EngineSpec, MemoryLevel, Phase, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from workloads import Op, OpKind
+from workloads.gemm import GEMM_KINDS, gemm_of
+from workloads.ops import NeighbourSearch
 
 PRESETS = Path(__file__).parent / "presets"
 
-GEMM_KINDS = frozenset({OpKind.LINEAR, OpKind.MATMUL, OpKind.CONV2D})
 SECTOR_BYTES = 32
 """Granularity of a GPU DRAM/L2 access (a sector of a 128-byte line)."""
 
@@ -137,29 +139,12 @@ class _Kernel:
 
 
 @dataclass(frozen=True)
-class GpuPointCloudDevice:
+class GpuPointCloudDevice(SpecNamed):
     """A `sim.Device` for a `GpuSpec`: one target and one engine, 'gpu' (kernels run in order)."""
 
     spec: GpuSpec
-    grid_queries: frozenset[str] = field(default=frozenset(), repr=False)
-    """Neighbour ops that are voxel/pillar groupings (run as a key sort, not by distances)."""
-    cached_kernel_maps: frozenset[str] = field(default=frozenset(), repr=False)
-    """Sparse convs whose kernel map an earlier conv built (no hash build or probes)."""
 
     targets = ("gpu",)
-
-    def with_hints(self, *, grid_queries=frozenset(), cached_kernel_maps=frozenset()) -> GpuPointCloudDevice:
-        """This GPU told which ops of a workload are grid groupings and which reuse a kernel map."""
-        return replace(self, grid_queries=frozenset(grid_queries),
-                       cached_kernel_maps=frozenset(cached_kernel_maps))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @property
     def engines(self) -> tuple[EngineSpec, ...]:
@@ -279,16 +264,8 @@ class GpuPointCloudDevice:
         return self._cost(kernels, op)
 
     def _gemm_op(self, op: Op) -> _Kernel:
-        a = op.anchor
-        if a.kind is OpKind.LINEAR:
-            return self._gemm(op, math.prod(a.output_shape[:-1]), a.weight_shape[1], a.weight_shape[0])
-        if a.kind is OpKind.MATMUL:
-            x = a.input_shapes[0]
-            return self._gemm(op, x[-2], x[-1], a.output_shape[-1], batch=math.prod(x[:-2]))
-        n, cout, ho, wo = a.output_shape
-        g = a.attrs.groups
-        k = a.weight_shape[1] * a.weight_shape[2] * a.weight_shape[3]
-        return self._gemm(op, n * ho * wo, k, cout // g, batch=g)
+        g = gemm_of(op)
+        return self._gemm(op, g.m, g.k, g.n, batch=g.groups)
 
     def _fps(self, op: Op) -> _Kernel:
         s = self.spec
@@ -305,7 +282,7 @@ class GpuPointCloudDevice:
         dims = op.input_shapes[0][1]
         k = op.attrs.k
         idx_bytes = op.output_bytes
-        if op.name in self.grid_queries:
+        if op.attrs.search is NeighbourSearch.GRID:
             # Voxelise: compute cell keys, radix-sort them, find run starts, fill the groups.
             kernels = [self._memory_kernel("mapping", p * dims * 4 + p * 8)]
             kernels += [_relabel(kk, "mapping") for kk in self._sort(p, "mapping")]
@@ -361,7 +338,7 @@ class GpuPointCloudDevice:
         if kv == 1:
             return [self._gemm(op, n_out, cin, cout)]
         kernels: list[_Kernel] = []
-        if conv.name not in self.cached_kernel_maps:
+        if not conv.attrs.reuses_kernel_map:
             if conv.attrs.stride > 1 and n_out < n_in:  # output coordinates: quantise, sort, unique
                 kernels.append(self._memory_kernel("mapping", n_in * (12 + 8)))
                 kernels += [_relabel(kk, "mapping") for kk in self._sort(n_in, "mapping")]

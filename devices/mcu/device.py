@@ -20,7 +20,7 @@ from devices.mcu import kernels
 from devices.mcu.kernels import KernelKind
 from devices.mcu.memory import plan
 from devices.mcu.spec import KB, PRESETS, McuSpec
-from sim.device import BoundBy, Cost, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from sim.device import BoundBy, Cost, EngineSpec, MemoryLevel, Phase, PhaseLabel, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, spec_from_file
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
@@ -29,20 +29,12 @@ TARGET = "cpu"
 
 
 @dataclass(frozen=True)
-class McuDevice:
+class McuDevice(SpecNamed):
     """A `sim.Device` built from an `McuSpec`. Immutable; `cost` is pure."""
 
     spec: McuSpec
 
     targets = (TARGET,)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from devices.mcu.spec import KernelLibrary, McuSpec
 from workloads import Op, OpKind
+from workloads.gemm import gemm_of
 from workloads.ops import Activation, NormKind
 
 INT8_BITS = 8
@@ -148,7 +149,7 @@ def scratch_bytes(op: Op) -> int:
         return cin * kh * kw * 2
     if (kh, kw) == (1, 1) and a.attrs.padding == (0, 0) and a.attrs.stride == (1, 1):
         return 0
-    return 2 * (cin // a.attrs.groups) * kh * kw * 2
+    return 2 * gemm_of(a).k * 2  # two im2col columns of K int16 values
 
 
 def flash_bytes(op: Op) -> int:
@@ -205,9 +206,8 @@ def column_elements(op: Op) -> int:
     so this cost grows with the input channels and the spatial size, not with Cout."""
     if op.kind is not OpKind.CONV2D or op.attrs.groups > 1:
         return 0
-    n, _, h, w = op.output_shape
-    kh, kw = op.attrs.kernel
-    return n * h * w * (op.input_shapes[0][1] // op.attrs.groups) * kh * kw
+    gemm = gemm_of(op)
+    return gemm.m * gemm.k
 
 
 def mac_kernel_cycles(op: Op, spec: McuSpec, kind: KernelKind) -> float:
@@ -264,8 +264,7 @@ def _weight_passes(op: Op, spec: McuSpec, n_bytes: int) -> int:
         return 1
     if op.kind is OpKind.CONV2D and op.attrs.groups > 1:
         return 1
-    pixels = math.prod(op.output_shape) // op.output_shape[1 if op.kind is OpKind.CONV2D else -1]
-    return max(1, math.ceil(pixels / spec.weight_passes_pixels))
+    return max(1, math.ceil(gemm_of(op).m / spec.weight_passes_pixels))
 
 
 def op_cycles(op: Op, spec: McuSpec) -> OpCycles:

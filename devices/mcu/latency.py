@@ -32,9 +32,9 @@ from devices.mcu.spec import KernelLibrary, McuSpec
 from sim import simulate
 from sim.export import write_atomic
 from sim.spec import override
+from sim.study import write_study
 from sim.tables import NO_PLOTS, markdown_table, output_dir, pyplot, save_figure, write_csv, write_json
-from workloads import DoesNotFitError, EdgesimError, Network
-from workloads.atomic import staged_directory
+from workloads import DoesNotFitError, Network
 from workloads.zoo import (
     mbv2_w035,
     mcunet_in0,
@@ -332,14 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="a reduced run (tests)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plot")
     args = parser.parse_args(argv)
-    try:
-        with staged_directory(args.out) as out:  # the folder lands whole or not at all
-            run(out, small=args.small, plots=not args.no_plots)
-    except EdgesimError as err:
-        print(f"edgesim: error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}")
-    return 0
+    return write_study(args.out, lambda out: run(out, small=args.small, plots=not args.no_plots))
 
 
 if __name__ == "__main__":

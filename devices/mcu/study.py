@@ -26,10 +26,10 @@ from devices.mcu.patch import patch_curve, patch_plan
 from devices.mcu.spec import KB, PRESET_NAMES
 from sim import simulate
 from sim.export import write_atomic
+from sim.study import write_study
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import EdgesimError, Network
 from workloads.zoo import mcunet, mobilenetv2
-from workloads.atomic import staged_directory
 
 
 def mbv2_mcunet_baseline(width: float = 0.35, resolution: int = 144) -> Network:
@@ -274,14 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="a reduced run (tests)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = parser.parse_args(argv)
-    try:
-        with staged_directory(args.out) as out:  # the folder lands whole or not at all
-            run(out, small=args.small, plots=not args.no_plots)
-    except EdgesimError as err:
-        print(f"edgesim: error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}")
-    return 0
+    return write_study(args.out, lambda out: run(out, small=args.small, plots=not args.no_plots))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ from devices.mobile.kernels import (
     vector_ops,
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
-from sim.device import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
@@ -68,20 +69,12 @@ class OpBreakdown:
 
 
 @dataclass(frozen=True)
-class MobileBoard:
+class MobileBoard(SpecNamed):
     """A board from a `BoardSpec`; targets are its units' names, the first the default."""
 
     spec: BoardSpec
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
     """Per-instance memo of pure costs keyed by (op, target); ops are frozen and hashable."""
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def targets(self) -> tuple[str, ...]:

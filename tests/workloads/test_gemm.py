@@ -52,6 +52,31 @@ def test_fused_op_is_viewed_by_its_anchor_and_other_kinds_have_none():
     assert add.gemm is None and gemm_of(add) is None
 
 
+def test_the_fpga_cases_in_the_one_letter_convention():
+    # Formerly accelerators.fpga.timing.gemm_shape, whose m was this n (output channels), p this m
+    # (output positions) and n_batch these groups: the same hand counts, relettered.
+    b = NetworkBuilder("g")
+    x = b.input("x", (1, 8, 10, 10))
+    c = b.conv2d(x, 16, 3, stride=2, padding=1, name="conv")          # out (1, 16, 5, 5)
+    d = b.conv2d(c, 16, 3, padding=1, groups=16, name="dw")           # depthwise
+    t = b.input("t", (2, 3, 7, 32))
+    lin = b.linear(t, 64, name="lin")                                   # (2, 3, 7, 64)
+    q = b.input("q", (2, 4, 5, 8))
+    k = b.input("k", (2, 4, 8, 5))
+    mm = b.matmul(q, k, name="mm")                                      # (2, 4, 5, 5)
+    net = b.build(outputs=[d, lin, mm])
+    def view(name):
+        g = gemm_of(net[name])
+        return g.groups, g.m, g.k, g.n
+
+    assert view("conv") == (1, 25, 8 * 9, 16)
+    assert view("dw") == (16, 25, 9, 1)
+    assert view("lin") == (1, 42, 32, 64)
+    assert view("mm") == (8, 5, 8, 5)
+    for name in ("conv", "dw", "lin", "mm"):  # the GEMM view keeps the op's exact MAC count
+        assert gemm_of(net[name]).macs == net[name].macs
+
+
 @pytest.mark.parametrize("model", ["resnet18", "mobilenetv2"])
 def test_every_zoo_gemm_matches_the_op_macs(model):
     from workloads import zoo

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from sim import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
+from sim.device import SpecNamed
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.systolic import Dataflow, Layers, SystolicArray, simulate
 from workloads import Op, OpKind, SpecError, UnsupportedOpError
@@ -68,19 +69,11 @@ class ToySystolicSpec:
 
 
 @dataclass(frozen=True)
-class ToySystolic:
+class ToySystolic(SpecNamed):
     """A `sim.Device` with engines 'array', 'vector' and 'dma' on one target, 'npu'."""
 
     spec: ToySystolicSpec = field(default_factory=ToySystolicSpec)
     targets = ("npu",)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def description(self) -> str:
-        return self.spec.description
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:

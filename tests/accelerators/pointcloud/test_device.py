@@ -8,25 +8,19 @@ import math
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import pointsets as ps
-from accelerators.pointcloud import workloads as wls
 from accelerators.pointcloud.cache import simulate_rows
-from accelerators.pointcloud.device import (
-    Dataflow,
-    MatrixUnitSpec,
-    PointAccDevice,
-    fold_cycles,
-    from_preset,
-    plan_fusion,
-    pointacc,
-    pointacc_edge,
-)
+from accelerators.pointcloud.device import PointAccDevice, from_preset, pointacc, pointacc_edge
+from accelerators.pointcloud.matrix import fold_cycles
+from accelerators.pointcloud.plan import plan_fusion
+from accelerators.pointcloud.spec import Dataflow, MatrixUnitSpec
 from sim import Cost, Device, simulate
 from sim.energy import HOROWITZ_45NM
 from sim.spec import override, validate
 from tests.sim.test_contract import OPS, VARIANTS, _cost_or_error
 from workloads import NetworkBuilder, OpKind, SpecError, UnknownNameError
-from workloads.ops import NeighbourAttrs
+from workloads.ops import NeighbourAttrs, NeighbourSearch, SparseConv3dAttrs
+from workloads.pointcloud import networks as wls
+from workloads.pointcloud import pointsets as ps
 
 SPEC = pointacc().spec
 F = SPEC.freq_hz
@@ -102,6 +96,41 @@ def test_fps_and_ball_query_cycles_by_hand():
     bq = 1024 * 4096 / 64  # distances and ranking both 64 per cycle
     assert dev.cost(net["bq"]).latency_s == pytest.approx((bq + SPEC.op_overhead_cycles) / F, rel=1e-9)
     assert {p.engine for p in dev.cost(net["bq"]).phases} == {"mapping"}
+
+
+def test_a_grid_search_is_a_key_sort_by_hand():
+    def net(search):
+        b = NetworkBuilder("pillars")
+        c, p = b.input("c", (6000, 4)), b.input("p", (60_000, 4))
+        b.op(OpKind.BALL_QUERY, [c, p], NeighbourAttrs(k=32, radius=0.08, search=search),
+             output_shape=(6000, 32), name="group")
+        return b.build()["group"]
+
+    dev = PointAccDevice(SPEC)
+    # Merge sort of 60,000 keys through a 64-wide merger: 1 + ceil(log2(60000 / 64)) = 11
+    # passes of ceil(60000 / 64) = 938 cycles, then one more pass to fill the groups.
+    cycles = 12 * 938 + SPEC.op_overhead_cycles
+    # DRAM: 16-bit coordinates in (66,000 x 4), int32 neighbour lists out: 5.1 us < 11.3 us.
+    dram_s = (66_000 * 4 * 2 + 6000 * 32 * 4) / SPEC.memory.dram_bytes_per_s
+    grid = dev.cost(net(NeighbourSearch.GRID))
+    assert grid.latency_s == pytest.approx(max(cycles / F, dram_s), rel=1e-9)
+    assert dev.cost(net(NeighbourSearch.DISTANCE)).latency_s > 20 * grid.latency_s
+
+
+def test_a_conv_reusing_its_kernel_map_builds_none_even_without_a_plan():
+    def conv(reused):
+        b = NetworkBuilder("one")
+        x = b.input("f", (20_000, 32))
+        b.op(OpKind.SPARSE_CONV3D, [x], SparseConv3dAttrs(kernel_volume=27, n_pairs=200_000,
+                                                          reuses_kernel_map=reused),
+             weight_shape=(27, 32, 64), output_shape=(20_000, 64), name="conv")
+        return b.build()["conv"]
+
+    dev = PointAccDevice(SPEC)
+    built, reused = dev.cost(conv(False)), dev.cost(conv(True))
+    assert [p.engine for p in built.stages[0]] == ["mapping"]
+    assert all(p.engine != "mapping" for p in reused.phases)
+    assert len(built.stages) == len(reused.stages) + 1
 
 
 @pytest.fixture(scope="module")

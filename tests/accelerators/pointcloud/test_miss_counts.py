@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import pointsets as ps
-from accelerators.pointcloud import workloads as wls
 from accelerators.pointcloud import cache
 from accelerators.pointcloud.cache import lru_hits_reference, lru_miss_counts, reuse_distances
-from accelerators.pointcloud.device import plan_workload, pointacc
+from accelerators.pointcloud.device import pointacc
+from accelerators.pointcloud.plan import plan_workload
 from workloads import SpecError
+from workloads.pointcloud import networks as wls
+from workloads.pointcloud import pointsets as ps
 
 
 def _counts_from_distances(blocks, n_sets, ways):

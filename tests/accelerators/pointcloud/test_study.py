@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from accelerators.pointcloud import cli, study
-from accelerators.pointcloud import pointsets as ps
 from accelerators.pointcloud.device import FAMILY, pointacc
 from devices.gpu_pointcloud import rtx2080ti
 from sim import Registry
 from sim.cli import main
 from workloads import SpecError
+from workloads.pointcloud import pointsets as ps
 
 REGISTRY = Registry(devices={"gpu-rtx2080ti": rtx2080ti, "pointacc": pointacc}, workloads={},
                     families={"pointcloud": FAMILY})
@@ -67,6 +67,22 @@ def test_cli_workload_reads_a_point_file(tmp_path, capsys):
     ps.lidar_sweep(np.random.default_rng(0), n_beams=8, n_azimuth=256).astype("<f4").tofile(path)
     assert run(["pointcloud", "workload", "pointpillars", "--points", str(path)]) == 0
     assert "pillars" in capsys.readouterr().out
+
+
+def test_cli_workload_takes_a_size(capsys):
+    assert run(["pointcloud", "workload", "dgcnn-cls", "--size", "300", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "dgcnn-cls: 65 ops" in out and "300" in out
+
+
+@pytest.mark.parametrize("device", ["pointacc", "gpu-rtx2080ti"])
+def test_edgesim_run_takes_a_registered_point_cloud_network(device, tmp_path, capsys):
+    """Issue 15: the point-cloud networks are workloads like any other (installed registry)."""
+    assert main(["run", "pointnet2-ssg", "--device", device, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"device            {device}" in out and "pointnet2-cls" in out
+    assert main(["run", "minkunet-outdoor", "--device", device, "--arg", "size=0"]) == 2
+    assert "size must be an int in [1, " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, match", [

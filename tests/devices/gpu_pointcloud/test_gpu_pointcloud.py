@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from devices.gpu_pointcloud import GpuPointCloudDevice, from_preset, rtx2080ti
+from devices.gpu_pointcloud import from_preset, rtx2080ti
 from sim import Cost, Device, simulate
 from tests.sim.test_contract import OPS, VARIANTS, _cost_or_error
 from workloads import NetworkBuilder, OpKind, SpecError
-from workloads.ops import NeighbourAttrs, ScatterAttrs, SparseConv3dAttrs
+from workloads.ops import NeighbourAttrs, NeighbourSearch, ScatterAttrs, SparseConv3dAttrs
 
 GPU = rtx2080ti()
 S = GPU.spec
@@ -59,10 +59,11 @@ def test_knn_topk_goes_through_memory_for_large_k():
     assert big.bytes_moved["dram"] >= 1024 * 1024 * 4 * (1 + S.topk_passes)
 
 
-def _sparse_net(kv=27, n=20_000, pairs=200_000, stride=1, n_out=None):
+def _sparse_net(kv=27, n=20_000, pairs=200_000, stride=1, n_out=None, reused=False):
     def build(b):
         x = b.input("f", (n, 32))
-        b.op(OpKind.SPARSE_CONV3D, [x], SparseConv3dAttrs(kernel_volume=kv, n_pairs=pairs, stride=stride),
+        b.op(OpKind.SPARSE_CONV3D, [x], SparseConv3dAttrs(kernel_volume=kv, n_pairs=pairs, stride=stride,
+                                                          reuses_kernel_map=reused),
              weight_shape=(kv, 32, 64), output_shape=(n_out or n, 64), name="conv")
     return _net(build)["conv"]
 
@@ -73,7 +74,7 @@ def test_sparse_conv_is_gather_gemm_scatter_per_offset():
     labels = [p.label for p in cost.phases]
     assert labels.count("gemm") == 27 and labels.count("gather_scatter") == 54
     assert labels.count("mapping") == 2  # hash build, then probes
-    reused = GPU.with_hints(cached_kernel_maps={"conv"}).cost(op)
+    reused = GPU.cost(_sparse_net(reused=True))
     assert "mapping" not in [p.label for p in reused.phases]
     assert reused.latency_s < cost.latency_s
     down = GPU.cost(_sparse_net(kv=8, pairs=20_000, stride=2, n_out=5000))
@@ -82,14 +83,13 @@ def test_sparse_conv_is_gather_gemm_scatter_per_offset():
     assert [p.label for p in one.phases] == ["gemm"]
 
 
-def test_grid_queries_sort_instead_of_distances():
-    def build(b):
+def test_grid_searches_sort_instead_of_distances():
+    def build(b, search):
         pillars, points = b.input("c", (6000, 4)), b.input("p", (60_000, 4))
-        b.op(OpKind.BALL_QUERY, [pillars, points], NeighbourAttrs(k=32, radius=0.08),
+        b.op(OpKind.BALL_QUERY, [pillars, points], NeighbourAttrs(k=32, radius=0.08, search=search),
              output_shape=(6000, 32), name="group")
-    op = _net(build)["group"]
-    brute = GPU.cost(op)
-    grid = GPU.with_hints(grid_queries={"group"}).cost(op)
+    brute = GPU.cost(_net(lambda b: build(b, NeighbourSearch.DISTANCE))["group"])
+    grid = GPU.cost(_net(lambda b: build(b, NeighbourSearch.GRID))["group"])
     assert grid.latency_s < brute.latency_s / 5
 
 
@@ -143,7 +143,6 @@ def test_bad_presets(tmp_path):
     bad.write_text("\n".join(line for line in text.splitlines() if not line.startswith("n_sms")))
     with pytest.raises(SpecError, match=r"bad.yaml: n_sms: required but missing$"):
         from_preset(bad)
-    assert isinstance(GpuPointCloudDevice(S).with_hints(), GpuPointCloudDevice)
     assert np.isfinite(S.fp32_fma_per_s)
 
 

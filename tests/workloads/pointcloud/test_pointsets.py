@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import pointsets as ps
 from workloads import EdgesimError, SpecError
+from workloads.pointcloud import pointsets as ps
 
 
 def test_generators_are_deterministic_per_seed():

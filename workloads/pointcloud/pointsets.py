@@ -39,7 +39,8 @@ class PointFileError(EdgesimError, ValueError):
     """A point file cannot be read: missing, unknown suffix, malformed header or payload."""
 
 
-def _check_count(n: int, what: str, low: int = 1) -> int:
+def check_count(n: int, what: str, low: int = 1) -> int:
+    """`n` as an int; SpecError naming `what` unless it is an integer in [low, MAX_POINTS]."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not low <= n <= MAX_POINTS:
         raise SpecError(f"{what} must be an int in [{low}, {MAX_POINTS}] (got {n!r})")
     return int(n)
@@ -72,8 +73,8 @@ def object_points(rng: np.random.Generator, n_points: int = 1024, *, n_parts: in
     Parts are boxes, cylinders (side surface) and spheres of random size, stacked and offset
     like the parts of a chair or a lamp; the result is centred and scaled to the unit sphere.
     """
-    n_points = _check_count(n_points, "n_points", 16)
-    n_parts = _check_count(n_parts, "n_parts")
+    n_points = check_count(n_points, "n_points", 16)
+    n_parts = check_count(n_parts, "n_parts")
     kinds = rng.integers(0, 3, size=n_parts)
     sizes = rng.uniform(0.2, 1.0, size=(n_parts, 3))
     centres = rng.normal(0.0, 0.4, size=(n_parts, 3))
@@ -123,7 +124,7 @@ def indoor_room(
     Furniture are boxes on the floor (tables 0.75 m, chairs 0.45 m, cabinets up to 2 m high).
     Surfaces are sampled uniformly by area, with Gaussian sensor noise of `noise_m`.
     """
-    n_points = _check_count(n_points, "n_points", 16)
+    n_points = check_count(n_points, "n_points", 16)
     sx, sy, sz = (float(s) for s in size_m)
     if not min(sx, sy, sz) > 0 or max(sx, sy, sz) > 1000:
         raise SpecError(f"room size_m must be positive metres up to 1000 (got {size_m})")
@@ -149,7 +150,7 @@ def room_block(
     rng: np.random.Generator, room: np.ndarray, n_points: int = 4096, *, block_m: float = 1.0
 ) -> np.ndarray:
     """PointNet++'s S3DIS input: n_points sampled from a random block_m x block_m column of a room."""
-    n_points = _check_count(n_points, "n_points")
+    n_points = check_count(n_points, "n_points")
     room = _as_points(room)
     lo, hi = room[:, :2].min(axis=0), room[:, :2].max(axis=0) - block_m
     corner = rng.uniform(lo, np.maximum(lo, hi))
@@ -206,8 +207,8 @@ def lidar_sweep(
     beyond `max_range_m` and a random `dropout_ratio` (absorbing or specular surfaces) are lost,
     so a 64 x 2048 sweep keeps about 10^5 points, as a KITTI frame does.
     """
-    n_beams = _check_count(n_beams, "n_beams")
-    n_azimuth = _check_count(n_azimuth, "n_azimuth")
+    n_beams = check_count(n_beams, "n_beams")
+    n_azimuth = check_count(n_azimuth, "n_azimuth")
     if n_beams * n_azimuth > MAX_POINTS:
         raise SpecError(f"{n_beams} x {n_azimuth} rays exceeds {MAX_POINTS}")
     if not 0 < max_range_m <= 1000 or not 0 <= dropout_ratio < 1:

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import mapping as mp
 from workloads import SpecError
+from workloads.pointcloud import mapping as mp
 
 
 @pytest.fixture

@@ -1,17 +1,18 @@
 """Point-cloud networks built on real point sets: mapping runs on the points, and its results
 (neighbours found, pairs per kernel offset, gather/scatter index streams) size the layers.
 
-Each builder returns a `PointCloudWorkload`: an edgesim `Network` plus what devices need beyond
-op counts, keyed by op name (the core op attributes carry only counts; see the module README in
-accelerators/pointcloud/README.md for the core change this side-table stands in for):
+Each builder returns a `PointCloudWorkload`: an edgesim `Network` whose ops carry the counts and
+the facts a device prices them by (`NeighbourAttrs.search` is GRID for a voxel/pillar grouping,
+`SparseConv3dAttrs.reuses_kernel_map` for a conv whose kernel map an earlier conv built, so
+both travel in trace files), plus the data-dependent arrays too large for op attributes, keyed
+by op name:
 
 - `index_streams`: the row indices a GATHER reads (or a SCATTER writes), in access order;
 - `kernel_maps`: the kernel map of each SPARSE_CONV3D (its gather/scatter streams, pairs per
-  offset);
-- `cached_kernel_maps`: sparse convs whose kernel map an earlier conv built (libraries and
-  PointAcc build a map once per coordinate set and reuse it);
-- `grid_queries`: neighbour searches that are voxel-grid groupings (a point belongs to a pillar),
-  done by sorting integer keys rather than by distances.
+  offset).
+
+A device that replays index streams (the PointAcc-style accelerator's cache) reads them from
+the workload; given only the network it prices from counts.
 
 Networks, with their published structure:
 
@@ -38,7 +39,7 @@ Networks, with their published structure:
   from the pillar mean) where the paper has 9 (the offset of r is replaced by the paper's two
   offsets from the pillar centre); that changes the pillar net's MACs by 1/9.
 
-This module imports only numpy, scipy and `workloads`: it could move to `workloads/` as is.
+The registered forms (`workloads.pointcloud.zoo`, `edgesim run NAME`) return the network alone.
 """
 
 from __future__ import annotations
@@ -49,38 +50,32 @@ from types import MappingProxyType
 
 import numpy as np
 
-from accelerators.pointcloud import mapping as mp
-from accelerators.pointcloud import pointsets as ps
 from workloads import Network, NetworkBuilder, OpKind, SpecError
-from workloads.ops import NeighbourAttrs, ScatterAttrs, SparseConv3dAttrs
+from workloads.ops import NeighbourAttrs, NeighbourSearch, ScatterAttrs, SparseConv3dAttrs
+from workloads.pointcloud import mapping as mp
+from workloads.pointcloud import pointsets as ps
 
 
 @dataclass(frozen=True, eq=False)
 class PointCloudWorkload:
-    """A network and the data-dependent facts about its ops that counts cannot carry."""
+    """A network and the data-dependent arrays of its ops that op attributes cannot carry."""
 
     network: Network
     index_streams: Mapping[str, np.ndarray] = field(default_factory=dict)
     """GATHER / SCATTER op -> row indices in access order (int64, read-only)."""
     kernel_maps: Mapping[str, mp.KernelMap] = field(default_factory=dict)
     """SPARSE_CONV3D op (kernel volume > 1) -> its kernel map."""
-    cached_kernel_maps: frozenset[str] = frozenset()
-    """Sparse convs whose kernel map was built by an earlier conv (or is its transpose)."""
-    grid_queries: frozenset[str] = frozenset()
-    """Neighbour-search ops that group points by voxel/pillar membership (sort/hash based)."""
     stats: Mapping[str, float] = field(default_factory=dict)
     """Sizes of the point set and mapping results (points, voxels, pairs, ...), for reports."""
 
     def __post_init__(self) -> None:
         for name in ("index_streams", "kernel_maps", "stats"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
-        object.__setattr__(self, "cached_kernel_maps", frozenset(self.cached_kernel_maps))
-        object.__setattr__(self, "grid_queries", frozenset(self.grid_queries))
         names = {op.name: op.kind for op in self.network.ops}
         for op_name in self.index_streams:
             if names.get(op_name) not in (OpKind.GATHER, OpKind.SCATTER):
                 raise SpecError(f"index stream for {op_name!r}, which is not a gather/scatter op")
-        for op_name in list(self.kernel_maps) + list(self.cached_kernel_maps):
+        for op_name in self.kernel_maps:
             if names.get(op_name) is not OpKind.SPARSE_CONV3D:
                 raise SpecError(f"kernel map for {op_name!r}, which is not a sparse conv op")
 
@@ -90,14 +85,12 @@ class PointCloudWorkload:
 
 
 class _Builder:
-    """NetworkBuilder plus the side-table, with the layer idioms of point-cloud networks."""
+    """NetworkBuilder plus the index arrays, with the layer idioms of point-cloud networks."""
 
     def __init__(self, name: str, description: str) -> None:
         self.b = NetworkBuilder(name, description=description)
         self.streams: dict[str, np.ndarray] = {}
         self.maps: dict[str, mp.KernelMap] = {}
-        self.cached: set[str] = set()
-        self.grid: set[str] = set()
         self.stats: dict[str, float] = {}
 
     # --- point-based idioms -------------------------------------------------------------------
@@ -129,19 +122,17 @@ class _Builder:
                     cached: bool) -> str:
         cin = self.b.shape(x)[1]
         attrs = SparseConv3dAttrs(kernel_volume=kmap.kernel_volume, n_pairs=kmap.n_pairs,
-                                  stride=stride)
+                                  stride=stride, reuses_kernel_map=cached)
         out = self.b.op(OpKind.SPARSE_CONV3D, [x], attrs, weight_shape=(kmap.kernel_volume, cin, cout),
                         output_shape=(kmap.n_out, cout), name=name)
         if kmap.kernel_volume > 1:
             self.maps[out] = kmap
-        if cached:
-            self.cached.add(out)
         return out
 
     def build(self, outputs) -> PointCloudWorkload:
         return PointCloudWorkload(
             network=self.b.build(outputs), index_streams=self.streams, kernel_maps=self.maps,
-            cached_kernel_maps=self.cached, grid_queries=self.grid, stats=self.stats,
+            stats=self.stats,
         )
 
 
@@ -446,11 +437,11 @@ def pointpillars(points: np.ndarray | None = None, *, rng: np.random.Generator |
     # as an input in the points' 4-column layout (centre x, y; z and r unused).
     pillars = b.input("pillar_centres", (p, 4))
     # Grouping points into pillars: an L-infinity ball query of half a pillar around each
-    # pillar centre, done by sorting cell keys (hence a grid query).
+    # pillar centre, done by sorting cell keys (hence a grid search).
     group = b.op(OpKind.BALL_QUERY, [pillars, points],
-                 NeighbourAttrs(k=k, radius=PILLAR_M / 2, n_found=n_found), output_shape=(p, k),
-                 name="pillar_group")
-    g.grid.add(group)
+                 NeighbourAttrs(k=k, radius=PILLAR_M / 2, n_found=n_found,
+                                search=NeighbourSearch.GRID),
+                 output_shape=(p, k), name="pillar_group")
     grouped = g.gather(points, group, rows, "pillar_gather")
     view = b.reshape(grouped, (1, p, k, 4), name="pillar_view")
     mean = b.reshape(b.pool(view, "avg", (k, 1), stride=(k, 1), name="pillar_mean"), (p, 1, 4),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import mapping as mp
-from accelerators.pointcloud import pointsets as ps
-from accelerators.pointcloud import workloads as wls
 from workloads import OpKind, SpecError
+from workloads.ops import NeighbourSearch
+from workloads.pointcloud import mapping as mp
+from workloads.pointcloud import networks as wls
+from workloads.pointcloud import pointsets as ps
 
 
 @pytest.fixture(scope="module")
@@ -67,18 +68,19 @@ def test_sparse_conv_pairs_come_from_the_kernel_maps(small_sweep):
     for op in wl.network.ops:
         if op.name in wl.kernel_maps:
             assert wl.kernel_maps[op.name].n_pairs == op.attrs.n_pairs
-    # Each map is built by its first conv: 5 submanifold maps + 4 strided ones are not cached.
+    # Each map is built by its first conv: 5 submanifold maps + 4 strided ones are not reused.
     built = [op.name for op in wl.network.ops if op.kind is OpKind.SPARSE_CONV3D
-             and op.name in wl.kernel_maps and op.name not in wl.cached_kernel_maps]
+             and op.name in wl.kernel_maps and not op.attrs.reuses_kernel_map]
     assert len(built) == 9 and "stem.0.conv" in built and "stem.1.conv" not in built
     down, up = wl.kernel_maps["stage1.down.conv"], wl.kernel_maps["up4.deconv.conv"]
-    assert np.array_equal(down.in_idx, up.out_idx) and "up4.deconv.conv" in wl.cached_kernel_maps
+    assert np.array_equal(down.in_idx, up.out_idx)
+    assert wl.network["up4.deconv.conv"].attrs.reuses_kernel_map
 
 
 def test_pointpillars_groups_points_into_pillars(small_sweep):
     wl = wls.pointpillars(small_sweep)
     group = wl.network["pillar_group"]
-    assert "pillar_group" in wl.grid_queries
+    assert group.attrs.search is NeighbourSearch.GRID
     assert group.attrs.n_found == wl.stats["points_grouped"] <= wl.stats["points"]
     assert wl.network["bev_scatter"].output_shape == (432 * 496, 64)
     assert len(wl.index_streams["bev_scatter"]) == wl.stats["pillars"]

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import pointsets as ps
+from workloads.pointcloud import pointsets as ps
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
