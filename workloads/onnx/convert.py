@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from workloads.onnx.passes import EDGESIM_DOMAIN, Const, attrs
+from workloads.onnx.passes import EDGESIM_DOMAIN, Const, PassError, attrs, constant_node
 from workloads.ops import (
     Activation,
     AxisAttrs,
@@ -635,17 +635,12 @@ def _expand(imp, node, name: str, ins: list):
 
 
 def _constant(imp, node, name: str, ins: list):
-    from onnx import helper, numpy_helper
+    from onnx import numpy_helper
 
-    if len(node.attribute) != 1:
-        raise NodeError("a Constant node needs exactly one value attribute")
-    (attr,) = node.attribute
-    value = helper.get_attribute_value(attr)
-    if attr.name == "value":
-        return Const.of(numpy_helper.to_array(value))
-    if attr.name in ("value_float", "value_int", "value_floats", "value_ints"):
-        return Const.of(np.asarray(value, dtype=np.float32 if "float" in attr.name else np.int64))
-    raise NodeError(f"a {attr.name} Constant is not supported")
+    try:
+        return constant_node(node, numpy_helper)
+    except PassError as err:
+        raise NodeError(str(err)) from None
 
 
 def view_layout(flat: np.ndarray, total: int):

@@ -158,7 +158,7 @@ def fold_constants(graph: Graph, graph_outputs: set[str]) -> None:
             continue
         op = node.op_type
         if op == "Constant":
-            graph.consts[node.output[0]] = _constant_node(node, numpy_helper)
+            graph.consts[node.output[0]] = constant_node(node, numpy_helper)
             continue
         if op in ("Shape", "Size") and node.input and node.input[0] in graph.shapes:
             shape = np.array(graph.shapes[node.input[0]], dtype=np.int64)
@@ -201,7 +201,8 @@ def evaluate(node, inputs: list, opset: int) -> list:
     return ReferenceEvaluator(node, opsets={"": opset}).run(None, feeds)
 
 
-def _constant_node(node, numpy_helper) -> Const:
+def constant_node(node, numpy_helper) -> Const:
+    """The value of a Constant node (one `value*` attribute). Raises PassError."""
     from onnx import helper
 
     if len(node.attribute) != 1:
