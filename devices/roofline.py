@@ -23,7 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from pydantic import Field
 
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
@@ -140,7 +141,7 @@ class RooflineDevice(SpecNamed):
 
     def _cost(self, op: Op) -> Cost:
         if op.is_free:
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by=BoundBy.FREE)
         s, table = self.spec, self._energy
         comp = op.anchor.compression
         macs_s = op.effective_macs / self.peak_macs_per_s(op)
@@ -159,13 +160,13 @@ class RooflineDevice(SpecNamed):
             EnergyComponent.OFF_CHIP: (act_bytes + weight_bytes) * self.dram_pj_per_byte * 1e-12,
         }
         peak = self.peak_macs_per_s(op)
-        bytes_moved = {"dram": act_bytes + weight_bytes}
+        bytes_moved = {MemoryLevel.DRAM: act_bytes + weight_bytes}
         memory_s = act_s + weights_s
         if s.separate_dma:
             stage = [Phase("compute", s.op_overhead_s + compute_s)]
             if act_bytes:
-                stage.append(Phase("dma", act_s, "activations"))
-            prefetch = (Phase("dma", weights_s, "weights"),) if weight_bytes else ()
+                stage.append(Phase("dma", act_s, PhaseLabel.ACTIVATIONS))
+            prefetch = (Phase("dma", weights_s, PhaseLabel.WEIGHTS),) if weight_bytes else ()
             busiest = max(compute_s, act_s, weights_s)
             return Cost(
                 stages=(tuple(stage),), prefetch=prefetch, energy_j=energy,
@@ -183,10 +184,10 @@ class RooflineDevice(SpecNamed):
         )
 
 
-def _bound(compute_s: float, memory_s: float, overhead_s: float, busiest_s: float) -> str:
+def _bound(compute_s: float, memory_s: float, overhead_s: float, busiest_s: float) -> BoundBy:
     if overhead_s > busiest_s:
-        return "overhead"
-    return "compute" if compute_s >= memory_s else "memory"
+        return BoundBy.OVERHEAD
+    return BoundBy.COMPUTE if compute_s >= memory_s else BoundBy.MEMORY
 
 
 FAMILY = Family(name="roofline", spec_type=RooflineSpec, build=RooflineDevice, presets=PRESETS)

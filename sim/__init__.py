@@ -3,27 +3,34 @@
 `sim` knows only the `Device` protocol, never a concrete device.
 """
 
-from sim.device import Cost, Device, EngineKind, EngineSpec, Phase
+from sim.device import (BoundBy, Cost, Device, DeviceBase, EngineKind, EngineSpec, MemoryLevel,
+                        NetworkCheck, Phase, PhaseLabel, check_network)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.engine import Stream, simulate
 from sim.registry import Registry
 from sim.report import FrameRecord, OpRecord, Report, StreamInfo, StreamStats
 
 __all__ = [
+    "BoundBy",
     "Cost",
     "Device",
+    "DeviceBase",
     "EnergyComponent",
     "EnergyMethod",
     "EnergyModel",
     "EngineKind",
     "EngineSpec",
     "FrameRecord",
+    "MemoryLevel",
+    "NetworkCheck",
     "OpRecord",
     "Phase",
+    "PhaseLabel",
     "Registry",
     "Report",
     "StreamInfo",
     "Stream",
     "StreamStats",
+    "check_network",
     "simulate",
 ]

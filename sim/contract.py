@@ -21,6 +21,10 @@ What is checked (a `DoesNotFitError` with a message is an allowed answer for any
   member of a fused op, priced with it);
 - monotone: the same op with more work (MACs, vector ops or bytes) and no less of any (the
   network built twice as wide, op by op) never takes less time or less dynamic energy;
+- vocabulary: every cost speaks the typed vocabulary of `sim.device` (`bound_by` a `BoundBy`,
+  `bytes_moved` keyed by `MemoryLevel`, `energy_j` by `EnergyComponent`, phase labels
+  `PhaseLabel`), an op bound by FREE occupies no engine and takes no energy, every engine's kind
+  is an `EngineKind`, and a `check` the device defines is callable;
 - deterministic: pricing an op twice, or an equal copy of it, gives the same cost, and two
   simulations of the same network give the same report;
 - energy adds up: a simulation's energy components are non-negative and sum to its total,
@@ -38,7 +42,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sim.device import Cost, Device, EngineSpec
+from sim.device import BoundBy, Cost, Device, EngineKind, EngineSpec, MemoryLevel, PhaseLabel
+from sim.energy import EnergyComponent
 from sim.engine import Stream, simulate
 from workloads import (Compression, DoesNotFitError, EdgesimError, Network, NetworkBuilder, Op,
                        OpKind)
@@ -143,7 +148,7 @@ class Violation:
     """One broken rule: which target and op (or '' for the device itself), and what."""
 
     rule: str
-    """'form', 'positive', 'monotone', 'deterministic', 'energy' or 'raised'."""
+    """'form', 'vocabulary', 'positive', 'monotone', 'deterministic', 'energy' or 'raised'."""
     target: str
     op: str
     detail: str
@@ -193,7 +198,35 @@ def _form(device: Device) -> list[Violation]:
         names = [e.name for e in device.engines]
         if len(set(names)) != len(names):
             bad(f"engine names repeat: {names}")
+        for e in device.engines:
+            if not isinstance(e.kind, EngineKind):
+                out.append(Violation("vocabulary", "", "", f"engine {e.name!r} has kind "
+                                     f"{e.kind!r}, not a sim.EngineKind"))
+    if not callable(getattr(device, "check", _no_check)):
+        bad("check must be a method check(network, target) -> None (see sim.device.NetworkCheck)")
     return out
+
+
+def _no_check(network: Network, target: str) -> None:
+    """Stands in for a device without `check` (the protocol's no-op default)."""
+
+
+def _vocabulary(target: str, op: Op, cost: Cost) -> Iterator[Violation]:
+    """Violations of the typed cost vocabulary (a Cost built past its own validation)."""
+    def bad(detail: str) -> Violation:
+        return Violation("vocabulary", target, op.name, detail)
+
+    if not isinstance(cost.bound_by, BoundBy):
+        yield bad(f"bound_by {cost.bound_by!r} is not a sim.BoundBy")
+    for table, vocabulary in ((cost.bytes_moved, MemoryLevel), (cost.energy_j, EnergyComponent)):
+        wrong = [k for k in table if not isinstance(k, vocabulary)]
+        if wrong:
+            yield bad(f"keys {wrong} are not sim.{vocabulary.__name__} members")
+    wrong = [p.label for p in cost.phases if not isinstance(p.label, PhaseLabel)]
+    if wrong:
+        yield bad(f"phase labels {wrong} are not sim.PhaseLabel members")
+    if cost.bound_by is BoundBy.FREE and (cost.phases or cost.dynamic_energy_j > 0):
+        yield bad("bound by 'free' yet occupies an engine or takes energy; say what bounds it")
 
 
 def _kinds(device: Device, target: str) -> frozenset[OpKind] | Violation:
@@ -207,6 +240,7 @@ def _kinds(device: Device, target: str) -> frozenset[OpKind] | Violation:
 
 
 def _single_cost(device: Device, op: Op, target: str, cost: Cost) -> Iterator[Violation]:
+    yield from _vocabulary(target, op, cost)
     engines = {e.name for e in device.engines}
     for phase in cost.phases:
         if phase.engine not in engines:

@@ -20,11 +20,131 @@ from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from sim.energy import EnergyComponent, parse_component
-from workloads import Compression, Op, OpKind, QuantScheme, SpecError
+from workloads import Compression, Network, Op, OpKind, QuantScheme, SpecError
+
+
+class _Vocabulary(str, enum.Enum):
+    """A closed set of names a `Cost` may use, str-valued like `sim.energy.EnergyComponent`:
+    a member equals (and hashes as) its value, so `bytes_moved["dram"]` finds
+    `MemoryLevel.DRAM`, and CSV/JSON carry the value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        # f"{member}" is its value on every Python version (3.11 would give the member name).
+        return format(self.value, spec)
+
+    @classmethod
+    def parse(cls, key, where: str):
+        """`key` (a member or its value) as a member; SpecError naming `where` and the members."""
+        member = cls._value2member_map_.get(key) if isinstance(key, str) else None
+        if member is None:
+            raise SpecError(f"{where}: {key!r} is not a {cls.__name__}, one of "
+                            f"{[m.value for m in cls]}; use a sim.{cls.__name__} member "
+                            "(or add one there)")
+        return member
+
+
+class BoundBy(_Vocabulary):
+    """What limits an op's time (`Cost.bound_by`), for reports and `edgesim compare`."""
+
+    COMPUTE = "compute"
+    """The datapath (MAC array, SIMD lanes, vector unit, mapping unit) is the longest phase."""
+    MEMORY = "memory"
+    """Data movement (DRAM or buffer bandwidth, a stalled array) outlasts compute."""
+    FLASH = "flash"
+    """An MCU's weight reads from flash (wait states) outlast compute: memory-bound on flash."""
+    OVERHEAD = "overhead"
+    """Fixed per-op costs (kernel launch, loop and call overhead) outlast compute and memory."""
+    FREE = "free"
+    """The op costs nothing here (a view: reshape, flatten); its cost has no stages."""
+    FOLDED = "folded"
+    """A priced op whose kernel takes zero cycles (folded into its neighbours' loops)."""
+    FUSED = "fused"
+    """Executed inside another op's kernel (a point-cloud op fused into its producer)."""
+
+
+class MemoryLevel(_Vocabulary):
+    """Where bytes move (`Cost.bytes_moved` keys): the levels devices report traffic at."""
+
+    DRAM = "dram"
+    """Off-chip DRAM (LPDDR, DDR, GDDR), through any on-chip cache."""
+    CACHE = "cache"
+    """A CPU/GPU cache hierarchy (last-level cache traffic that does not reach DRAM)."""
+    SRAM = "sram"
+    """On-chip SRAM: an accelerator's scratchpad, an MCU's main memory."""
+    BRAM = "bram"
+    """An FPGA's block RAM."""
+    BUFFER = "buffer"
+    """A PIM tile's activation buffer (eDRAM/SRAM beside the crossbars)."""
+    FLASH = "flash"
+    """An MCU's on-chip flash, read in place for weights."""
+    INTERCONNECT = "interconnect"
+    """Bytes carried by the on-chip network between tiles (traffic, not storage)."""
+
+
+class PhaseLabel(_Vocabulary):
+    """What a phase does (`Phase.label`); the timeline and the JSON export show its value."""
+
+    COMPUTE = "compute"
+    """The op's main compute on its unit."""
+    ACTIVATIONS = "activations"
+    """Moving the op's input and output activations (DMA, DDR stream, PIM buffer)."""
+    WEIGHTS = "weights"
+    """Loading (or writing into crossbars) the op's weights; usually a prefetch phase."""
+    LOAD = "load"
+    """Reading the op's inputs into the unit (a DMA load from memory)."""
+    STORE = "store"
+    """Writing the op's outputs back to memory."""
+    LAUNCH = "launch"
+    """Issuing the op (a kernel launch, a command to an accelerator) before its work starts."""
+    DRAM = "dram"
+    """DRAM traffic beside the compute phase, on a memory engine."""
+    VECTOR = "vector"
+    """Elementwise and reduction work on a vector unit."""
+    POST_PROCESS = "post-process"
+    """Vector work after an array's matrix product (bias, activation, requantization)."""
+    GEMM = "gemm"
+    """A matrix product (a GPU GEMM kernel, a point-cloud matrix unit)."""
+    GEMV = "gemv"
+    """A matrix-vector product (a linear layer on one row)."""
+    CONV3X3 = "conv3x3"
+    """A spatial (k > 1) convolution kernel."""
+    CONV1X1 = "conv1x1"
+    """A pointwise convolution kernel."""
+    DEPTHWISE = "depthwise"
+    """A depthwise convolution kernel."""
+    ATTENTION = "attention"
+    """An attention matrix product (q k^T, attention x v)."""
+    ELEMENTWISE = "elementwise"
+    """An elementwise kernel (activation, add, scale)."""
+    SOFTMAX_NORM = "softmax_norm"
+    """A reduction kernel (softmax, layer or batch norm)."""
+    MEMORY = "memory"
+    """A data-movement kernel (concat, transpose, copies, upsample)."""
+    MAPPING = "mapping"
+    """Point-cloud mapping: sampling, neighbour search, sorting."""
+    DISTANCE = "distance"
+    """Point-cloud pairwise distances on the matrix unit (neighbour search)."""
+    KERNEL_MAP = "kernel_map"
+    """Building a sparse convolution's kernel map (input-output pairs)."""
+    GATHER = "gather"
+    """Gathering rows by index (grouping, a sparse convolution's inputs)."""
+    SCATTER = "scatter"
+    """Scattering rows by index with a reduction."""
+    GATHER_SCATTER = "gather_scatter"
+    """A GPU kernel that gathers or scatters rows by index."""
+
+
+_PHASE_LABELS = PhaseLabel._value2member_map_
+_MEMORY_LEVELS = MemoryLevel._value2member_map_
+_BOUNDS = BoundBy._value2member_map_
+_set = object.__setattr__
 
 
 class EngineKind(enum.Enum):
-    """What an engine is; used to group timeline tracks and for reporting."""
+    """What an engine is. `Report.utilization_by_kind()` sums busy time by it."""
 
     COMPUTE = "compute"
     DMA = "dma"
@@ -61,8 +181,39 @@ class Phase:
 
     engine: str
     duration_s: float
-    label: str = "compute"
-    """What the phase does: 'compute', 'load', 'store', 'weights', 'launch', ..."""
+    label: PhaseLabel = PhaseLabel.COMPUTE
+    """What the phase does; a `PhaseLabel` member or its value (converted; anything else is a
+    SpecError)."""
+    variant: str | None = None
+    """A device's finer name for the kernel (e.g. the sparse format 'block' of a mobile GEMM);
+    None: none. Timelines show `name`."""
+    name: str = field(init=False, repr=False, compare=False)
+    """What timelines and exports show: the label's value, '/variant' appended when set."""
+
+    def __post_init__(self) -> None:
+        # Direct lookups, not PhaseLabel(label): a sweep builds every phase of every op afresh.
+        label = _PHASE_LABELS.get(self.label) if isinstance(self.label, str) else None
+        if label is None:
+            label = PhaseLabel.parse(self.label, f"phase on {self.engine!r}")  # raises
+        _set(self, "label", label)
+        variant = self.variant
+        if variant is None:
+            _set(self, "name", label._value_)
+        elif isinstance(variant, str) and variant:
+            _set(self, "name", f"{label._value_}/{variant}")
+        else:
+            raise SpecError(f"phase on {self.engine!r}: variant must be a non-empty str or None "
+                            f"(got {variant!r})")
+
+
+def _frozen_levels(mapping: Mapping) -> Mapping[MemoryLevel, float]:
+    levels: dict[MemoryLevel, float] = {}
+    for key, value in mapping.items():
+        level = _MEMORY_LEVELS.get(key) if isinstance(key, str) else None
+        if level is None:
+            level = MemoryLevel.parse(key, "cost bytes_moved")  # raises
+        levels[level] = levels.get(level, 0) + value
+    return _frozen_floats(levels, "bytes_moved")
 
 
 def _frozen_floats(mapping: Mapping[str, float], what: str) -> Mapping[str, float]:
@@ -113,10 +264,11 @@ class Cost:
     energy_j: Mapping[EnergyComponent, float] = field(default_factory=dict)
     """Dynamic energy by component, J. Keys are `EnergyComponent` members (or their values,
     which are converted); anything else is a SpecError."""
-    bytes_moved: Mapping[str, int] = field(default_factory=dict)
-    """Bytes moved per memory level ('dram', 'sram', 'flash', ...)."""
-    bound_by: str = "compute"
-    """What limits the op: 'compute', 'memory', 'overhead', ... (for reports)."""
+    bytes_moved: Mapping[MemoryLevel, int] = field(default_factory=dict)
+    """Bytes moved per memory level. Keys are `MemoryLevel` members (or their values, which
+    are converted); anything else is a SpecError."""
+    bound_by: BoundBy = BoundBy.COMPUTE
+    """What limits the op (for reports); a `BoundBy` member or its value (converted)."""
     executed_precision: str | None = None
     """The format the device actually ran (a `precision_label`), when it is not the one the op
     asked for (e.g. 'w16a16' for fp32 on a fixed-point datapath); None: ran as requested."""
@@ -132,7 +284,9 @@ class Cost:
         if self.peak_macs_per_s is not None and not (
                 math.isfinite(self.peak_macs_per_s) and self.peak_macs_per_s > 0):
             raise SpecError(f"cost peak_macs_per_s must be > 0 (got {self.peak_macs_per_s!r})")
-        object.__setattr__(self, "bytes_moved", _frozen_floats(self.bytes_moved, "bytes_moved"))
+        object.__setattr__(self, "bytes_moved", _frozen_levels(self.bytes_moved))
+        bound = _BOUNDS.get(self.bound_by) if isinstance(self.bound_by, str) else None
+        object.__setattr__(self, "bound_by", bound or BoundBy.parse(self.bound_by, "cost bound_by"))
         for stage in stages:
             if not stage:
                 raise SpecError("cost has an empty stage")
@@ -184,7 +338,19 @@ class SpecNamed:
 
 @runtime_checkable
 class Device(Protocol):
-    """What the engine needs from a piece of hardware. Implementations are immutable."""
+    """What the engine needs from a piece of hardware. Implementations are immutable.
+
+    Besides the members below, a device may define `check(network, target) -> None` (see
+    `NetworkCheck`): `simulate` calls it once per stream, through `check_network`, before any
+    op is priced, so a whole network that cannot be placed (a PIM chip whose crossbars cannot
+    hold all stationary weights) is refused at once with DoesNotFitError. A device without it
+    accepts every network whose op kinds it supports; `DeviceBase` gives that no-op default.
+
+    Every built-in device also states, for its report summary (plug-ins should too):
+    `energy_model: sim.energy.EnergyModel` (its energy method, what it leaves out and assumes)
+    and `unit_text(target) -> str` (the unit as simulated, with its clock, e.g. '512 ALUs at
+    587 MHz', for the summary's 'unit' line).
+    """
 
     name: str
     """Registry name, e.g. 'snapdragon865'."""
@@ -203,11 +369,29 @@ class Device(Protocol):
         ...
 
 
-# Optional: a device may also define `check(network, target) -> None`, which `simulate` calls
-# once per stream before any op is priced, to refuse a whole network that cannot be placed
-# (e.g. a PIM chip whose crossbars cannot hold all stationary weights) with DoesNotFitError.
-#
-# Every built-in device also states, for its report summary (plug-ins should too):
-# - `energy_model: sim.energy.EnergyModel`: its energy method, what it leaves out and assumes;
-# - `unit_text(target) -> str`: the unit as simulated, with its clock (e.g. '512 ALUs at
-#   587 MHz'), for the summary's 'unit' line.
+@runtime_checkable
+class NetworkCheck(Protocol):
+    """The optional part of the `Device` contract: a whole-network check before pricing."""
+
+    def check(self, network: Network, target: str) -> None:
+        """Raise DoesNotFitError if `network` cannot be placed on `target` as a whole; pure."""
+        ...
+
+
+class DeviceBase:
+    """A base class a device may inherit for the protocol's defaults: `check` accepts all."""
+
+    __slots__ = ()
+
+    def check(self, network: Network, target: str) -> None:
+        """Accept every network: no whole-network limit beyond each op's own cost."""
+
+
+def check_network(device: Device, network: Network, target: str) -> None:
+    """Run `device.check(network, target)` when the device defines it; otherwise do nothing.
+
+    Raises whatever the device's check raises (DoesNotFitError for a network that cannot be
+    placed)."""
+    check = getattr(device, "check", None)
+    if check is not None:
+        check(network, target)

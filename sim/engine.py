@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 import simpy
 
-from sim.device import Cost, Device, Phase, precision_label
+from sim.device import Cost, Device, Phase, check_network, precision_label
 from sim.energy import EnergyComponent
 from sim.registry import PluginError, call_plugin, origin_of
 from sim.report import FrameRecord, OpRecord, Report, RunMetadata, StreamInfo
@@ -270,11 +270,9 @@ def simulate(
             f"{MAX_OP_INSTANCES:,}; simulate fewer frames (throughput settles within a few)"
         )
     check_supported(streams, device)
-    check = getattr(device, "check", None)
-    if check is not None:  # optional whole-network check (see sim.device)
-        for stream in streams:
-            call_plugin(check, lambda: f"device {device.name!r} ({origin_of(device)}) check()",
-                        stream.network, stream.target or device.targets[0])
+    for stream in streams:  # the protocol's whole-network check (no-op if undefined)
+        call_plugin(check_network, lambda: f"device {device.name!r} ({origin_of(device)}) check()",
+                    device, stream.network, stream.target or device.targets[0])
     cost_cache: dict = {}
     plans = [_plan_stream(s, device, cost_cache) for s in streams]
     # Each distinct cost once (frames and streams share the cached Cost objects).
@@ -444,7 +442,7 @@ class _OpRun:
 
             def finished() -> None:
                 engine.release()
-                self.spans.append((phase.engine, phase.label, now_ps, run.now))
+                self.spans.append((phase.engine, phase.name, now_ps, run.now))
                 then()
 
             run.at(run.duration_ps(phase), finished)
@@ -649,6 +647,7 @@ class _Run:
             metadata=RunMetadata.of(seed, self.device, [p.stream for p in self.plans]),
             engines=tuple(e.name for e in self.device.engines),
             engine_capacity=MappingProxyType({e.name: e.capacity for e in self.device.engines}),
+            engine_kinds=MappingProxyType({e.name: e.kind for e in self.device.engines}),
             streams=tuple(_stream_info(plan, self.device) for plan in self.plans),
             energy_model=model.text() if model is not None else None,
             units=MappingProxyType({t: unit_text(t) if unit_text else t for t in used}),

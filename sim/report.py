@@ -14,6 +14,7 @@ from importlib import metadata as importlib_metadata
 
 import numpy as np
 
+from sim.device import BoundBy, EngineKind, MemoryLevel
 from sim.energy import EnergyComponent
 from sim.summary import summary_text
 
@@ -34,10 +35,10 @@ class OpRecord:
     start_s: float
     """When its first stage got its engine (ready_s + queueing)."""
     end_s: float
-    bound_by: str
+    bound_by: BoundBy
     macs: int
     """Effective MACs (after sparsity)."""
-    bytes_moved: Mapping[str, int]
+    bytes_moved: Mapping[MemoryLevel, int]
     energy_j: float
     """Dynamic energy of the op, J."""
     phases: tuple[tuple[str, str, float, float], ...]
@@ -185,7 +186,7 @@ class Report:
     frames: tuple[FrameRecord, ...]
     energy_by_component_j: Mapping[str, float]
     """Dynamic energy per component summed over ops, plus 'static' (static power x duration)."""
-    bytes_by_level: Mapping[str, float]
+    bytes_by_level: Mapping[MemoryLevel, float]
     peak_activation_bytes: int
     """Peak bytes of live activation tensors over the simulated schedule."""
     weight_bytes: int
@@ -195,6 +196,8 @@ class Report:
     """Names of the device's engines (busy or not)."""
     engine_capacity: Mapping[str, int] = field(default_factory=dict)
     """Slots of each engine (identical cores), for utilization."""
+    engine_kinds: Mapping[str, EngineKind] = field(default_factory=dict)
+    """What each engine is (compute, DMA, memory), for `utilization_by_kind`."""
     streams: tuple[StreamInfo, ...] = ()
     """What each stream ran, in the order given."""
     energy_model: str | None = None
@@ -229,6 +232,20 @@ class Report:
             return dict.fromkeys(self.busy_s(), 0.0)
         return {e: b / (self.duration_s * self.engine_capacity.get(e, 1))
                 for e, b in self.busy_s().items()}
+
+    def utilization_by_kind(self) -> dict[EngineKind, float]:
+        """Busy fraction of each kind of engine over the simulated time: the busy time of its
+        engines / (duration x their slots); only kinds the device has. An engine missing from
+        `engine_kinds` counts as COMPUTE (the `EngineSpec` default)."""
+        busy: dict[EngineKind, float] = {}
+        slots: dict[EngineKind, int] = {}
+        for e, b in self.busy_s().items():
+            kind = self.engine_kinds.get(e, EngineKind.COMPUTE)
+            busy[kind] = busy.get(kind, 0.0) + b
+            slots[kind] = slots.get(kind, 0) + self.engine_capacity.get(e, 1)
+        if self.duration_s <= 0:
+            return dict.fromkeys(busy, 0.0)
+        return {k: b / (self.duration_s * slots[k]) for k, b in busy.items()}
 
     def mac_utilization(self, stream: str | None = None) -> float | None:
         """Achieved / peak MAC rate over the ops that state a peak (of `stream`, or all):

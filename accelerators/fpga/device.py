@@ -42,7 +42,8 @@ import numpy as np
 from accelerators.fpga.accelerator import Datapath, Design, LoopOrder, LutPe
 from accelerators.fpga.rtl.tile import pot_max_shift
 from accelerators.fpga.timing import tile_cycles
-from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from workloads import DoesNotFitError, Op, OpKind, QuantScheme, SparsityScheme
 from workloads.gemm import Gemm, gemm_of
@@ -322,7 +323,7 @@ class FpgaDevice(SpecNamed):
 
     def _price_uncached(self, op: Op) -> tuple[Cost, dict[str, float]]:
         if op.is_free:
-            return Cost(stages=(), bound_by="free"), {}
+            return Cost(stages=(), bound_by=BoundBy.FREE), {}
         d, part, s = self.design, self.design.part, self.design.spec
         clock = d.clock_hz
         anchor = op.anchor
@@ -345,15 +346,15 @@ class FpgaDevice(SpecNamed):
         bw = part.ddr_sustained_bytes_per_s
         stream_s = stream_bytes / bw
         stage = []
-        for engine, seconds, label in (("dsp_array", dsp_s, "compute"),
-                                       ("lut_array", lut_s, "compute"),
-                                       ("vector", vector_s, "vector"),
-                                       ("ddr", stream_s, "activations")):
+        for engine, seconds, label in (("dsp_array", dsp_s, PhaseLabel.COMPUTE),
+                                       ("lut_array", lut_s, PhaseLabel.COMPUTE),
+                                       ("vector", vector_s, PhaseLabel.VECTOR),
+                                       ("ddr", stream_s, PhaseLabel.ACTIVATIONS)):
             if seconds > 0:
                 stage.append(Phase(engine, seconds, label))
         if not stage:
-            stage.append(Phase("ddr", 0.0, "activations"))
-        prefetch = (Phase("ddr", prefetch_bytes / bw, "weights"),) if prefetch_bytes else ()
+            stage.append(Phase("ddr", 0.0, PhaseLabel.ACTIVATIONS))
+        prefetch = (Phase("ddr", prefetch_bytes / bw, PhaseLabel.WEIGHTS),) if prefetch_bytes else ()
         compute_s = max(dsp_s, lut_s, vector_s)
         busy_s = max(compute_s, stream_s)
         # Energy: XPE-style dynamic power of each engine's resources over its busy time.
@@ -377,9 +378,9 @@ class FpgaDevice(SpecNamed):
         on_chip = 0
         if plan is not None:
             on_chip = op.input_bytes + op.output_bytes + op.weight_bytes
-        bound = "compute" if compute_s >= stream_s else "memory"
+        bound = BoundBy.COMPUTE if compute_s >= stream_s else BoundBy.MEMORY
         if overhead_s >= 0.5 * busy_s and busy_s > 0:
-            bound = "overhead"
+            bound = BoundBy.OVERHEAD
         substitute = op.anchor.compression.is_float and s.datapath is not Datapath.FLOAT32
         peak = None
         if plan is not None:  # every array row at this op's widths, one MAC per column per cycle
@@ -390,7 +391,7 @@ class FpgaDevice(SpecNamed):
             stages=(tuple(stage),),
             prefetch=prefetch,
             energy_j=account(energy, COMPONENT_OF),
-            bytes_moved={"dram": prefetch_bytes + stream_bytes, "bram": on_chip},
+            bytes_moved={MemoryLevel.DRAM: prefetch_bytes + stream_bytes, MemoryLevel.BRAM: on_chip},
             bound_by=bound,
             executed_precision=(f"w{FLOAT_AS_FIXED_BITS}a{FLOAT_AS_FIXED_BITS}"
                                 if substitute else None),

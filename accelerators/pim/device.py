@@ -37,7 +37,8 @@ from pydantic_core import PydanticCustomError
 from accelerators.pim.adc import AdcBits, AdcSpec, conversion_energy_j
 from accelerators.pim.crossbar import CrossbarSpec, InputEncoding, WeightEncoding, WeightFormat
 from accelerators.pim.mapping import MATRIX, LayerMapping, NetworkPlan, map_gemm, plan
-from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
@@ -284,7 +285,7 @@ class PimDevice(SpecNamed):
                 "; unfuse it (only crossbar ops followed by digital ops fuse)"
             )
         if op.is_free:
-            return Cost(stages=(), bound_by="free"), {}
+            return Cost(stages=(), bound_by=BoundBy.FREE), {}
         if op.anchor.kind in MATRIX:
             return self._crossbar_cost(op)
         return self._digital_cost(op, op.vector_ops)
@@ -300,14 +301,14 @@ class PimDevice(SpecNamed):
         moved = op.input_bytes + op.output_bytes
         stage = [Phase("digital", vector_ops / s.digital_ops_per_s)]
         if moved:
-            stage.append(Phase("buffer", moved / s.buffer_bytes_per_s, "activations"))
+            stage.append(Phase("buffer", moved / s.buffer_bytes_per_s, PhaseLabel.ACTIVATIONS))
         energy = {"digital": vector_ops * s.digital_op_energy_j,
                   "buffer": moved * s.buffer_energy_j_per_byte}
         return Cost(
             stages=(tuple(stage),),
             energy_j=account(energy, COMPONENT_OF),
-            bytes_moved={"buffer": moved},
-            bound_by="compute" if stage[0].duration_s >= moved / s.buffer_bytes_per_s else "memory",
+            bytes_moved={MemoryLevel.BUFFER: moved},
+            bound_by=BoundBy.COMPUTE if stage[0].duration_s >= moved / s.buffer_bytes_per_s else BoundBy.MEMORY,
             executed_precision=self._executed(op),
         ), energy
 
@@ -344,8 +345,8 @@ class PimDevice(SpecNamed):
             "interconnect": (op.input_bytes + out_bytes) * s.interconnect_energy_j_per_byte,
             "digital": vector_ops * s.digital_op_energy_j,
         }
-        moved = {"buffer": act_bytes, "interconnect": op.input_bytes + out_bytes}
-        stages = [(Phase("crossbars", compute_s), Phase("buffer", act_s, "activations"))]
+        moved = {MemoryLevel.BUFFER: act_bytes, MemoryLevel.INTERCONNECT: op.input_bytes + out_bytes}
+        stages = [(Phase("crossbars", compute_s), Phase("buffer", act_s, PhaseLabel.ACTIVATIONS))]
         if vector_ops:
             stages.append((Phase("digital", vector_ops / s.digital_ops_per_s),))
         prefetch = ()
@@ -353,7 +354,7 @@ class PimDevice(SpecNamed):
             rows_per_xbar = min(layer.rows_used, xb.rows)
             write_s = rounds * rows_per_xbar * s.write_time_s_per_row
             energy["write"] = layer.cells * s.write_energy_j_per_cell
-            weight_phase = Phase("writer", write_s, "weights")
+            weight_phase = Phase("writer", write_s, PhaseLabel.WEIGHTS)
             if dynamic:  # the operand is produced by the previous ops: write after inputs are ready
                 stages.insert(0, (weight_phase,))
             else:
@@ -363,7 +364,7 @@ class PimDevice(SpecNamed):
             prefetch=prefetch,
             energy_j=account(energy, COMPONENT_OF),
             bytes_moved=moved,
-            bound_by="compute" if compute_s >= act_s else "memory",
+            bound_by=BoundBy.COMPUTE if compute_s >= act_s else BoundBy.MEMORY,
             executed_precision=self._executed(op),
         ), energy
 

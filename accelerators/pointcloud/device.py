@@ -57,7 +57,8 @@ import numpy as np
 from accelerators.pointcloud.matrix import fold_cycles, fold_cycles_many, output_tile_rows
 from accelerators.pointcloud.plan import WorkloadPlan, plan_workload
 from accelerators.pointcloud.spec import PointAccSpec, datapath_bits, row_bytes_of
-from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.spec import Family
 from workloads import Op, OpKind
@@ -183,7 +184,7 @@ class PointAccDevice(SpecNamed):
 
     def cost(self, op: Op, target: str = "accelerator") -> Cost:
         if op.is_free or (op.kind in (OpKind.RESHAPE, OpKind.TRANSPOSE) and not op.attrs.copy):
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by=BoundBy.FREE)
         cost = self._cost(op)
         changes = {}
         executed = self._executed(op)
@@ -212,11 +213,11 @@ class PointAccDevice(SpecNamed):
         overhead = self._s(self.spec.op_overhead_cycles)
         stage = [Phase("matrix", overhead + matrix_s, label)]
         if dram_bytes:
-            stage.append(Phase("mmu", self._dram_s(dram_bytes), "dram"))
+            stage.append(Phase("mmu", self._dram_s(dram_bytes), PhaseLabel.DRAM))
         return tuple(stage)
 
-    def _bound(self, compute_s: float, memory_s: float) -> str:
-        return "compute" if compute_s >= memory_s else "memory"
+    def _bound(self, compute_s: float, memory_s: float) -> BoundBy:
+        return BoundBy.COMPUTE if compute_s >= memory_s else BoundBy.MEMORY
 
     def _gemm_dims(self, op: Op) -> list[tuple[int, int, int]]:
         """(m, k, n) of each product of `workloads.gemm.gemm_of(op)`, once per group (none for an
@@ -248,11 +249,11 @@ class PointAccDevice(SpecNamed):
         matrix_s = self._s(cycles)
         energy = self._energy_j(macs=op.effective_macs, vector=vector, sram_bytes=sram,
                                 dram_bytes=in_bytes + out_bytes + weight_bytes, bits=bits)
-        prefetch = (Phase("mmu", self._dram_s(weight_bytes), "weights"),) if weight_bytes else ()
+        prefetch = (Phase("mmu", self._dram_s(weight_bytes), PhaseLabel.WEIGHTS),) if weight_bytes else ()
         return Cost(
             stages=(self._dense_stage(op, matrix_s, in_bytes + out_bytes, "gemm"),),
             prefetch=prefetch, energy_j=energy,
-            bytes_moved={"dram": round(in_bytes + out_bytes + weight_bytes), "sram": round(sram)},
+            bytes_moved={MemoryLevel.DRAM: round(in_bytes + out_bytes + weight_bytes), MemoryLevel.SRAM: round(sram)},
             bound_by=self._bound(matrix_s, self._dram_s(in_bytes + out_bytes)),
         )
 
@@ -270,10 +271,10 @@ class PointAccDevice(SpecNamed):
                                 bits=bits)
         matrix_s = self._s(cycles)
         if pipelined and not (in_bytes + out_bytes):
-            return Cost(stages=(), energy_j=energy, bytes_moved={"sram": round(sram)},
-                        bound_by="fused")
+            return Cost(stages=(), energy_j=energy, bytes_moved={MemoryLevel.SRAM: round(sram)},
+                        bound_by=BoundBy.FUSED)
         return Cost(stages=(self._dense_stage(op, matrix_s, in_bytes + out_bytes, "vector"),),
-                    energy_j=energy, bytes_moved={"dram": round(in_bytes + out_bytes), "sram": round(sram)},
+                    energy_j=energy, bytes_moved={MemoryLevel.DRAM: round(in_bytes + out_bytes), MemoryLevel.SRAM: round(sram)},
                     bound_by=self._bound(matrix_s, self._dram_s(in_bytes + out_bytes)))
 
     # --- mapping unit --------------------------------------------------------------------------
@@ -317,13 +318,13 @@ class PointAccDevice(SpecNamed):
         in_bytes = self._in_dram_bytes(op, bits)
         out_bytes = self._out_dram_bytes(op, bits)
         dram_s = self._dram_s(in_bytes + out_bytes)
-        stage = [Phase("matrix", matrix_s, "distance"), Phase("mapping", rank_s, "mapping")]
+        stage = [Phase("matrix", matrix_s, PhaseLabel.DISTANCE), Phase("mapping", rank_s, PhaseLabel.MAPPING)]
         if in_bytes + out_bytes:
-            stage.append(Phase("mmu", dram_s, "dram"))
+            stage.append(Phase("mmu", dram_s, PhaseLabel.DRAM))
         energy = self._energy_j(macs=q * p * dims, mapping=q * p, sram_bytes=(q + p) * dims * bits / 8 + q * p * 4,
                                 dram_bytes=in_bytes + out_bytes, bits=bits)
         return Cost(stages=(tuple(stage),), energy_j=energy,
-                    bytes_moved={"dram": round(in_bytes + out_bytes)},
+                    bytes_moved={MemoryLevel.DRAM: round(in_bytes + out_bytes)},
                     bound_by=self._bound(max(matrix_s, rank_s), dram_s))
 
     def _mapping_phase_cost(self, cycles, distances, compares, in_bytes, out_bytes, bits, label) -> Cost:
@@ -334,7 +335,7 @@ class PointAccDevice(SpecNamed):
                                 sram_bytes=(distances + compares) * 4, dram_bytes=in_bytes + out_bytes,
                                 bits=bits)
         return Cost(stages=((Phase("mapping", max(compute_s, memory_s), label),),), energy_j=energy,
-                    bytes_moved={"dram": round(in_bytes + out_bytes)},
+                    bytes_moved={MemoryLevel.DRAM: round(in_bytes + out_bytes)},
                     bound_by=self._bound(compute_s, memory_s))
 
     def _kernel_map_cycles(self, n_in: int, n_out: int, k: int, downsample: bool) -> tuple[int, int]:
@@ -385,7 +386,7 @@ class PointAccDevice(SpecNamed):
         sram = n_rows * row_bytes * (2 if op.kind is OpKind.SCATTER else 1)
         energy = self._energy_j(vector=op.vector_ops, sram_bytes=sram, dram_bytes=dram, bits=bits)
         return Cost(stages=((Phase("mmu", busy, op.kind.value),),), energy_j=energy,
-                    bytes_moved={"dram": round(dram), "sram": round(sram)},
+                    bytes_moved={MemoryLevel.DRAM: round(dram), MemoryLevel.SRAM: round(sram)},
                     bound_by=self._bound(sram_s, dram_s))
 
     # --- sparse convolution --------------------------------------------------------------------
@@ -435,14 +436,14 @@ class PointAccDevice(SpecNamed):
         dram = gather_dram + out_bytes + dram_map + weight_reads + psum_spill
         sram_s, dram_s = self._stream_s(gather_rows, in_row, dram)
         matrix_s = self._s(cycles + s.op_overhead_cycles)
-        stages.append((Phase("matrix", matrix_s, "gemm"), Phase("mmu", max(sram_s, dram_s), "gather")))
+        stages.append((Phase("matrix", matrix_s, PhaseLabel.GEMM), Phase("mmu", max(sram_s, dram_s), PhaseLabel.GATHER)))
         sram = gather_rows * in_row * math.ceil(cout / m.cols) + weight_bytes + n_pairs * cout * 2 * m.accumulator_bits / 8
         vector = sum(x.vector_ops for x in op.members[1:])
         for k_, v in self._energy_j(macs=op.effective_macs, vector=vector, sram_bytes=sram,
                                     dram_bytes=dram, bits=bits).items():
             energy[k_] = energy.get(k_, 0.0) + v
         return Cost(stages=tuple(stages), energy_j=energy,
-                    bytes_moved={"dram": round(dram), "sram": round(sram)},
+                    bytes_moved={MemoryLevel.DRAM: round(dram), MemoryLevel.SRAM: round(sram)},
                     bound_by=self._bound(matrix_s, max(sram_s, dram_s)))
 
 

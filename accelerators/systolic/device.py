@@ -27,7 +27,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family, NodeNm, PowerW, RatePerS, VoltageV
 from sim.systolic import (
@@ -174,7 +175,7 @@ class SystolicDevice(SpecNamed):
 
     def _cost(self, op: Op) -> Cost:
         if op.is_free:
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by=BoundBy.FREE)
         s, f = self.spec, self.spec.freq_hz
         vector_s = math.ceil(op.vector_ops / s.vector_lanes) / f
         vector_j = op.vector_ops * self._vector_pj * 1e-12
@@ -188,8 +189,8 @@ class SystolicDevice(SpecNamed):
             return Cost.serial(
                 phase, energy_j={EnergyComponent.VECTOR: vector_j,
                                  EnergyComponent.OFF_CHIP: dram_bytes * HOROWITZ_45NM.dram_pj_per_byte * 1e-12},
-                bytes_moved={"dram": dram_bytes},
-                bound_by="compute" if vector_s >= memory_s else "memory",
+                bytes_moved={MemoryLevel.DRAM: dram_bytes},
+                bound_by=BoundBy.COMPUTE if vector_s >= memory_s else BoundBy.MEMORY,
                 executed_precision=self._executed(op))
         layers = Layers.of([gemm])
         stats = simulate(self.array, layers)
@@ -200,12 +201,12 @@ class SystolicDevice(SpecNamed):
         word = self.array.word_bytes
         stage = [Phase("array", int(stats.total_cycles[0]) / f)]
         if vector_s:
-            stage.append(Phase("vector", vector_s, "post-process"))
+            stage.append(Phase("vector", vector_s, PhaseLabel.POST_PROCESS))
         return Cost(
             stages=(tuple(stage),), energy_j=account(energy, COMPONENT_OF),
-            bytes_moved={"dram": int(stats.dram_words[0]) * word,
-                         "sram": int(stats.sram_words[0]) * word},
-            bound_by="memory" if stats.stall_cycles[0] > 0 else "compute",
+            bytes_moved={MemoryLevel.DRAM: int(stats.dram_words[0]) * word,
+                         MemoryLevel.SRAM: int(stats.sram_words[0]) * word},
+            bound_by=BoundBy.MEMORY if stats.stall_cycles[0] > 0 else BoundBy.COMPUTE,
             executed_precision=self._executed(op),
             peak_macs_per_s=s.peak_macs_per_s,
         )

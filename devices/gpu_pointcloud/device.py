@@ -46,7 +46,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from sim.device import Cost, EngineSpec, Phase, SpecNamed
+from sim.device import BoundBy, Cost, EngineSpec, MemoryLevel, Phase, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import DeviceSpec, Family, Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from workloads import Op, OpKind
@@ -232,16 +232,17 @@ class GpuPointCloudDevice(SpecNamed):
             dram += kk.dram_bytes
         busy = sum(kk.busy_s for kk in kernels)
         launch = s.launch_overhead_s * len(kernels)
-        bound = "overhead" if launch > busy else ("compute" if compute_total >= memory_total else "memory")
+        bound = (BoundBy.OVERHEAD if launch > busy
+                 else BoundBy.COMPUTE if compute_total >= memory_total else BoundBy.MEMORY)
         return Cost.serial(*phases, energy_j={EnergyComponent.BOARD: energy},
-                           bytes_moved={"dram": round(dram)}, bound_by=bound,
+                           bytes_moved={MemoryLevel.DRAM: round(dram)}, bound_by=bound,
                            peak_macs_per_s=self._fma_per_s(op))
 
     # --- cost ----------------------------------------------------------------------------------
 
     def cost(self, op: Op, target: str = "gpu") -> Cost:
         if op.is_free or (op.kind in (OpKind.RESHAPE, OpKind.TRANSPOSE) and not op.attrs.copy):
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by=BoundBy.FREE)
         kind = op.anchor.kind if op.kind is OpKind.FUSED else op.kind
         if kind in GEMM_KINDS:
             kernels = [self._gemm_op(op)]

@@ -20,7 +20,7 @@ from devices.mcu import kernels
 from devices.mcu.kernels import KernelKind
 from devices.mcu.memory import plan
 from devices.mcu.spec import KB, PRESETS, McuSpec
-from sim.device import Cost, EngineSpec, Phase, SpecNamed
+from sim.device import BoundBy, Cost, EngineSpec, MemoryLevel, Phase, PhaseLabel, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, spec_from_file
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
@@ -121,18 +121,18 @@ class McuDevice(SpecNamed):
                 f"(`edgesim mcu plan`)"
             )
         if op.is_free:
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by=BoundBy.FREE)
         cycles = kernels.op_cycles(op, spec)
         latency_s = cycles.total_cycles / spec.freq_hz
         sram = sum(kernels.input_bytes(op, j) for j in range(len(op.inputs))) \
             + kernels.output_bytes(op)
-        parts = {"compute": cycles.compute_cycles, "flash": cycles.flash_cycles,
-                 "overhead": cycles.overhead_cycles}
-        bound = max(parts, key=parts.get) if cycles.total_cycles else "folded"
+        parts = {BoundBy.COMPUTE: cycles.compute_cycles, BoundBy.FLASH: cycles.flash_cycles,
+                 BoundBy.OVERHEAD: cycles.overhead_cycles}
+        bound = max(parts, key=parts.get) if cycles.total_cycles else BoundBy.FOLDED
         return Cost.serial(
-            Phase(TARGET, latency_s, "compute"),
+            Phase(TARGET, latency_s, PhaseLabel.COMPUTE),
             energy_j={EnergyComponent.BOARD: spec.active_power_w * latency_s},
-            bytes_moved={"sram": sram, "flash": cycles.flash_read_bytes},
+            bytes_moved={MemoryLevel.SRAM: sram, MemoryLevel.FLASH: cycles.flash_read_bytes},
             bound_by=bound,
             executed_precision="w8a8" if op.anchor.compression.is_float else None,
         )

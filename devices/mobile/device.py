@@ -41,7 +41,8 @@ from devices.mobile.kernels import (
     vector_ops,
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
-from sim.device import Cost, EngineKind, EngineSpec, Phase, SpecNamed
+from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
+                        SpecNamed)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
@@ -175,21 +176,22 @@ class MobileBoard(SpecNamed):
     def _cost(self, op: Op, target: str) -> Cost:
         if op.is_free:
             self.spec.unit(target)
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by=BoundBy.FREE)
         unit = self.spec.unit(target)
         b = self.breakdown(op, target)
         busy_s = b.launch_s + b.compute_s
-        stage = [Phase(target, busy_s, b.kernel)]
+        kernel_class, _, variant = b.kernel.partition("/")  # 'conv3x3/block': class/sparse format
+        stage = [Phase(target, busy_s, PhaseLabel(kernel_class), variant or None)]
         if b.memory_s > 0:
-            stage.append(Phase(DRAM, b.memory_s, "dram"))
+            stage.append(Phase(DRAM, b.memory_s, PhaseLabel.DRAM))
         if b.launch_s > max(b.compute_s, b.memory_s):
-            bound = "overhead"
+            bound = BoundBy.OVERHEAD
         else:
-            bound = "compute" if b.compute_s >= b.memory_s else "memory"
+            bound = BoundBy.COMPUTE if b.compute_s >= b.memory_s else BoundBy.MEMORY
         return Cost(
             stages=(tuple(stage),),
             energy_j=_energy(unit, op, b, self.spec.dram_energy_pj_per_byte),
-            bytes_moved={"dram": b.dram_bytes, "cache": _cache_bytes(unit, op, b)},
+            bytes_moved={MemoryLevel.DRAM: b.dram_bytes, MemoryLevel.CACHE: _cache_bytes(unit, op, b)},
             bound_by=bound,
             peak_macs_per_s=unit.peak_macs_per_s(datatype(op.anchor.compression)[0]),
         )

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sim import Cost, EngineKind, EngineSpec, Phase
+from sim import BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel
 from sim.device import SpecNamed
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.systolic import Dataflow, Layers, SystolicArray, simulate
@@ -117,7 +117,7 @@ class ToySystolic(SpecNamed):
             raise UnsupportedOpError(f"{self.name} cannot run {op.kind.value} op {op.name!r} "
                                      f"on target {target!r}")
         if op.is_free:
-            return Cost(stages=(), bound_by="free")
+            return Cost(stages=(), bound_by=BoundBy.FREE)
         s, table, comp = self.spec, self._energy, op.compression
         # Float layers deploy as int8: a quarter (fp32) or half (fp16) of the stated bytes.
         w_scale = 8 / comp.weight_bits if comp.is_float else 1.0
@@ -133,17 +133,17 @@ class ToySystolic(SpecNamed):
         else:
             compute = Phase("vector", math.ceil(op.vector_ops / s.vector_lanes) / s.freq_hz)
             mac_j = 0.0
-        stage = tuple(p for p in (compute, Phase("dma", act_s, "activations")) if p.duration_s)
+        stage = tuple(p for p in (compute, Phase("dma", act_s, PhaseLabel.ACTIVATIONS)) if p.duration_s)
         moved = weight_bytes + act_bytes
         return Cost(
             stages=(stage,) if stage else (),
-            prefetch=(Phase("dma", weight_s, "weights"),) if weight_bytes else (),
+            prefetch=(Phase("dma", weight_s, PhaseLabel.WEIGHTS),) if weight_bytes else (),
             energy_j={EnergyComponent.MAC: mac_j,
                       EnergyComponent.VECTOR: op.vector_ops * table.vector_op_pj(8, is_float=False) * 1e-12,
                       EnergyComponent.ON_CHIP: 2 * moved * table.sram_pj_per_byte * 1e-12,  # written, read
                       EnergyComponent.OFF_CHIP: moved * table.dram_pj_per_byte * 1e-12},
-            bytes_moved={"dram": moved},
-            bound_by="compute" if compute.duration_s >= max(act_s, weight_s) else "memory",
+            bytes_moved={MemoryLevel.DRAM: moved},
+            bound_by=BoundBy.COMPUTE if compute.duration_s >= max(act_s, weight_s) else BoundBy.MEMORY,
             # Floats deploy as int8 (see w_scale): a documented substitute, shown in reports.
             executed_precision="w8a8" if comp.is_float else None,
             peak_macs_per_s=s.rows * s.cols * s.freq_hz,
