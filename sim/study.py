@@ -1,12 +1,15 @@
-"""What every study's command line does the same way once its arguments are parsed: it writes its
-output folder whole or not at all, and a user error is one line and exit status 2, as `edgesim`
-itself reports it.
+"""What every study's command line does the same way: it parses the common arguments (--out,
+--seed, --small, --no-plots where the study draws plots) beside the study's own, writes its
+output folder whole or not at all, and reports a user error as one line and exit status 2, as
+`edgesim` itself does. A study declares only its own options and its run function
+(`study_main`).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,3 +36,40 @@ def write_study(out: str | Path, run: Callable[[Path], T],
     for line in report(result) if report is not None else (f"wrote {out}",):
         print(line)
     return 0
+
+
+def study_parser(prog: str, description: str, *, out_example: str, seed: bool = True,
+                 small: bool = True, plots: bool = False,
+                 add_options: Callable[[argparse.ArgumentParser], None] | None = None
+                 ) -> argparse.ArgumentParser:
+    """The parser of a study's command line: the common arguments, then the study's own
+    (`add_options(parser)`). `--out` is required; `--seed` (default 0), `--small` and
+    `--no-plots` exist when `seed`, `small` and `plots` say so."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--out", required=True, help=f"output folder, e.g. {out_example}")
+    if seed:
+        parser.add_argument("--seed", type=int, default=0)
+    if small:
+        parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
+    if plots:
+        parser.add_argument("--no-plots", action="store_true", help="write tables only")
+    if add_options is not None:
+        add_options(parser)
+    return parser
+
+
+def study_main(argv: Sequence[str] | None, run: Callable[[Path, argparse.Namespace], T], *,
+               prog: str, description: str, out_example: str, seed: bool = True,
+               small: bool = True, plots: bool = False,
+               add_options: Callable[[argparse.ArgumentParser], None] | None = None,
+               report: Callable[[T], Iterable[str]] | None = None) -> int:
+    """A study's `main(argv)`: parse the common and the study's own arguments
+    (`study_parser`), then `write_study(args.out, lambda folder: run(folder, args), report)`.
+
+    Bad arguments exit with argparse's usage line and status 2; a user error from `run` is one
+    line on stderr and status 2 with `--out` left as it was.
+    """
+    parser = study_parser(prog, description, out_example=out_example, seed=seed, small=small,
+                          plots=plots, add_options=add_options)
+    args = parser.parse_args(argv)
+    return write_study(args.out, lambda folder: run(folder, args), report)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sim.study import write_study
 from workloads import SpecError
 
@@ -35,3 +37,40 @@ def test_a_user_error_is_one_line_exit_2_and_leaves_the_folder_as_it_was(tmp_pat
     assert captured.err == "edgesim: error: bad setting 'x'; use 'y'\n"
     assert sorted(p.name for p in out.iterdir()) == ["old.csv"]
     assert [p.name for p in tmp_path.iterdir()] == ["study"]  # no staging folder left behind
+
+
+def test_study_main_owns_the_common_arguments_and_passes_the_study_its_own(tmp_path, capsys):
+    from sim.study import study_main
+
+    seen = []
+
+    def run(folder, args):
+        seen.append((args.seed, args.small, args.no_plots, args.width))
+        (folder / "t.csv").write_text("x\n")
+        return 3
+
+    def options(parser):
+        parser.add_argument("--width", type=int, default=1)
+
+    out = tmp_path / "s"
+    status = study_main(["--out", str(out), "--seed", "7", "--small", "--width", "4"], run,
+                        prog="python -m x", description="x", out_example="results/x",
+                        plots=True, add_options=options, report=lambda n: [f"rows: {n}"])
+    assert status == 0 and seen == [(7, True, False, 4)]
+    assert (out / "t.csv").read_text() == "x\n"
+    assert capsys.readouterr().out == "rows: 3\n"
+
+
+def test_study_main_reports_a_user_error_on_one_line(tmp_path, capsys):
+    from sim.study import study_main
+
+    def run(folder, args):
+        raise SpecError("bad setting 'x'; use 'y'")
+
+    out = tmp_path / "s"
+    assert study_main(["--out", str(out)], run, prog="p", description="d", out_example="r") == 2
+    assert capsys.readouterr().err == "edgesim: error: bad setting 'x'; use 'y'\n"
+    assert not out.exists()
+    with pytest.raises(SystemExit) as exit_:  # no --no-plots on a study without plots
+        study_main(["--out", str(out), "--no-plots"], run, prog="p", description="d", out_example="r")
+    assert exit_.value.code == 2
