@@ -1,6 +1,6 @@
 """The pim_bound study: accuracy of float-weight (analog) crossbars against the ADC output bound.
 
-Run: python -m accelerators.pim.study_bound --out results/pim_bound   (--small for a quick check)
+Run: python -m accelerators.studies.pim_bound --out results/pim_bound   (--small for a quick check)
 
 The digits MLP of the pim_noise study (64-128-128-10, 4-bit unsigned activations, trained with
 conventional QAT) is deployed on crossbars set up as IBM aihwkit's analog tiles are: real weights
@@ -27,7 +27,7 @@ from accelerators.pim.crossbar import CrossbarSpec, WeightFormat, WeightScaling
 from accelerators.pim.network import accuracy, calibrate_bn, deploy, load_digits_split, train_qat
 from accelerators.pim.study import QUANT, SIZES, _single_blas_thread
 from sim.export import write_atomic
-from sim.study import write_study
+from sim.study import study_main
 from sim.tables import NO_PLOTS, output_dir, pyplot, write_csv
 
 ROWS = 128
@@ -65,7 +65,22 @@ def crossbar(cfg: BoundConfig, ratio: float, setting: str, scaling: WeightScalin
                     clipping=clipping))
 
 
-def sweep(cfg: BoundConfig) -> list[dict]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BoundRow:
+    """One point of the sweep: a weight scaling, an ADC setting and output bound, and the test
+    accuracy (0-1) of the digital model, the naive deployment and the BN-calibrated one."""
+
+    weight_scaling: str
+    adc_setting: str
+    adc_bits: int
+    full_scale_ratio: float
+    aihwkit_out_bound: float
+    digital_accuracy_ratio: float
+    naive_accuracy_ratio: float
+    bn_calibrated_accuracy_ratio: float
+
+
+def sweep(cfg: BoundConfig) -> list[BoundRow]:
     """One row per (weight scaling, ADC setting, output bound): naive and BN-calibrated accuracy."""
     rng = np.random.default_rng(cfg.seed)
     r_data, r_train, r_eval = rng.spawn(3)
@@ -77,32 +92,33 @@ def sweep(cfg: BoundConfig) -> list[dict]:
         for setting in SETTINGS:
             for ratio in cfg.bound_ratios:
                 dep = deploy(model, crossbar(cfg, ratio, setting, scaling), r_eval)
-                rows.append({
-                    "weight_scaling": scaling.value, "adc_setting": setting,
-                    "adc_bits": cfg.adc_bits, "full_scale_ratio": ratio,
-                    "aihwkit_out_bound": ratio * ROWS,
-                    "digital_accuracy_ratio": digital,
-                    "naive_accuracy_ratio": accuracy(dep, xte, yte),
-                    "bn_calibrated_accuracy_ratio": accuracy(calibrate_bn(dep, xtr), xte, yte),
-                })
+                rows.append(BoundRow(
+                    weight_scaling=scaling.value, adc_setting=setting,
+                    adc_bits=cfg.adc_bits, full_scale_ratio=ratio,
+                    aihwkit_out_bound=ratio * ROWS,
+                    digital_accuracy_ratio=digital,
+                    naive_accuracy_ratio=accuracy(dep, xte, yte),
+                    bn_calibrated_accuracy_ratio=accuracy(calibrate_bn(dep, xtr), xte, yte),
+                ))
     return rows
 
 
-def make_plot(out: Path, rows: list[dict]) -> list[str]:
+def make_plot(out: Path, rows: list[BoundRow]) -> list[str]:
+    """Accuracy against the output bound, one panel per weight scaling; the file names written."""
     plt = pyplot()
     if plt is None:
         print(NO_PLOTS)
         return []
-    scalings = list(dict.fromkeys(r["weight_scaling"] for r in rows))
+    scalings = list(dict.fromkeys(r.weight_scaling for r in rows))
     fig, axes = plt.subplots(1, len(scalings), figsize=(5.5 * len(scalings), 4), squeeze=False)
     for ax, scaling in zip(axes[0], scalings):
-        ax.axhline(rows[0]["digital_accuracy_ratio"] * 100, color="k", ls="--", label="digital")
+        ax.axhline(rows[0].digital_accuracy_ratio * 100, color="k", ls="--", label="digital")
         styles = {"clip_only": dict(ls=":", marker="^", lw=2.5), "round_only": dict(ls="--", marker="v", lw=2.5),
                   "round_and_clip": dict(ls="-", marker="o", lw=1.2, color="C3")}
         for setting in ("clip_only", "round_only", "round_and_clip"):  # the real ADC on top
-            sel = [r for r in rows if r["weight_scaling"] == scaling and r["adc_setting"] == setting]
-            ax.semilogx([r["aihwkit_out_bound"] for r in sel],
-                        [r["naive_accuracy_ratio"] * 100 for r in sel],
+            sel = [r for r in rows if r.weight_scaling == scaling and r.adc_setting == setting]
+            ax.semilogx([r.aihwkit_out_bound for r in sel],
+                        [r.naive_accuracy_ratio * 100 for r in sel],
                         label=setting.replace("_", " "), **styles[setting])
         ax.set_xlabel("output bound (aihwkit out_bound = full_scale_ratio x 128 rows)")
         ax.set_ylabel("test accuracy (%)")
@@ -111,18 +127,19 @@ def make_plot(out: Path, rows: list[dict]) -> list[str]:
         ax.grid(alpha=0.3, which="both")
     axes[0][0].legend(fontsize=8, loc="lower center")
     fig.suptitle(f"Digits MLP on analog crossbars: accuracy vs ADC output bound "
-                 f"({rows[0]['adc_bits']}-bit ADC)")
+                 f"({rows[0].adc_bits}-bit ADC)")
     fig.tight_layout()
     fig.savefig(out / "accuracy_vs_output_bound.png", dpi=110)
     plt.close(fig)
     return ["accuracy_vs_output_bound.png"]
 
 
-def readme(rows: list[dict], cfg: BoundConfig, plots: list[str]) -> str:
+def readme(rows: list[BoundRow], cfg: BoundConfig, plots: list[str]) -> str:
+    """The study's README.md, its table and figures quoted from `rows`."""
     lines = [
         "# pim_bound: analog (float-weight) crossbar accuracy vs ADC output bound",
         "",
-        "Generated by `python -m accelerators.pim.study_bound --out results/pim_bound` "
+        "Generated by `python -m accelerators.studies.pim_bound --out results/pim_bound` "
         f"(seed {cfg.seed}); nothing here is edited by hand.",
         "",
         "The digits MLP of `results/pim_noise` (64-128-128-10, w4a4 QAT) deployed with its real",
@@ -137,11 +154,11 @@ def readme(rows: list[dict], cfg: BoundConfig, plots: list[str]) -> str:
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['weight_scaling']} | {r['adc_setting']} | {r['aihwkit_out_bound']:g} | "
-                     f"{100 * r['naive_accuracy_ratio']:.1f} % | "
-                     f"{100 * r['bn_calibrated_accuracy_ratio']:.1f} % |")
+        lines.append(f"| {r.weight_scaling} | {r.adc_setting} | {r.aihwkit_out_bound:g} | "
+                     f"{100 * r.naive_accuracy_ratio:.1f} % | "
+                     f"{100 * r.bn_calibrated_accuracy_ratio:.1f} % |")
     lines += ["", f"Digital accuracy of the same model (4-bit integer weights): "
-              f"{100 * rows[0]['digital_accuracy_ratio']:.1f} %.", ""]
+              f"{100 * rows[0].digital_accuracy_ratio:.1f} %.", ""]
     if plots:
         lines += ["## Plot", ""] + [f"![{p}]({p})" for p in plots] + [""]
     lines += [
@@ -155,26 +172,27 @@ def readme(rows: list[dict], cfg: BoundConfig, plots: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_study(out: str | Path, cfg: BoundConfig = BoundConfig()) -> list[dict]:
+def run_study(out: str | Path, cfg: BoundConfig = BoundConfig()) -> list[BoundRow]:
     """Sweep, then write the table (and plot, README) into `out`; return the rows."""
     out = output_dir(Path(out))
     rows = sweep(cfg)
-    write_csv(out / "accuracy_vs_output_bound.csv", rows, float_format=".6g")
+    write_csv(out / "accuracy_vs_output_bound.csv", [dataclasses.asdict(r) for r in rows],
+              float_format=".6g")
     plots = make_plot(out, rows) if cfg.plots else []
     write_atomic(out / "README.md", readme(rows, cfg, plots))
     return rows
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m accelerators.pim.study_bound",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, help="output folder, e.g. results/pim_bound")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
-    args = parser.parse_args(argv)
+def _run(out: Path, args: argparse.Namespace) -> list[BoundRow]:
     cfg = dataclasses.replace(SMALL if args.small else BoundConfig(), seed=args.seed)
     with _single_blas_thread():
-        return write_study(args.out, lambda out: run_study(out, cfg))
+        return run_study(out, cfg)
+
+
+def main(argv=None) -> int:
+    """`python -m accelerators.studies.pim_bound --out DIR [--seed N] [--small]`: exit status."""
+    return study_main(argv, _run, prog="python -m accelerators.studies.pim_bound",
+                      description=__doc__.split("\n")[0], out_example="results/pim_bound")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from accelerators.pim.study_bound import SMALL, main, run_study
+from accelerators.studies.pim_bound import SMALL, main, run_study
 
 
 def test_small_bound_study_shows_clipping_and_resolution_apart(tmp_path):
@@ -12,7 +12,7 @@ def test_small_bound_study_shows_clipping_and_resolution_apart(tmp_path):
     with open(tmp_path / "accuracy_vs_output_bound.csv", newline="", encoding="utf-8") as f:
         table = list(csv.DictReader(f))
     assert len(table) == len(rows) == 3 * 3  # three ADC settings x three bounds (1/1024, 1/64, 1)
-    acc = {(r["adc_setting"], r["full_scale_ratio"]): r["naive_accuracy_ratio"] for r in rows}
+    acc = {(r.adc_setting, r.full_scale_ratio): r.naive_accuracy_ratio for r in rows}
     smallest, largest = min(SMALL.bound_ratios), max(SMALL.bound_ratios)
     # a bound of 1/1024 of the largest sum clips the signal; without clipping it is harmless
     assert acc["clip_only", smallest] < 0.5 < acc["round_only", smallest]
