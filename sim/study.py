@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from sim.cli import seed_value
 from workloads import EdgesimError
 from workloads.atomic import staged_directory
 
@@ -43,12 +44,13 @@ def study_parser(prog: str, description: str, *, out_example: str, seed: bool = 
                  add_options: Callable[[argparse.ArgumentParser], None] | None = None
                  ) -> argparse.ArgumentParser:
     """The parser of a study's command line: the common arguments, then the study's own
-    (`add_options(parser)`). `--out` is required; `--seed` (default 0), `--small` and
+    (`add_options(parser)`). `--out` is required; `--seed` (default 0, an integer in [0, 2**64)), `--small` and
     `--no-plots` exist when `seed`, `small` and `plots` say so."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--out", required=True, help=f"output folder, e.g. {out_example}")
     if seed:
-        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--seed", type=seed_value, default=0,
+                            help="seed of the numpy Generator, an integer in [0, 2**64)")
     if small:
         parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
     if plots:

@@ -74,3 +74,6 @@ def test_study_main_reports_a_user_error_on_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:  # no --no-plots on a study without plots
         study_main(["--out", str(out), "--no-plots"], run, prog="p", description="d", out_example="r")
     assert exit_.value.code == 2
+    with pytest.raises(SystemExit) as exit_:  # a seed numpy would refuse is a usage error
+        study_main(["--out", str(out), "--seed", "-1"], run, prog="p", description="d", out_example="r")
+    assert exit_.value.code == 2

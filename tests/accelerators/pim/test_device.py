@@ -17,7 +17,7 @@ from accelerators.pim.device import (
     isaac,
     isaac_reprogram,
 )
-from accelerators.pim.study import cifar_resnet18
+from accelerators.studies.pim_noise import cifar_resnet18
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import override

@@ -14,7 +14,7 @@ from accelerators.pim.adc import AdcSpec
 from accelerators.pim.cli import register
 from accelerators.pim.crossbar import CrossbarSpec
 from accelerators.pim.device import FAMILY, OverflowPolicy, PimChipSpec
-from accelerators.pim.study import cifar_resnet18
+from accelerators.studies.pim_noise import cifar_resnet18
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import dump_yaml, override, spec_from_file

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from accelerators.pim.study import SMALL, main, run_study
+from accelerators.studies.pim_noise import SMALL, main, run_study
 
 
 def read(path):
