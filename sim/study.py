@@ -40,7 +40,7 @@ def write_study(out: str | Path, run: Callable[[Path], T],
 
 
 def study_parser(prog: str, description: str, *, out_example: str, seed: bool = True,
-                 small: bool = True, plots: bool = False,
+                 small: bool = True, plots: bool = False, small_help: str = "a quick reduced run (CI)",
                  add_options: Callable[[argparse.ArgumentParser], None] | None = None
                  ) -> argparse.ArgumentParser:
     """The parser of a study's command line: the common arguments, then the study's own
@@ -52,7 +52,7 @@ def study_parser(prog: str, description: str, *, out_example: str, seed: bool = 
         parser.add_argument("--seed", type=seed_value, default=0,
                             help="seed of the numpy Generator, an integer in [0, 2**64)")
     if small:
-        parser.add_argument("--small", action="store_true", help="a quick reduced run (CI)")
+        parser.add_argument("--small", action="store_true", help=small_help)
     if plots:
         parser.add_argument("--no-plots", action="store_true", help="write tables only")
     if add_options is not None:
@@ -62,7 +62,7 @@ def study_parser(prog: str, description: str, *, out_example: str, seed: bool = 
 
 def study_main(argv: Sequence[str] | None, run: Callable[[Path, argparse.Namespace], T], *,
                prog: str, description: str, out_example: str, seed: bool = True,
-               small: bool = True, plots: bool = False,
+               small: bool = True, plots: bool = False, small_help: str = "a quick reduced run (CI)",
                add_options: Callable[[argparse.ArgumentParser], None] | None = None,
                report: Callable[[T], Iterable[str]] | None = None) -> int:
     """A study's `main(argv)`: parse the common and the study's own arguments
@@ -72,6 +72,6 @@ def study_main(argv: Sequence[str] | None, run: Callable[[Path, argparse.Namespa
     line on stderr and status 2 with `--out` left as it was.
     """
     parser = study_parser(prog, description, out_example=out_example, seed=seed, small=small,
-                          plots=plots, add_options=add_options)
+                          plots=plots, small_help=small_help, add_options=add_options)
     args = parser.parse_args(argv)
     return write_study(args.out, lambda folder: run(folder, args), report)

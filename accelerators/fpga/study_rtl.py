@@ -25,7 +25,7 @@ from accelerators.fpga.rtl.netlist import netlist_counts, synthesize, verilog_te
 from accelerators.fpga.rtl.reference import random_case, reference_tile
 from accelerators.fpga.rtl.simulate import make_simulator
 from accelerators.fpga.rtl.tile import TileSpec, build_tile
-from accelerators.fpga.study_common import FLOAT_FORMAT, plot
+from accelerators.studies.fpga_common import FLOAT_FORMAT, plot
 from accelerators.fpga.timing import tile_cycles
 from sim.export import write_atomic
 from sim.study import write_study

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from accelerators.fpga import study_vit
+from accelerators.studies import fpga_vit as study_vit
 from accelerators.fpga.factories import FAMILY, zcu102, zcu102_fp32_lean
 from accelerators.fpga.parts import DspPrimitive
 from accelerators.fpga.resources import dsp_slices_per_multiply

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
-from accelerators.fpga import study_ilmpq, study_rtl, study_vit
+from accelerators.fpga import study_rtl
+from accelerators.studies import fpga_ilmpq as study_ilmpq, fpga_vit as study_vit
 
 
 def _rows(path):

@@ -4,12 +4,11 @@ the studies' command line. Tables go through `sim.tables` (floats as '.6g', FLOA
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.study import write_study
+from sim.study import study_main
 from sim.tables import NO_PLOTS, pyplot, save_figure
 
 FLOAT_FORMAT = ".6g"
@@ -56,16 +55,12 @@ def plot(path: Path, draw: Callable) -> str:
 
 
 def comparison_main(argv: Sequence[str] | None, *, prog: str, doc: str, run: Callable,
-                    small_help: str) -> int:
+                    out_example: str, small_help: str) -> int:
     """The command line of a study whose `run(out, small=, plots=)` returns messages and
-    `Comparison`s: runs it, prints both, and turns an EdgesimError into one line and exit 2."""
-    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--small", action="store_true", help=small_help)
-    parser.add_argument("--no-plots", action="store_true")
-    args = parser.parse_args(argv)
-    return write_study(args.out, lambda out: run(out, small=args.small, plots=not args.no_plots),
-                       _comparison_lines)
+    `Comparison`s: `sim.study.study_main` with --small and --no-plots, printing both."""
+    return study_main(argv, lambda out, args: run(out, small=args.small, plots=not args.no_plots),
+                      prog=prog, description=doc.splitlines()[0], out_example=out_example,
+                      seed=False, plots=True, small_help=small_help, report=_comparison_lines)
 
 
 def _comparison_lines(result: dict) -> list[str]:
