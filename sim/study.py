@@ -64,9 +64,10 @@ def study_main(argv: Sequence[str] | None, run: Callable[[Path, argparse.Namespa
                prog: str, description: str, out_example: str, seed: bool = True,
                small: bool = True, plots: bool = False, small_help: str = "a quick reduced run (CI)",
                add_options: Callable[[argparse.ArgumentParser], None] | None = None,
-               report: Callable[[T], Iterable[str]] | None = None) -> int:
+               report: Callable[[T, argparse.Namespace], Iterable[str]] | None = None) -> int:
     """A study's `main(argv)`: parse the common and the study's own arguments
-    (`study_parser`), then `write_study(args.out, lambda folder: run(folder, args), report)`.
+    (`study_parser`), then `write_study(args.out, lambda folder: run(folder, args), ...)`,
+    printing `report(result, args)` (by default 'wrote OUT').
 
     Bad arguments exit with argparse's usage line and status 2; a user error from `run` is one
     line on stderr and status 2 with `--out` left as it was.
@@ -74,4 +75,5 @@ def study_main(argv: Sequence[str] | None, run: Callable[[Path, argparse.Namespa
     parser = study_parser(prog, description, out_example=out_example, seed=seed, small=small,
                           plots=plots, small_help=small_help, add_options=add_options)
     args = parser.parse_args(argv)
-    return write_study(args.out, lambda folder: run(folder, args), report)
+    return write_study(args.out, lambda folder: run(folder, args),
+                       None if report is None else (lambda result: report(result, args)))

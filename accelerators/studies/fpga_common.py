@@ -60,7 +60,7 @@ def comparison_main(argv: Sequence[str] | None, *, prog: str, doc: str, run: Cal
     `Comparison`s: `sim.study.study_main` with --small and --no-plots, printing both."""
     return study_main(argv, lambda out, args: run(out, small=args.small, plots=not args.no_plots),
                       prog=prog, description=doc.splitlines()[0], out_example=out_example,
-                      seed=False, plots=True, small_help=small_help, report=_comparison_lines)
+                      seed=False, plots=True, small_help=small_help, report=lambda result, args: _comparison_lines(result))
 
 
 def _comparison_lines(result: dict) -> list[str]:

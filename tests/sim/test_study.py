@@ -55,10 +55,10 @@ def test_study_main_owns_the_common_arguments_and_passes_the_study_its_own(tmp_p
     out = tmp_path / "s"
     status = study_main(["--out", str(out), "--seed", "7", "--small", "--width", "4"], run,
                         prog="python -m x", description="x", out_example="results/x",
-                        plots=True, add_options=options, report=lambda n: [f"rows: {n}"])
+                        plots=True, add_options=options, report=lambda n, args: [f"rows: {n}, width {args.width}"])
     assert status == 0 and seen == [(7, True, False, 4)]
     assert (out / "t.csv").read_text() == "x\n"
-    assert capsys.readouterr().out == "rows: 3\n"
+    assert capsys.readouterr().out == "rows: 3, width 4\n"
 
 
 def test_study_main_reports_a_user_error_on_one_line(tmp_path, capsys):

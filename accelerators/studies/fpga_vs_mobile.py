@@ -1,6 +1,6 @@
 """FPGA vs mobile energy efficiency (after "Mobile or FPGA?", arXiv 2106.09166).
 
-    python -m accelerators.fpga.study_vs_mobile --out results/fpga_vs_mobile
+    python -m accelerators.studies.fpga_vs_mobile --out results/fpga_vs_mobile
 
 Runs ResNet-18, MobileNetV2 and DeiT-Tiny under four compression settings on the FPGA presets
 and the phone / Jetson boards through `edgesim compare` (devices by registry name, so this
@@ -12,15 +12,15 @@ power), computed from the same rows.
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from sim import EnergyComponent, Registry
 from sim.compare import DeviceChoice, compare, write
 from sim.export import write_atomic
-from workloads.atomic import staged_directory
+from sim.study import study_main
 from sim.tables import NO_PLOTS, pyplot
 
 MODELS = ("resnet18", "mobilenetv2", "deit-tiny")
@@ -28,7 +28,7 @@ SETTINGS = ("w8a8+fuse", "block:0.75+w8a8+fuse", "channel:0.5+w8a8+fuse", "mixed
 FPGAS = ("fpga-zcu102", "fpga-xc7z045", "fpga-xc7z020")
 MOBILES = ("snapdragon865:gpu", "snapdragon865:cpu", "snapdragon888:gpu",
            "jetson-agx-xavier:gpu", "jetson-nano:gpu")
-COMMAND = "python -m accelerators.fpga.study_vs_mobile --out results/fpga_vs_mobile"
+COMMAND = "python -m accelerators.studies.fpga_vs_mobile --out results/fpga_vs_mobile"
 
 
 COMPONENTS = tuple(c.value for c in EnergyComponent)
@@ -243,14 +243,13 @@ def run(out: Path, *, registry: Registry | None = None, models: Sequence[str] = 
     return rows
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m accelerators.fpga.study_vs_mobile")
-    parser.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args(argv)
-    with staged_directory(args.out) as out:  # the folder lands whole or not at all
-        rows = run(out)
-    print(f"wrote {args.out} ({len(rows)} rows)")
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m accelerators.studies.fpga_vs_mobile --out DIR`: exit status."""
+    return study_main(argv, lambda out, args: run(out), prog="python -m accelerators.studies.fpga_vs_mobile",
+                      description=__doc__.splitlines()[0], out_example="results/fpga_vs_mobile",
+                      seed=False, small=False,
+                      report=lambda rows, args: [f"wrote {args.out} ({len(rows)} rows)"])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
