@@ -39,14 +39,12 @@ def write_study(out: str | Path, run: Callable[[Path], T],
     return 0
 
 
-def study_parser(prog: str, description: str, *, out_example: str, seed: bool = True,
-                 small: bool = True, plots: bool = False, small_help: str = "a quick reduced run (CI)",
-                 add_options: Callable[[argparse.ArgumentParser], None] | None = None
-                 ) -> argparse.ArgumentParser:
-    """The parser of a study's command line: the common arguments, then the study's own
-    (`add_options(parser)`). `--out` is required; `--seed` (default 0, an integer in [0, 2**64)), `--small` and
-    `--no-plots` exist when `seed`, `small` and `plots` say so."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+def add_common_arguments(parser: argparse.ArgumentParser, *, out_example: str, seed: bool = True,
+                         small: bool = True, plots: bool = False,
+                         small_help: str = "a quick reduced run (CI)") -> None:
+    """Add the arguments every study shares to `parser` (a study's own, or an `edgesim FAMILY
+    study` sub-command's): `--out` (required), and `--seed` (default 0, an integer in
+    [0, 2**64)), `--small` and `--no-plots` when `seed`, `small` and `plots` say so."""
     parser.add_argument("--out", required=True, help=f"output folder, e.g. {out_example}")
     if seed:
         parser.add_argument("--seed", type=seed_value, default=0,
@@ -55,6 +53,17 @@ def study_parser(prog: str, description: str, *, out_example: str, seed: bool = 
         parser.add_argument("--small", action="store_true", help=small_help)
     if plots:
         parser.add_argument("--no-plots", action="store_true", help="write tables only")
+
+
+def study_parser(prog: str, description: str, *, out_example: str, seed: bool = True,
+                 small: bool = True, plots: bool = False, small_help: str = "a quick reduced run (CI)",
+                 add_options: Callable[[argparse.ArgumentParser], None] | None = None
+                 ) -> argparse.ArgumentParser:
+    """The parser of a study's command line: the common arguments (`add_common_arguments`),
+    then the study's own (`add_options(parser)`)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_common_arguments(parser, out_example=out_example, seed=seed, small=small, plots=plots,
+                         small_help=small_help)
     if add_options is not None:
         add_options(parser)
     return parser

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from accelerators.pointcloud import study
+from accelerators.studies import pointcloud as study
 from sim.cli import seed_value
 from workloads import OpKind
 from workloads.pointcloud import NAMES, workload

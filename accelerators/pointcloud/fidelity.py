@@ -1,6 +1,6 @@
 """The point-cloud accelerator's rows of the fidelity table (`python -m sim.fidelity`): PointAcc's
 abstract figures over the RTX 2080 Ti (3.7x speedup, 22x energy saving, geometric means over its
-models), from the full-scale point-cloud study run (accelerators/pointcloud/study.py: the five
+models), from the full-scale point-cloud study run (accelerators/studies/pointcloud.py: the five
 of our networks that are among the paper's benchmarks, seed 0).
 
 Both are held out (nothing in the presets is solved on them), to the +-25 % held-out band of the
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelerators.pointcloud import study
+from accelerators.studies import pointcloud as study
 from sim.fidelity import FidelityRow, Role
 from workloads.pointcloud import networks as wls
 from workloads.pointcloud import pointsets as ps

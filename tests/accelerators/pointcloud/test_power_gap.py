@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from accelerators.pointcloud import study
+from accelerators.studies import pointcloud as study
 from accelerators.pointcloud.device import from_preset
 from devices.gpu_pointcloud import rtx2080ti
 

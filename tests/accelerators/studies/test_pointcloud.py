@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import cli, study
+from accelerators.pointcloud import cli
+from accelerators.studies import pointcloud as study
 from accelerators.pointcloud.device import FAMILY, pointacc
 from devices.gpu_pointcloud import rtx2080ti
 from sim import Registry
