@@ -1,5 +1,5 @@
 """The mobile boards' rows of the fidelity table (`python -m sim.fidelity`): every reference of
-the validation study (devices/mobile/studies.py) that a zoo network can run, simulated.
+the validation study (devices/studies/mobile.py) that a zoo network can run, simulated.
 
 Calibration points (the TSM cases of devices/mobile/calibrate.py, and the transformer cases
 the study lists as calibrating) are held to the study's 5 %. A held-out reference is held to
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from devices.mobile import studies
+from devices.studies import mobile as studies
 from devices.mobile.device import from_preset
 from sim import Stream, simulate
 from sim.fidelity import FidelityRow, Role

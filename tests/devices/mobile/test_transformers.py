@@ -25,7 +25,7 @@ from devices.mobile.kernels import (
 )
 from devices.mobile.mobilebert import mobilebert
 from devices.mobile.spec import KernelStructure, UnitKind
-from devices.mobile.studies import _references, validation, without_transformer_model
+from devices.studies.mobile import _references, validation, without_transformer_model
 from workloads import Activation, NetworkBuilder, NormKind, SpecError
 from workloads.zoo import deit_tiny, mobilenetv2, resnet18
 

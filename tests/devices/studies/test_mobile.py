@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from devices.mobile import studies
+from devices.studies import mobile as studies
 
 
 def test_validation_study_lists_calibration_rows(tmp_path):
