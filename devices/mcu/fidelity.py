@@ -1,10 +1,11 @@
 """The microcontrollers' rows of the fidelity table (`python -m sim.fidelity`): the published
-figures of devices/mcu/study.py (`PUBLISHED`: MCUNetV2's MobileNetV2 SRAM figures, TinyEngine's
-measured SRAM and flash, the mcunet model zoo's SRAM and flash), recomputed here by the memory
-and patch planners, and every latency of TinyEngine README's STM32H743 table that the zoo can
-build, per kernel library, simulated by devices/mcu/latency.py (the deployed, fused graph).
+figures of devices/studies/mcu_patch.py (`PUBLISHED`: MCUNetV2's MobileNetV2 SRAM figures,
+TinyEngine's measured SRAM and flash, the mcunet model zoo's SRAM and flash), recomputed here by
+the memory and patch planners, and every latency of TinyEngine README's STM32H743 table that the
+zoo can build, per kernel library, simulated by devices/studies/mcu_latency.py (the deployed,
+fused graph).
 
-Bands: latency as devices/mcu/latency.py states them (calibration 1 %, held out 25 %; its
+Bands: latency as devices/studies/mcu_latency.py states them (calibration 1 %, held out 25 %; its
 TF-Lite Micro rows are open gaps here, see `_latency_rows`); MCUNetV2's layer-by-layer and patch peaks are activation counts the paper
 gives to the kB, so 1 %; the measured SRAM and flash of deployed binaries include a runtime the
 planner covers with a reserve (an assumption of the presets), so 10 %. The published ranges
@@ -13,12 +14,12 @@ planner covers with a reserve (an assumption of the presets), so 10 %. The publi
 
 from __future__ import annotations
 
-from devices.mcu import latency
+from devices.studies import mcu_latency as latency
 from devices.mcu.device import load_spec
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_plan
 from devices.mcu.spec import KB
-from devices.mcu.study import PUBLISHED, mbv2_mcunet_baseline
+from devices.studies.mcu_patch import PUBLISHED, mbv2_mcunet_baseline
 from sim.fidelity import FidelityRow, Role
 from workloads.zoo import mcunet, mobilenetv2
 
@@ -74,7 +75,7 @@ def rows(*, fast: bool = False) -> list[FidelityRow]:
 
 
 def _latency_rows() -> list[FidelityRow]:
-    """TinyEngine README's STM32H743 latency table, per kernel library (devices/mcu/latency.py).
+    """TinyEngine README's STM32H743 latency table, per kernel library (devices/studies/mcu_latency.py).
 
     The study holds TF-Lite Micro rows to a 65 % band that "records a known gap" (its reference
     kernels are priced by an instruction count alone, about 2.5x short); here they are open

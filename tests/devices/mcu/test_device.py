@@ -12,7 +12,7 @@ import simpy
 
 from devices.mcu.device import McuDevice, nrf52840, stm32f412, stm32f746, stm32h743
 from devices.mcu.kernels import op_cycles
-from devices.mcu.study import mbv2_mcunet_baseline
+from devices.studies.mcu_patch import mbv2_mcunet_baseline
 from sim import Cost, Device, Stream, simulate
 from sim.spec import override
 from tests.devices.mcu.conftest import residual_block

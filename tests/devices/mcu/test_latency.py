@@ -10,7 +10,7 @@ import pytest
 
 from devices.mcu import kernels
 from devices.mcu.kernels import KernelKind, mac_kernel_cycles
-from devices.mcu.latency import (
+from devices.studies.mcu_latency import (
     CALIBRATION,
     HELD_OUT_BAND,
     PUBLISHED_MS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
-from devices.mcu.study import main
+from devices.studies.mcu_patch import main
 
 
 def test_small_study_writes_its_tables(tmp_path):
