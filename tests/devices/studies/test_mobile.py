@@ -26,6 +26,6 @@ def test_sparsity_study_shows_the_schemes_trade_offs(tmp_path):
 
 def test_driving_scenario_meets_deadlines_only_when_compressed(tmp_path):
     rows = studies.driving(tmp_path, small=True)
-    misses = {(r["variant"], r["stream"]): r["deadline_misses"] for r in rows}
+    misses = {(r.variant, r.stream): r.deadline_misses for r in rows}
     assert misses[("dense fp32", "lidar")] > 0
     assert all(misses[("block 75% + int8 + fused", s)] == 0 for s in ("camera", "lidar", "tracker"))
