@@ -225,3 +225,11 @@ def test_integers_beyond_2_53_are_refused_by_key():
     with pytest.raises(SpecError, match=r"cores.big.freq_hz: expected a number of magnitude at "
                                         r"most 2\*\*53, got a 20-digit integer"):
         validate(Board, board_data(cores=[{"name": "big", "freq_hz": 10**20 - 1}]), where="f")
+
+
+def test_a_device_file_over_1_mib_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("# padding\n" * 120_000, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"huge.yaml: 1,320,000 bytes; a device file is at most "
+                                        r"1,048,576 bytes"):
+        spec_from_file(path, family=TOY)
