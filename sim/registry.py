@@ -70,17 +70,28 @@ class Registry:
 
     def resolve_device(self, what: str, overrides: Mapping[str, object] | None = None) -> Device:
         """A registered device name or the path of a YAML device file, with `--set` overrides."""
-        path = Path(what)
-        if path.suffix.lower() in SPEC_SUFFIXES or "/" in what or (
-                what not in self.devices and path.exists()):
+        if self.names_file(what):
             return self.load_device(what, overrides)
         return self.device(what, overrides)
+
+    def resolve_spec(self, what: str, overrides: Mapping[str, object] | None = None) -> DeviceSpec:
+        """The declarative spec `resolve_device(what, overrides)` builds its device from."""
+        if self.names_file(what):
+            spec = spec_from_file(Path(what), family_of=self.family, base_of=self.device_spec)
+        else:
+            spec = self.device_spec(what)
+        return override(spec, overrides or {}, where=f"--set on {what}")
+
+    def names_file(self, what: str) -> bool:
+        """True when `what` is a device file's path rather than a registered name."""
+        path = Path(what)
+        return path.suffix.lower() in SPEC_SUFFIXES or "/" in what or (
+            what not in self.devices and path.exists())
 
     def load_device(self, path: str | Path, overrides: Mapping[str, object] | None = None) -> Device:
         """The device described by a YAML device file (`family:` or `base:`), then overrides."""
         spec = spec_from_file(Path(path), family_of=self.family, base_of=self.device_spec)
-        spec = override(spec, overrides or {}, where=f"--set on {path}")
-        return self._build(spec)
+        return self._build(override(spec, overrides or {}, where=f"--set on {path}"))
 
     def _build(self, spec: DeviceSpec) -> Device:
         """`family.build(spec)`, a failure of the family's own code named as its plug-in's."""

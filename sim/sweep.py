@@ -58,7 +58,7 @@ from sim.engine import Stream, simulate
 from sim.export import OutputError, write_atomic
 from sim.registry import Registry
 from sim.report import edgesim_version
-from sim.spec import Name, Spec, validate
+from sim.spec import DeviceSpec, Name, Spec, override, validate
 from workloads import EdgesimError, Network, SparsityScheme, SpecError, yamlio
 from workloads.errors import suggest
 
@@ -554,27 +554,24 @@ class _Keys:
     def device_identity(self, index: int, overrides: Mapping[str, Scalar]) -> str:
         key = (index, tuple(sorted(overrides.items())))
         if key not in self._devices:
-            from sim.spec import DeviceSpec, override, spec_from_file
-
             entry = self.spec.device_entries()[index]
-            reg = self.registry
-            path = Path(entry.name)
-            is_file = path.suffix.lower() in (".yaml", ".yml") or "/" in entry.name
             merged = {**entry.set, **overrides}
-            if is_file:
-                base = spec_from_file(path, family_of=reg.family, base_of=reg.device_spec)
-                identity = override(base, merged, where=f"sweep device {entry.name}").model_dump_json()
+            reg = self.registry
+            if reg.names_file(entry.name):  # the same test resolve_device makes
+                device, spec = None, reg.resolve_spec(entry.name, merged)
             else:
                 device = reg.device(entry.name)
                 spec = getattr(device, "spec", None)
                 if isinstance(spec, DeviceSpec):
-                    identity = override(spec, merged, where=f"sweep device {entry.name}").model_dump_json()
-                elif merged:
-                    raise SpecError(f"device {entry.name!r} has no declarative spec yet, so its "
-                                    f"parameters {sorted(merged)} cannot be swept; sweep a "
-                                    "device of a family on sim.spec (e.g. a roofline preset)")
-                else:
-                    identity = repr(device)
+                    spec = override(spec, merged, where=f"--set on {entry.name}")
+            if isinstance(spec, DeviceSpec):
+                identity = spec.model_dump_json()
+            elif merged:
+                raise SpecError(f"device {entry.name!r} has no declarative spec yet, so its "
+                                f"parameters {sorted(merged)} cannot be swept; sweep a "
+                                "device of a family on sim.spec (e.g. a roofline preset)")
+            else:
+                identity = repr(device)
             self._devices[key] = json.dumps([identity, entry.target])
         return self._devices[key]
 
