@@ -17,6 +17,7 @@ from collections.abc import Callable
 import workloads.zoo as zoo
 from sim.fidelity import FidelityRow, Role
 from workloads import Network, OpKind
+from workloads.zoo.mobilenet import TF_SLIM_MOBILENETV2_MMACS
 
 TORCHVISION = "torchvision model docs (IMAGENET1K weights)"
 TIMM = "timm deit_*_patch16_224 / DeiT (arXiv 2012.12877) Table 1"
@@ -60,15 +61,6 @@ MCUNET_README = (
     ("proxyless-w0.3", zoo.proxyless_w03, 38.3, 0.75),
 )
 """(net_id, builder, M MACs to 0.1, M parameters to 0.01)."""
-
-TF_SLIM_MOBILENETV2_MMACS = {
-    (1.4, 224): 582, (1.3, 224): 509,
-    (1.0, 224): 300, (1.0, 192): 221, (1.0, 160): 154, (1.0, 128): 99, (1.0, 96): 56,
-    (0.75, 224): 209, (0.75, 192): 153, (0.75, 160): 107, (0.75, 128): 69, (0.75, 96): 39,
-    (0.5, 224): 97, (0.5, 192): 71, (0.5, 160): 50, (0.5, 128): 32, (0.5, 96): 18,
-    (0.35, 224): 59, (0.35, 192): 43, (0.35, 160): 30, (0.35, 128): 20, (0.35, 96): 11,
-}
-"""(width, resolution) -> M MACs, truncated to whole millions by the table."""
 
 DARKNET_YOLOV4_BFLOPS = ((608, 128.5), (512, 91.1), (416, 60.1), (320, 35.5))
 """Darknet counts 2 FLOPs a MAC plus its shortcut adds (~0.03 BFLOPs), so 0.2 %."""

@@ -15,6 +15,7 @@ import pytest
 import workloads.zoo as zoo
 from workloads import Network, OpKind, SpecError
 from workloads.zoo import IRBlock, inverted_residual_net
+from workloads.zoo.mobilenet import TF_SLIM_MOBILENETV2_MMACS
 
 # --- parameter counts: exact -------------------------------------------------------------------
 
@@ -62,21 +63,6 @@ PUBLISHED_GMACS = [
                          ids=lambda v: getattr(v, "__name__", str(v)))
 def test_macs_match_published(builder, gmacs, tolerance):
     assert abs(builder().macs / 1e9 - gmacs) <= tolerance
-
-
-# TF-slim MobileNetV2 checkpoint table (tensorflow/models research/slim/nets/mobilenet README,
-# reproduced in the tf.keras.applications.mobilenet_v2 docs, r2.4), "MACs (M)" by
-# (width multiplier, resolution). The paper (arXiv 1801.04381) quotes 300M MAdds for 1.0/224 and
-# 585M for 1.4/224; the table has 582. Its figures are truncated, not rounded, to whole millions
-# (1.0/224 is 300.77M by count), so the check is floor(ours) == published. The TF checkpoints have
-# 1001 classes, 1280 MACs more than ours, which moves no entry across a whole million.
-TF_SLIM_MOBILENETV2_MMACS = {
-    (1.4, 224): 582, (1.3, 224): 509,
-    (1.0, 224): 300, (1.0, 192): 221, (1.0, 160): 154, (1.0, 128): 99, (1.0, 96): 56,
-    (0.75, 224): 209, (0.75, 192): 153, (0.75, 160): 107, (0.75, 128): 69, (0.75, 96): 39,
-    (0.5, 224): 97, (0.5, 192): 71, (0.5, 160): 50, (0.5, 128): 32, (0.5, 96): 18,
-    (0.35, 224): 59, (0.35, 192): 43, (0.35, 160): 30, (0.35, 128): 20, (0.35, 96): 11,
-}
 
 
 @pytest.mark.parametrize("width, resolution", sorted(TF_SLIM_MOBILENETV2_MMACS))
