@@ -12,9 +12,7 @@ ResNet-50 with real weight values (25.6 M, 2:4-pruned convs), where sparsity det
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +22,8 @@ sys.path.insert(0, str(ROOT))  # the full-size builders live with their tests
 
 from tests.workloads.test_onnx_full_size import CASES  # noqa: E402
 from workloads.onnx_import import load_onnx  # noqa: E402
+from timing import median_s  # noqa: E402
 
-
-def median_s(fn, repeat: int) -> float:
-    fn()  # warm-up: imports, onnx's schema tables
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def with_values(model, rng: np.random.Generator):

@@ -9,23 +9,13 @@ the time to program the weights, and the exact digital x @ w for scale.
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import numpy as np
 
 from accelerators.pim.adc import AdcSpec
 from accelerators.pim.crossbar import CrossbarSpec, program, run
+from timing import median_s
 
-
-def median_s(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

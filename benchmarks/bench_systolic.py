@@ -20,21 +20,13 @@ from pathlib import Path
 from accelerators.systolic import validation
 from sim.systolic import Dataflow, Layers, SystolicArray, energy_pj, simulate
 from workloads.zoo import resnet18
+from timing import median_s
 
 ONE_LAYER = """Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
 Conv2_1a,56,56,3,3,64,64,1,
 """
 """ResNet-18's first 3x3 layer in SCALE-Sim's form (no padding field: 54x54 outputs)."""
 
-
-def median_s(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def wall_s(cmd: list[str], cwd: Path) -> float:
