@@ -44,3 +44,20 @@ def unit_spec(**changes) -> RooflineSpec:
         vector_ops_per_s=1e9, dram_bytes_per_s=1e9, node_nm=45,
     )
     return RooflineSpec(**{**base, **changes})
+
+
+def assert_device_file_error(registry, path, line: str, capsys) -> None:
+    """Loading device file `path` raises exactly `PATH: line`, and `edgesim run` prints it as
+    one error line, exits 2 and writes nothing to stdout."""
+    import pytest
+
+    from sim.cli import main
+    from workloads import SpecError
+
+    with pytest.raises(SpecError) as err:
+        registry.load_device(path)
+    assert str(err.value) == f"{path}: {line}"
+    assert main(["run", "resnet18", "--device", str(path)], registry=registry) == 2
+    out = capsys.readouterr()
+    assert out.err == f"edgesim: error: {path}: {line}\n" and out.out == ""
+

@@ -16,6 +16,7 @@ from sim.cli import main
 from sim.spec import dump_yaml, json_schema, override, spec_from_file
 from workloads import NetworkBuilder, SpecError
 from workloads.zoo import resnet18
+from tests.helpers import assert_device_file_error
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "devices"
 REGISTRY = Registry(devices={"fpga-zcu102": factories.zcu102}, workloads={"resnet18": resnet18},
@@ -110,12 +111,7 @@ def test_cross_field_and_reference_errors_are_one_line_naming_file_and_key(body,
                                                                           capsys):
     path = tmp_path / "bad.yaml"
     path.write_text("base: fpga-zcu102\n" + body)
-    with pytest.raises(SpecError) as err:
-        REGISTRY.load_device(path)
-    assert str(err.value) == f"{path}: {line}"
-    assert main(["run", "resnet18", "--device", str(path)], registry=REGISTRY) == 2
-    out = capsys.readouterr()
-    assert out.err == f"edgesim: error: {path}: {line}\n" and out.out == ""
+    assert_device_file_error(REGISTRY, path, line, capsys)
 
 
 def test_schema_accepts_a_part_or_design_by_name():

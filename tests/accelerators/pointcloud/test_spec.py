@@ -13,6 +13,7 @@ from sim.energy import HOROWITZ_45NM
 from sim.spec import dump_yaml, override, spec_from_file
 from workloads import NetworkBuilder, SpecError
 from workloads.zoo import resnet18
+from tests.helpers import assert_device_file_error
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "devices"
 REGISTRY = Registry(devices={"pointacc": pointacc, "pointacc-edge": pointacc_edge},
@@ -86,12 +87,7 @@ def test_dram_energy_none_is_the_shared_table_and_zero_is_zero(tmp_path):
 def test_cross_field_errors_are_one_line_naming_file_and_key(body, line, tmp_path, capsys):
     path = tmp_path / "bad.yaml"
     path.write_text("base: pointacc\n" + body)
-    with pytest.raises(SpecError) as err:
-        REGISTRY.load_device(path)
-    assert str(err.value) == f"{path}: {line}"
-    assert main(["run", "resnet18", "--device", str(path)], registry=REGISTRY) == 2
-    out = capsys.readouterr()
-    assert out.err == f"edgesim: error: {path}: {line}\n" and out.out == ""
+    assert_device_file_error(REGISTRY, path, line, capsys)
 
 
 def test_example_device_file_runs(capsys):
