@@ -14,7 +14,7 @@ from accelerators.fpga.parts import load_part
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import dump_yaml, json_schema, override, spec_from_file
-from workloads import NetworkBuilder, SpecError
+from workloads import NetworkBuilder
 from workloads.zoo import resnet18
 from tests.helpers import assert_device_file_error
 

@@ -11,7 +11,7 @@ from sim import Registry
 from sim.cli import main
 from sim.energy import HOROWITZ_45NM
 from sim.spec import dump_yaml, override, spec_from_file
-from workloads import NetworkBuilder, SpecError
+from workloads import NetworkBuilder
 from workloads.zoo import resnet18
 from tests.helpers import assert_device_file_error
 
