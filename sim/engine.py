@@ -547,7 +547,7 @@ class _Run:
     def __init__(self, device: Device, plans: list[_Plan], rngs) -> None:
         self.device = device
         self.plans = plans
-        self.env = env = simpy.Environment()
+        self.env = simpy.Environment()
         self._seq = 0
         self._durations: dict[int, int] = {}
         # Arbitration costs an event per instant; pay it only when priorities can differ.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from types import MappingProxyType
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata

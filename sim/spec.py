@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import enum
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path

@@ -12,7 +12,7 @@ and the projection; stochastic depth and dropout are training-only and omitted.
 from __future__ import annotations
 
 from workloads.network import Network, NetworkBuilder
-from workloads.ops import Activation, NormKind, PoolMode
+from workloads.ops import Activation, PoolMode
 from workloads.zoo._common import check_int, check_resolution, conv_bn_act, pooled_classifier
 
 # Paper Table 1 / torchvision `_efficientnet_conf("efficientnet_b0")`:

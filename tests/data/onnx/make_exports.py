@@ -18,7 +18,6 @@ dim symbolic (torch.export specialises a size-1 dim).
 
 from __future__ import annotations
 
-import math
 import sys
 import warnings
 from pathlib import Path
