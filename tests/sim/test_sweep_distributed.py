@@ -118,7 +118,8 @@ def test_a_killed_worker_is_one_error_and_keeps_every_finished_row(tmp_path, mon
                        "parameters": {"device.dram_bytes_per_s": [10e9, 20e9, 40e9, 80e9,
                                                                   160e9, 320e9, 640e9, 1280e9]}})
     monkeypatch.setattr(sweep, "_real_evaluate", sweep.evaluate, raising=False)
-    monkeypatch.setattr(sweep, "evaluate", _dies_on_later_chunks)
+    # The executors hand chunks to the `evaluate` they import: patch it there.
+    monkeypatch.setattr(sweep.executors, "evaluate", _dies_on_later_chunks)
     with pytest.raises(sweep.WorkerError, match="worker process died.*run again to resume"):
         run(spec, out=tmp_path, workers=2, progress=False, chunk_size=4)
     kept = _stored(tmp_path)
