@@ -69,6 +69,20 @@ def _inputs(ins: list, n: int, names: str) -> list:
     return ins
 
 
+def _operands(imp, node, ins: list) -> tuple[list[str], Const | None] | Const:
+    """The activation operands of an elementwise op or a concat, and its one constant operand
+    (its learned weight; None when there is none). When every operand is a constant the node
+    is one too: a Const of its output shape is returned instead. NodeError when more than one
+    operand is a constant."""
+    acts = [v for v in ins if isinstance(v, str)]
+    consts = [v for v in ins if isinstance(v, Const)]
+    if not acts:
+        return Const(imp.onnx_shape(node), np.dtype(np.float32))
+    if len(consts) > 1:
+        raise NodeError("more than one constant operand")
+    return acts, (consts[0] if consts else None)
+
+
 def learned_shape(c: Const) -> Shape:
     """The shape a constant operand counts parameters by (a scalar counts as (1,))."""
     if c.param_shape is not None:
@@ -295,13 +309,11 @@ def _einsum(imp, node, name: str, ins: list):
 def _elementwise(kind: OpKind) -> Converter:
     def convert(imp, node, name: str, ins: list):
         _inputs(ins, 2, "two operands")
-        acts = [v for v in ins if isinstance(v, str)]
-        consts = [v for v in ins if isinstance(v, Const)]
-        if not acts:
-            return Const(imp.onnx_shape(node), np.dtype(np.float32))
-        if len(consts) > 1:
-            raise NodeError("more than one constant operand")
-        shape = learned_shape(consts[0]) if consts else ()
+        operands = _operands(imp, node, ins)
+        if isinstance(operands, Const):
+            return operands
+        acts, const = operands
+        shape = learned_shape(const) if const is not None else ()
         return imp.builder.op(kind, acts, weight_shape=shape, name=name)
 
     return convert
@@ -361,16 +373,14 @@ def _layer_norm(imp, node, name: str, ins: list):
 def _concat(imp, node, name: str, ins: list):
     if not ins:
         raise NodeError("missing required inputs")
-    acts = [v for v in ins if isinstance(v, str)]
-    consts = [v for v in ins if isinstance(v, Const)]
-    if not acts:
-        return Const(imp.onnx_shape(node), np.dtype(np.float32))
-    if len(consts) > 1:
-        raise NodeError("more than one constant operand")
-    if len(acts) == 1 and not consts:
+    operands = _operands(imp, node, ins)
+    if isinstance(operands, Const):
+        return operands
+    acts, const = operands
+    if len(acts) == 1 and const is None:
         return acts[0]  # a concat of one tensor is that tensor
     axis = require(attrs(node), "axis", node)
-    shape = learned_shape(consts[0]) if consts else ()
+    shape = learned_shape(const) if const is not None else ()
     return imp.builder.op(OpKind.CONCAT, acts, AxisAttrs(axis=axis), weight_shape=shape, name=name)
 
 
