@@ -153,7 +153,14 @@ class EngineKind(enum.Enum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EngineSpec:
-    """A unit ops queue for: a compute array, a DMA channel, a memory port."""
+    """A unit ops queue for: a compute array, a DMA channel, a memory port.
+
+    Internal, not a user-facing spec: no device file or `--set` reaches it. Each device builds
+    its engines in code (`Device.engines`) from its own `sim.spec.DeviceSpec`, whose fields are
+    what files and `--set` change, so it stays a frozen dataclass; `__post_init__` guards a
+    plug-in author's call (SpecError on an empty name, capacity < 1 or a negative or
+    non-finite static power).
+    """
 
     name: str
     kind: EngineKind = EngineKind.COMPUTE
