@@ -154,8 +154,12 @@ def parse_place(texts: Iterable[str], network: Network, device: Device) -> dict[
         if not sep or not op or not target:
             raise SpecError(f"--place {text!r}: expected OP=TARGET, e.g. --place L3.conv=cpu")
         if op not in known:
+            # A fused op is named after its members ('L19.conv+bn+leaky_relu'): a member's
+            # name finds it before a spelling match does.
+            within = [n for n in names if op in n.split("+") or n.startswith(op)]
+            hint = f" (did you mean {within[0]!r}?)" if within else suggest(op, names)
             raise SpecError(f"--place {text!r}: network {network.name!r} has no op {op!r}"
-                            f"{suggest(op, names)}; `edgesim trace show` lists its ops")
+                            f"{hint}; `edgesim trace show` lists its ops")
         if target not in device.targets:
             raise SpecError(f"--place {text!r}: device {device.name!r} has no target {target!r}"
                             f"{suggest(target, device.targets)}; choose one of "
