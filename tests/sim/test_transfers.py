@@ -134,3 +134,18 @@ def test_a_transfer_on_an_undeclared_engine_is_refused():
 
     with pytest.raises(SpecError, match="engine 'bus'"):
         simulate(Stream(network=_pair(), placement={"b": "cpu"}), Bad(costs={"a": 1.0, "b": 1.0}))
+
+
+def test_contract_checks_hand_offs():
+    from sim.contract import check_device
+
+    class Shrinking(PerTarget):
+        def transfer(self, n_bytes, source, dest):  # less time for more bytes: unphysical
+            return Cost.serial(Phase(dest, 1e-3 / n_bytes, PhaseLabel.TRANSFER))
+
+    found = [str(v) for v in check_device(Shrinking(costs={}))
+             if "transfer" in str(v)]
+    assert found == [f"[monotone] {d}/transfer {s}->{d}: 1 MB takes less time or energy than 1 kB"
+                     for s, d in (("gpu", "cpu"), ("cpu", "gpu"))]
+    device = TwoUnits(costs={})
+    assert [v for v in check_device(device, targets=("gpu",)) if "transfer" in str(v)] == []
