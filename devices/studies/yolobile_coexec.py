@@ -80,6 +80,9 @@ class CoexecRun:
     n_hand_offs: int
     hand_off_ms: float
     """Time of every hand-off phase on the units, summed (they may overlap other work)."""
+    gpu_only_mj: float
+    """Energy of the GPU-only frame, static power of every unit included."""
+    coexec_mj: float
 
     @property
     def gpu_only_fps(self) -> float:
@@ -116,6 +119,7 @@ def coexec(net: Network, board: MobileBoard, case: str, setting: str
         coexec_ms=report.latency_s * 1e3, n_ops=len(net.ops), n_ops_on_cpu=len(on_cpu),
         cpu_macs_pct=round(100 * sum(op.effective_macs for op in on_cpu) / total_macs, 3),
         n_hand_offs=len(spans), hand_off_ms=round(sum(spans) * 1e3, 4),
+        gpu_only_mj=round(alone.energy_j * 1e3, 4), coexec_mj=round(report.energy_j * 1e3, 4),
     ), placement, report
 
 
@@ -301,14 +305,19 @@ def _readme(out: Path, runs, sensitivity, table, scale, what_if_placement, small
         "parallel branch on the unit that finishes the frame first, the preset's GPU<->CPU "
         "hand-off included), one run each.",
         "",
-        "| run | GPU only FPS | GPU + CPU FPS | speed-up | ops on CPU | MACs on CPU % | hand-offs |",
-        "|---|---|---|---|---|---|---|",
+        "| run | GPU only FPS | GPU + CPU FPS | speed-up | ops on CPU | MACs on CPU % | hand-offs "
+        "| energy/frame GPU only, GPU + CPU (mJ) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in (main, what_if):
         lines.append(f"| {r.case} | {r.gpu_only_fps:.2f} | {r.coexec_fps:.2f} | {r.speedup:.4f} | "
                      f"{r.n_ops_on_cpu} | {r.cpu_macs_pct:.2f} | {r.n_hand_offs} "
-                     f"({r.hand_off_ms:.3f} ms) |")
+                     f"({r.hand_off_ms:.3f} ms) | {r.gpu_only_mj:.2f}, {r.coexec_mj:.2f} |")
     lines += [
+        "",
+        "The what-if keeps the GPU's active power at the slower clock, so its energy is not a "
+        "prediction; the co-executed frame's energy adds the CPU's active power over its "
+        "branches and the hand-offs' DRAM traffic.",
         "",
         "## Fidelity rows (held out, in `results/fidelity`)",
         "",
