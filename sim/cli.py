@@ -101,6 +101,7 @@ def _cmd_run(args, registry: Registry) -> int:
     stream = Stream(
         network=network,
         target=args.target or "",
+        placement=_placement(args, network, device),
         period_s=1.0 / args.fps if args.fps is not None else 0.0,
         n_frames=args.frames,
         deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms is not None else float("inf"),
@@ -114,6 +115,18 @@ def _cmd_run(args, registry: Registry) -> int:
         for path in write_report(report, args.out, stem=stem):
             print(f"wrote {path}")
     return 0
+
+
+def _placement(args, network: Network, device) -> dict[str, str]:
+    """`--placement auto` (sim.placement.branch_placement), then each `--place OP=TARGET`."""
+    from sim.placement import branch_placement, parse_place
+
+    if args.target is not None and args.target not in device.targets:
+        return {}  # the engine refuses the target with the device's list
+    placement = (branch_placement(network, device, target=args.target)
+                 if args.placement == "auto" else {})
+    placement.update(parse_place(args.place, network, device))
+    return placement
 
 
 def _refuse_other_report(path: Path, report) -> None:
@@ -290,6 +303,12 @@ def build_parser(extra_commands: Sequence = ()) -> argparse.ArgumentParser:
     _add_transform_args(p)
     add_device_args(p)
     p.add_argument("--target", help="unit of the device (default: its first)")
+    p.add_argument("--place", action="append", default=[], metavar="OP=TARGET",
+                   help="run op OP on unit TARGET, handing tensors between units at the "
+                        "device's cost (repeat; after --placement)")
+    p.add_argument("--placement", choices=["auto"],
+                   help="auto: each parallel branch on the unit that finishes the frame first "
+                        "(YOLObile's GPU-CPU rule, sim.placement)")
     p.add_argument("--fps", type=float, help="run as a periodic stream at this rate")
     p.add_argument("--frames", type=int, default=1, help="frames to run (with --fps)")
     p.add_argument("--deadline-ms", type=float, help="per-frame deadline, ms")

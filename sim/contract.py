@@ -28,7 +28,10 @@ What is checked (a `DoesNotFitError` with a message is an allowed answer for any
 - deterministic: pricing an op twice, or an equal copy of it, gives the same cost, and two
   simulations of the same network give the same report;
 - energy adds up: a simulation's energy components are non-negative and sum to its total,
-  which equals the per-op energies plus static energy.
+  which equals the per-op energies plus static energy;
+- hand-offs: a `transfer(n_bytes, source, dest)` the device defines gives, between any two of
+  its targets, a deterministic `Cost` on declared engines with `PhaseLabel` labels whose time
+  and energy never fall as the bytes grow.
 
 Failures of the device's own code (any exception other than `DoesNotFitError`) are reported as
 violations naming the op, not raised, so one call lists every problem at once.
@@ -42,7 +45,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sim.device import BoundBy, Cost, Device, EngineKind, EngineSpec, MemoryLevel, PhaseLabel
+from sim.device import (BoundBy, Cost, Device, EngineKind, EngineSpec, MemoryLevel, PhaseLabel,
+                        transfer_cost)
 from sim.energy import EnergyComponent
 from sim.engine import Stream, simulate
 from workloads import (Compression, DoesNotFitError, EdgesimError, Network, NetworkBuilder, Op,
@@ -307,11 +311,43 @@ def _simulation(device: Device, target: str, network: Network) -> Iterator[Viola
                         f"from the total ({total!r} J)")
 
 
+def _transfers(device: Device, targets: tuple[str, ...]) -> Iterator[Violation]:
+    """The hand-off between every ordered pair of `targets`, at 1 kB and at 1 MB."""
+    if getattr(device, "transfer", None) is None:
+        return
+    engines = {e.name for e in device.engines}
+    for source in targets:
+        for dest in targets:
+            if source == dest:
+                continue
+            where = f"transfer {source}->{dest}"
+            try:
+                small, big = (transfer_cost(device, n, source, dest) for n in (1_000, 1_000_000))
+                again = transfer_cost(device, 1_000, source, dest)
+            except Exception as err:  # noqa: BLE001 - a plug-in under test may raise anything
+                yield Violation("raised", dest, where, f"raised {type(err).__name__}: {err}")
+                continue
+            if not (isinstance(small, Cost) and isinstance(big, Cost)):
+                yield Violation("form", dest, where, "transfer() did not return a sim.Cost")
+                continue
+            if small != again:
+                yield Violation("deterministic", dest, where, "two calls gave different costs")
+            for phase in small.phases + big.phases:
+                if phase.engine not in engines:
+                    yield Violation("form", dest, where, f"phase on undeclared engine {phase.engine!r}")
+                if not isinstance(phase.label, PhaseLabel):
+                    yield Violation("vocabulary", dest, where, f"label {phase.label!r} is no PhaseLabel")
+            if not (_not_less(big.latency_s, small.latency_s)
+                    and _not_less(big.dynamic_energy_j, small.dynamic_energy_j)):
+                yield Violation("monotone", dest, where, "1 MB takes less time or energy than 1 kB")
+
+
 def check_device(device: Device, *, targets: tuple[str, ...] | None = None) -> list[Violation]:
     """Every contract violation of `device` on `targets` (default: all of its targets)."""
     found = _form(device)
     if found:
         return found
+    found += _transfers(device, tuple(device.targets))  # a hand-off needs two targets
     small_nets, big_nets = variants(every_kind_network(1)), variants(every_kind_network(2))
     for target in targets or device.targets:
         kinds = _kinds(device, target)

@@ -135,6 +135,9 @@ class PhaseLabel(_Vocabulary):
     """Scattering rows by index with a reduction."""
     GATHER_SCATTER = "gather_scatter"
     """A GPU kernel that gathers or scatters rows by index."""
+    TRANSFER = "transfer"
+    """Handing a tensor from one target to another (`Device.transfer`): a cache flush or
+    invalidate, a queue synchronisation, or a copy, before the op that reads it."""
 
 
 _PHASE_LABELS = PhaseLabel._value2member_map_
@@ -353,6 +356,11 @@ class Device(Protocol):
     hold all stationary weights) is refused at once with DoesNotFitError. A device without it
     accepts every network whose op kinds it supports; `DeviceBase` gives that no-op default.
 
+    A device may also define `transfer(n_bytes, source, dest) -> Cost` (see `Transfer`): what
+    handing `n_bytes` produced on target `source` to an op on target `dest` costs. The engine
+    runs it before every op that reads a tensor made on another target; a device without it
+    (or `DeviceBase`'s default) hands tensors over for free.
+
     Every built-in device also states, for its report summary (plug-ins should too):
     `energy_model: sim.energy.EnergyModel` (its energy method, what it leaves out and assumes)
     and `unit_text(target) -> str` (the unit as simulated, with its clock, e.g. '512 ALUs at
@@ -385,13 +393,44 @@ class NetworkCheck(Protocol):
         ...
 
 
+@runtime_checkable
+class Transfer(Protocol):
+    """The optional part of the `Device` contract: the cost of a tensor crossing targets."""
+
+    def transfer(self, n_bytes: int, source: str, dest: str) -> Cost:
+        """The pure cost of handing `n_bytes` written on target `source` to an op on `dest`
+        (source != dest): its stages run before that op's own, on whichever engines the
+        device names; an empty Cost (no stages, no energy) when the hand-off is free."""
+        ...
+
+
+FREE_TRANSFER = Cost(stages=())
+"""A hand-off that costs nothing (`DeviceBase.transfer`)."""
+
+
 class DeviceBase:
-    """A base class a device may inherit for the protocol's defaults: `check` accepts all."""
+    """A base class a device may inherit for the protocol's defaults: `check` accepts all,
+    `transfer` is free."""
 
     __slots__ = ()
 
     def check(self, network: Network, target: str) -> None:
         """Accept every network: no whole-network limit beyond each op's own cost."""
+
+    def transfer(self, n_bytes: int, source: str, dest: str) -> Cost:
+        """Hand every tensor between targets for free (a device with one target, or one whose
+        units share their memory at no cost)."""
+        return FREE_TRANSFER
+
+
+def transfer_cost(device: Device, n_bytes: int, source: str, dest: str) -> Cost:
+    """`device.transfer(n_bytes, source, dest)` when the device defines it; otherwise free.
+
+    Raises whatever the device's transfer raises."""
+    transfer = getattr(device, "transfer", None)
+    if transfer is None or source == dest:
+        return FREE_TRANSFER
+    return transfer(n_bytes, source, dest)
 
 
 def check_network(device: Device, network: Network, target: str) -> None:

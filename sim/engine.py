@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 import simpy
 
-from sim.device import Cost, Device, Phase, check_network, precision_label
+from sim.device import Cost, Device, Phase, check_network, precision_label, transfer_cost
 from sim.energy import EnergyComponent
 from sim.registry import PluginError, call_plugin, origin_of
 from sim.report import FrameRecord, OpRecord, Report, RunMetadata, StreamInfo
@@ -67,7 +67,9 @@ class Stream:
     priority: int = 0
     """Lower values win contended engines."""
     placement: Mapping[str, str] = field(default_factory=dict)
-    """Op name -> target, overriding `target` for those ops (e.g. pin a layer to the CPU)."""
+    """Op name -> target, overriding `target` for those ops (e.g. pin a layer to the CPU). An op
+    that reads a tensor made on another target first pays the device's `transfer` for it
+    (`sim.placement` chooses placements from the device's costs)."""
     model_args: Mapping[str, object] = field(default_factory=dict)
     """Arguments the network's model was built with (e.g. {'width': 0.5}), for the report."""
 
@@ -139,19 +141,30 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
     # One liveness analysis (workloads.liveness): reading a view keeps its source alive.
     lifetimes = net.lifetimes
     default = stream.target or device.targets[0]
+    placement = stream.placement
+    # Where each op's output lives: its target, or for a free op (a view) its input's place.
+    # Network inputs have no place (the host wrote them to shared memory): reading them is free.
+    located: list[str | None] = []
     planned = []
     for i, op in enumerate(net.ops):
-        target = stream.placement.get(op.name, default)
+        target = placement.get(op.name, default)
         key = (id(op), target)
         cost = cost_cache.get(key)
         if cost is None:
             cost = cost_cache[key] = _price(device, op, target)
+        producers = tuple(index[s] for s in op.inputs if s in index)
+        if not cost.stages:
+            located.append(located[producers[0]] if producers else None)
+        else:
+            located.append(target)
+            if placement:  # a single-target stream hands nothing over
+                cost = _with_transfers(device, net, op, target, cost, producers, located)
         planned.append(
             _PlannedOp(
                 op=op,
                 target=target,
                 cost=cost,
-                producers=(producers := tuple(index[s] for s in op.inputs if s in index)),
+                producers=producers,
                 n_producers=len(set(producers)),
                 output=lifetimes.output[i],
                 frees=lifetimes.frees[i],
@@ -168,6 +181,50 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
         kept=lifetimes.kept,
         consumers=_consumers(planned),
     )
+
+
+def _with_transfers(device: Device, net: Network, op: Op, target: str, cost: Cost,
+                    producers: tuple[int, ...], located: list[str | None]) -> Cost:
+    """`cost` preceded by the device's hand-off of every input made on another target: one
+    `transfer` per source target, of the bytes of all the tensors it wrote that `op` reads
+    (one synchronisation covers them), its stages first, its energy and bytes added."""
+    incoming: dict[str, int] = {}
+    for j in dict.fromkeys(producers):
+        source = located[j]
+        if source is not None and source != target:
+            incoming[source] = incoming.get(source, 0) + net.ops[j].output_bytes
+    if not incoming:
+        return cost
+    stages: list[tuple[Phase, ...]] = []
+    energy = dict(cost.energy_j)
+    moved = dict(cost.bytes_moved)
+    for source, n_bytes in incoming.items():
+        hand_off = _price_transfer(device, op, n_bytes, source, target)
+        stages.extend(hand_off.stages)
+        for comp, e in hand_off.energy_j.items():
+            energy[comp] = energy.get(comp, 0.0) + e
+        for level, b in hand_off.bytes_moved.items():
+            moved[level] = moved.get(level, 0) + b
+    if not stages and energy == cost.energy_j:
+        return cost
+    return Cost(stages=tuple(stages) + cost.stages, prefetch=cost.prefetch, energy_j=energy,
+                bytes_moved=moved, bound_by=cost.bound_by,
+                executed_precision=cost.executed_precision, peak_macs_per_s=cost.peak_macs_per_s)
+
+
+def _price_transfer(device: Device, op: Op, n_bytes: int, source: str, dest: str) -> Cost:
+    """`sim.device.transfer_cost`, with every failure naming the device, its origin and the op."""
+    def what() -> str:
+        return (f"device {device.name!r} ({origin_of(device)}) pricing the hand-off of "
+                f"{n_bytes} bytes from {source!r} to {dest!r} for op {op.name!r}")
+
+    try:
+        cost = call_plugin(transfer_cost, what, device, n_bytes, source, dest)
+    except SpecError as err:
+        raise SpecError(f"{what()}: {err}") from err
+    if not isinstance(cost, Cost):
+        raise PluginError(f"{what()}: transfer() returned {type(cost).__name__}, not sim.Cost")
+    return cost
 
 
 def _consumers(planned: list[_PlannedOp]) -> tuple[tuple[int, ...], ...]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+from sim.device import EngineKind
+
 if TYPE_CHECKING:
     from sim.report import Report
 
@@ -48,6 +50,24 @@ def _precision_text(info) -> str:
     return text
 
 
+def _placed_rows(report: Report, info) -> list[tuple[str, str]]:
+    """For a stream placed on several units (`Stream.placement`): the ops on each other unit
+    and the hand-offs between units (`PhaseLabel.TRANSFER` phases), in its first frame."""
+    ops = [r for r in report.ops if r.stream == info.stream and r.frame == 0]
+    moved: dict[str, int] = {}
+    for r in ops:
+        if r.target != info.target:
+            moved[r.target] = moved.get(r.target, 0) + 1
+    if not moved:
+        return []
+    spans = [b - a for r in ops for engine, label, a, b in r.phases
+             if label == "transfer" and report.engine_kinds.get(engine) is EngineKind.COMPUTE]
+    text = ", ".join(f"{n} op{'s' if n > 1 else ''} on {report.units.get(t, t)}"
+                     for t, n in moved.items())
+    return [("  placed", text), ("  hand-offs", f"{len(spans)} per frame, "
+                                 f"{_si(sum(spans), 's')} on the units")]
+
+
 def summary_text(report: Report, *, top: int = 8) -> str:
     """What ran and what it cost, as aligned text.
 
@@ -70,6 +90,7 @@ def summary_text(report: Report, *, top: int = 8) -> str:
             ("stream", info.stream),
             ("  network", info.network + (f"  (model arguments: {args})" if args else "")),
             ("  unit", report.units.get(info.target, info.target)),
+            *_placed_rows(report, info),
             ("  batch", str(info.batch)),
             ("  compression", "; ".join(info.compressions) or "none (no weighted ops)"),
             ("  precision", _precision_text(info)),

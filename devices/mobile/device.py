@@ -41,8 +41,8 @@ from devices.mobile.kernels import (
     vector_ops,
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
-from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
-                        SpecNamed)
+from sim.device import (FREE_TRANSFER, BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase,
+                        PhaseLabel, SpecNamed)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
@@ -165,6 +165,24 @@ class MobileBoard(SpecNamed):
                            launch_s=unit.launch_overhead_s * (1 + sum(n for n, _ in extras)),
                            dram_bytes=dram_bytes,
                            memory_s=memory_s, weight_bytes=weight_bytes)
+
+    def transfer(self, n_bytes: int, source: str, dest: str) -> Cost:
+        """Handing `n_bytes` made on unit `source` to an op on unit `dest` (`HandoffSpec`): the
+        board's `handoff` between a GPU and a CPU unit, free between two CPU units or when the
+        board states no `handoff`. SpecError for an unknown unit."""
+        src, dst = self.spec.unit(source), self.spec.unit(dest)
+        handoff = self.spec.handoff
+        if handoff is None or src.kind is dst.kind:
+            return FREE_TRANSFER
+        dram_bytes = 2 * n_bytes  # written back by the producer, re-read by the consumer
+        return Cost(
+            stages=((Phase(dest, handoff.sync_latency_s + n_bytes / handoff.copy_bytes_per_s,
+                           PhaseLabel.TRANSFER),
+                     Phase(DRAM, dram_bytes / self.spec.dram_bytes_per_s, PhaseLabel.TRANSFER)),),
+            energy_j={EnergyComponent.OFF_CHIP: dram_bytes * self.spec.dram_energy_pj_per_byte * 1e-12},
+            bytes_moved={MemoryLevel.DRAM: dram_bytes},
+            bound_by=BoundBy.OVERHEAD,
+        )
 
     def cost(self, op: Op, target: str) -> Cost:
         key = (op, target)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from devices.studies import mobile as studies
+from devices.studies import yolobile_coexec
 from devices.mobile.device import from_preset
 from sim import Stream, simulate
 from sim.fidelity import FidelityRow, Role
@@ -72,4 +73,5 @@ def rows(*, fast: bool = False) -> list[FidelityRow]:
             quantity=f"{ref.what} latency, {ref.preset} {ref.target}", unit="ms",
             published_value=ref.published_ms, simulated_value=simulated_ms,
             band_pct=band, role=role, open_gap=open_gap, note=note))
+    out += yolobile_coexec.fidelity_rows(fast=fast)  # GPU-only vs GPU+CPU on the S20
     return out

@@ -207,6 +207,23 @@ class ComputeUnitSpec(Spec):
         return sum(g.n_cores * g.freq_hz for g in self.active_cores) * self.vector_ops_per_cycle
 
 
+class HandoffSpec(Spec):
+    """What a tensor costs to cross between a GPU and a CPU unit of the board (`Device.transfer`).
+
+    The units share DRAM, so nothing is copied between memories: the producer's queue is
+    synchronised (an OpenCL event wait or clFinish) and the tensor's cache lines are written
+    back by the producer and invalidated and re-read by the consumer. A hand-off of n bytes
+    occupies the consumer's unit for `sync_latency_s + n / copy_bytes_per_s` while 2 n bytes (the
+    write-back and the re-read) stream on the shared DRAM, and costs 2 n bytes of DRAM energy.
+    CPU clusters share a coherent L3 (Arm DynamIQ), so a hand-off between two CPU units is free.
+    """
+
+    sync_latency_s: NonNegativeFloat
+    """Fixed cost of one hand-off: the queue synchronisation and the thread wake-up."""
+    copy_bytes_per_s: PositiveFloat
+    """Rate at which the hand-off's cache maintenance and re-read move the tensor."""
+
+
 class BoardSpec(DeviceSpec):
     """A phone SoC or an edge board: compute units sharing one DRAM."""
 
@@ -220,6 +237,9 @@ class BoardSpec(DeviceSpec):
     """Energy of one byte read from or written to DRAM (interface and array)."""
     node_nm: PositiveFloat
     """Process node of the SoC."""
+    handoff: HandoffSpec | None = None
+    """Cost of a tensor crossing between a GPU and a CPU unit (GPU+CPU co-execution); None:
+    not measured for this board, so hand-offs are free (single-unit runs never pay one)."""
 
     @field_validator("units")
     @classmethod
