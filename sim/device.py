@@ -346,6 +346,13 @@ class Device(Protocol):
     hold all stationary weights) is refused at once with DoesNotFitError. A device without it
     accepts every network whose op kinds it supports; `DeviceBase` gives that no-op default.
 
+    A device may also define `for_network(network) -> Device` (see `NetworkBinding`):
+    `simulate` calls it once per stream, through `bind_network`, and prices that stream's ops
+    on the device it returns, so a device can work out whole-network facts once (the
+    point-cloud accelerator replays the index streams a `PointCloudNetwork` carries through its
+    cache). The result must declare the same engines and targets; without the method (or with
+    `DeviceBase`'s default) the device prices every network as it is.
+
     Every built-in device also states, for its report summary (plug-ins should too):
     `energy_model: sim.energy.EnergyModel` (its energy method, what it leaves out and assumes)
     and `unit_text(target) -> str` (the unit as simulated, with its clock, e.g. '512 ALUs at
@@ -378,13 +385,28 @@ class NetworkCheck(Protocol):
         ...
 
 
+@runtime_checkable
+class NetworkBinding(Protocol):
+    """The optional part of the `Device` contract: a device specialised to one network."""
+
+    def for_network(self, network: Network) -> Device:
+        """This device with whatever it works out once for `network` (pure; same engines and
+        targets); the device itself when there is nothing to work out."""
+        ...
+
+
 class DeviceBase:
-    """A base class a device may inherit for the protocol's defaults: `check` accepts all."""
+    """A base class a device may inherit for the protocol's defaults: `check` accepts all,
+    `for_network` returns the device unchanged."""
 
     __slots__ = ()
 
     def check(self, network: Network, target: str) -> None:
         """Accept every network: no whole-network limit beyond each op's own cost."""
+
+    def for_network(self, network: Network) -> Device:
+        """The device itself: it prices every network's ops the same way."""
+        return self
 
 
 def check_network(device: Device, network: Network, target: str) -> None:
@@ -395,3 +417,11 @@ def check_network(device: Device, network: Network, target: str) -> None:
     check = getattr(device, "check", None)
     if check is not None:
         check(network, target)
+
+
+def bind_network(device: Device, network: Network) -> Device:
+    """`device.for_network(network)` when the device defines it; otherwise `device` itself.
+
+    Raises whatever the device's method raises."""
+    bind = getattr(device, "for_network", None)
+    return device if bind is None else bind(network)
