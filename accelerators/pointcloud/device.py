@@ -459,7 +459,8 @@ class PointAccDevice(SpecNamed):
 
 
 FAMILY = Family(name="pointcloud", spec_type=PointAccSpec, build=PointAccDevice, presets=PRESETS)
-"""Registered under `edgesim.families` as 'pointcloud'; devices built from a spec price from counts."""
+"""Registered under `edgesim.families` as 'pointcloud'; a device built from a spec prices from counts
+until `simulate` binds it to a `PointCloudNetwork` (`for_network`)."""
 
 
 def from_preset(preset: str | Path = "pointacc") -> PointAccDevice:
@@ -468,7 +469,7 @@ def from_preset(preset: str | Path = "pointacc") -> PointAccDevice:
 
 
 def pointacc() -> PointAccDevice:
-    """Entry point: PointAcc's published configuration, priced from counts (no workload plan)."""
+    """Entry point: PointAcc's published configuration (no plan yet: `for_network` makes one)."""
     return from_preset("pointacc")
 
 

@@ -60,7 +60,7 @@ class SparseConvPlan:
 
 @dataclass(frozen=True, kw_only=True)
 class WorkloadPlan:
-    """What `PointAccDevice.for_workload` works out once for one workload."""
+    """What `PointAccDevice.for_network` / `for_workload` works out once for one network."""
 
     on_chip: frozenset[str] = frozenset()
     """Tensors that never go to DRAM (temporal fusion)."""
