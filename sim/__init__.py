@@ -4,7 +4,8 @@
 """
 
 from sim.device import (BoundBy, Cost, Device, DeviceBase, EngineKind, EngineSpec, MemoryLevel,
-                        NetworkCheck, Phase, PhaseLabel, check_network)
+                        NetworkBinding, NetworkCheck, Phase, PhaseLabel, bind_network,
+                        check_network)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.engine import Stream, simulate
 from sim.registry import Registry
@@ -22,6 +23,7 @@ __all__ = [
     "EngineSpec",
     "FrameRecord",
     "MemoryLevel",
+    "NetworkBinding",
     "NetworkCheck",
     "OpRecord",
     "Phase",
@@ -31,6 +33,7 @@ __all__ = [
     "StreamInfo",
     "Stream",
     "StreamStats",
+    "bind_network",
     "check_network",
     "simulate",
 ]

@@ -361,6 +361,13 @@ class Device(Protocol):
     runs it before every op that reads a tensor made on another target; a device without it
     (or `DeviceBase`'s default) hands tensors over for free.
 
+    A device may also define `for_network(network) -> Device` (see `NetworkBinding`):
+    `simulate` calls it once per stream, through `bind_network`, and prices that stream's ops
+    on the device it returns, so a device can work out whole-network facts once (the
+    point-cloud accelerator replays the index streams a `PointCloudNetwork` carries through its
+    cache). The result must declare the same engines and targets; without the method (or with
+    `DeviceBase`'s default) the device prices every network as it is.
+
     Every built-in device also states, for its report summary (plug-ins should too):
     `energy_model: sim.energy.EnergyModel` (its energy method, what it leaves out and assumes)
     and `unit_text(target) -> str` (the unit as simulated, with its clock, e.g. '512 ALUs at
@@ -408,9 +415,18 @@ FREE_TRANSFER = Cost(stages=())
 """A hand-off that costs nothing (`DeviceBase.transfer`)."""
 
 
+class NetworkBinding(Protocol):
+    """The optional part of the `Device` contract: a device specialised to one network."""
+
+    def for_network(self, network: Network) -> Device:
+        """This device with whatever it works out once for `network` (pure; same engines and
+        targets); the device itself when there is nothing to work out."""
+        ...
+
+
 class DeviceBase:
     """A base class a device may inherit for the protocol's defaults: `check` accepts all,
-    `transfer` is free."""
+    `transfer` is free, `for_network` returns the device unchanged."""
 
     __slots__ = ()
 
@@ -421,6 +437,10 @@ class DeviceBase:
         """Hand every tensor between targets for free (a device with one target, or one whose
         units share their memory at no cost)."""
         return FREE_TRANSFER
+
+    def for_network(self, network: Network) -> Device:
+        """The device itself: it prices every network's ops the same way."""
+        return self
 
 
 def transfer_cost(device: Device, n_bytes: int, source: str, dest: str) -> Cost:
@@ -441,3 +461,11 @@ def check_network(device: Device, network: Network, target: str) -> None:
     check = getattr(device, "check", None)
     if check is not None:
         check(network, target)
+
+
+def bind_network(device: Device, network: Network) -> Device:
+    """`device.for_network(network)` when the device defines it; otherwise `device` itself.
+
+    Raises whatever the device's method raises."""
+    bind = getattr(device, "for_network", None)
+    return device if bind is None else bind(network)

@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 import simpy
 
-from sim.device import Cost, Device, Phase, check_network, precision_label, transfer_cost
+from sim.device import Cost, Device, Phase, bind_network, check_network, precision_label, transfer_cost
 from sim.energy import EnergyComponent
 from sim.registry import PluginError, call_plugin, origin_of
 from sim.report import FrameRecord, OpRecord, Report, RunMetadata, StreamInfo
@@ -148,7 +148,7 @@ def _plan_stream(stream: Stream, device: Device, cost_cache: dict) -> _Plan:
     planned = []
     for i, op in enumerate(net.ops):
         target = placement.get(op.name, default)
-        key = (id(op), target)
+        key = (id(device), id(op), target)
         cost = cost_cache.get(key)
         if cost is None:
             cost = cost_cache[key] = _price(device, op, target)
@@ -327,11 +327,15 @@ def simulate(
             f"{MAX_OP_INSTANCES:,}; simulate fewer frames (throughput settles within a few)"
         )
     check_supported(streams, device)
-    for stream in streams:  # the protocol's whole-network check (no-op if undefined)
+    # Each stream is priced on the device bound to its network (`Device.for_network`, optional),
+    # and that bound device checks the network as a whole (`Device.check`, optional).
+    bound = [call_plugin(bind_network, lambda: f"device {device.name!r} ({origin_of(device)}) for_network()",
+                         device, s.network) for s in streams]
+    for stream, board in zip(streams, bound):
         call_plugin(check_network, lambda: f"device {device.name!r} ({origin_of(device)}) check()",
-                    device, stream.network, stream.target or device.targets[0])
+                    board, stream.network, stream.target or device.targets[0])
     cost_cache: dict = {}
-    plans = [_plan_stream(s, device, cost_cache) for s in streams]
+    plans = [_plan_stream(s, d, cost_cache) for s, d in zip(streams, bound)]
     # Each distinct cost once (frames and streams share the cached Cost objects).
     _check_engines({id(p.cost): (p.op, p.cost) for plan in plans for p in plan.ops}.values(),
                    device)
@@ -734,7 +738,7 @@ def _stream_info(plan: _Plan, device: Device) -> StreamInfo:
             subs[key] = subs.get(key, 0) + 1
     return StreamInfo(
         stream=s.name, network=net.name, target=s.target or device.targets[0],
-        batch=net.inputs[0].shape[0] if net.inputs and net.inputs[0].shape else 1,
+        batch=net.batch, batch_text=net.batch_text,
         n_ops=len(net.ops), macs_per_frame=sum(p.op.effective_macs for p in plan.ops),
         requested_precisions=_by_macs(requested), executed_precisions=_by_macs(executed),
         substitutions=tuple((a, b, n) for (a, b), n in subs.items()),

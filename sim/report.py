@@ -117,7 +117,7 @@ class StreamInfo:
     network: str
     target: str
     batch: int
-    """Leading dimension of the network's first input."""
+    """Frames the network processes together (`Network.batch`)."""
     n_ops: int
     macs_per_frame: int
     """Effective MACs of one frame (after sparsity)."""
@@ -132,6 +132,9 @@ class StreamInfo:
     first, e.g. ('block:0.75 w8a8',)."""
     model_args: Mapping[str, object] = field(default_factory=dict)
     """Arguments the model was built with (e.g. {'width': 0.5}); empty when none were given."""
+    batch_text: str = ""
+    """The summary's 'batch' line (`Network.batch_text`, e.g. '1 point set (1,024 points)');
+    empty: the batch number."""
 
 
 @dataclass(frozen=True)

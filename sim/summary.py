@@ -91,7 +91,7 @@ def summary_text(report: Report, *, top: int = 8) -> str:
             ("  network", info.network + (f"  (model arguments: {args})" if args else "")),
             ("  unit", report.units.get(info.target, info.target)),
             *_placed_rows(report, info),
-            ("  batch", str(info.batch)),
+            ("  batch", info.batch_text or str(info.batch)),
             ("  compression", "; ".join(info.compressions) or "none (no weighted ops)"),
             ("  precision", _precision_text(info)),
             ("  MACs", f"{_macs(info.macs_per_frame)} per frame ({info.n_ops} ops)"),

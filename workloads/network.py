@@ -149,6 +149,17 @@ class Network(NetworkTransforms):
         return cls(name=name, inputs=tuple(inputs), ops=tuple(ordered), outputs=tuple(outputs),
                    description=description)
 
+    @property
+    def batch(self) -> int:
+        """Frames one run processes together: the first input's leading dimension (1 if none)."""
+        return self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
+
+    @property
+    def batch_text(self) -> str:
+        """What a report's 'batch' line shows: the batch, or what a frame's input is where its
+        leading dimension is not a batch (a point-cloud network's counts points)."""
+        return str(self.batch)
+
     @cached_property
     def digest(self) -> str:
         """SHA-256 hex digest of the network's canonical trace (cached: networks are immutable)."""

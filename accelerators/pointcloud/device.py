@@ -36,11 +36,13 @@ up.
 
 Which neighbour searches are grid groupings and which sparse convs reuse a kernel map built
 earlier, the ops say (`NeighbourAttrs.search`, `SparseConv3dAttrs.reuses_kernel_map`).
-`PointAccDevice.for_workload` prices a `PointCloudWorkload`: it runs the cache simulations of
-its index streams and plans fusion once (`accelerators.pointcloud.plan`, the expensive part),
-so `cost` stays a pure look-up. A device built without a workload prices any network from
-counts alone: gathers and scatters then miss on every row (no reuse assumed), and no tensor is
-kept on chip by fusion.
+`PointAccDevice.for_network` (the `sim.Device` hook `simulate` calls once per stream) prices a
+`PointCloudNetwork`, the network the zoo's point-cloud workloads build, which carries its index
+streams and kernel maps: it runs their cache simulations and plans fusion once
+(`accelerators.pointcloud.plan`, the expensive part), so `cost` stays a pure look-up;
+`for_workload` does the same for a `PointCloudWorkload`. Any other network (a trace file, a
+plain zoo model) is priced from counts alone: gathers and scatters then miss on every row (no
+reuse assumed), and no tensor is kept on chip by fusion.
 
 The spec is `accelerators.pointcloud.spec`, the array's timing `accelerators.pointcloud.matrix`.
 """
@@ -61,10 +63,10 @@ from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phas
                         SpecNamed)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
 from sim.spec import Family
-from workloads import Op, OpKind
+from workloads import Network, Op, OpKind
 from workloads.gemm import gemm_of
 from workloads.ops import INDEX_BITS, NeighbourSearch
-from workloads.pointcloud import PointCloudWorkload
+from workloads.pointcloud import PointCloudNetwork, PointCloudWorkload
 
 PRESETS = Path(__file__).parent / "presets"
 
@@ -90,6 +92,15 @@ class PointAccDevice(SpecNamed):
     def for_workload(cls, workload: PointCloudWorkload, spec: PointAccSpec) -> PointAccDevice:
         """The device with `workload`'s cache simulations and fusion plan worked out."""
         return cls(spec=spec, plan=plan_workload(workload, spec))
+
+    def for_network(self, network: Network) -> PointAccDevice:
+        """The `sim.Device` hook `simulate` calls per stream: a `PointCloudNetwork` (what the
+        zoo's point-cloud workloads build) gets its plan worked out, as `for_workload` does, so
+        `edgesim run NAME --device pointacc` prices what the study prices. A device that has a
+        plan already keeps it; any other network is priced from counts."""
+        if self.plan.workload or not isinstance(network, PointCloudNetwork):
+            return self
+        return replace(self, plan=plan_workload(network, self.spec))
 
     @cached_property
     def engines(self) -> tuple[EngineSpec, ...]:
@@ -448,7 +459,8 @@ class PointAccDevice(SpecNamed):
 
 
 FAMILY = Family(name="pointcloud", spec_type=PointAccSpec, build=PointAccDevice, presets=PRESETS)
-"""Registered under `edgesim.families` as 'pointcloud'; devices built from a spec price from counts."""
+"""Registered under `edgesim.families` as 'pointcloud'; a device built from a spec prices from counts
+until `simulate` binds it to a `PointCloudNetwork` (`for_network`)."""
 
 
 def from_preset(preset: str | Path = "pointacc") -> PointAccDevice:
@@ -457,7 +469,7 @@ def from_preset(preset: str | Path = "pointacc") -> PointAccDevice:
 
 
 def pointacc() -> PointAccDevice:
-    """Entry point: PointAcc's published configuration, priced from counts (no workload plan)."""
+    """Entry point: PointAcc's published configuration (no plan yet: `for_network` makes one)."""
     return from_preset("pointacc")
 
 

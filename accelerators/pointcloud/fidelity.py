@@ -61,7 +61,8 @@ def rows(*, fast: bool = False) -> list[FidelityRow]:
     gap = (f"open: saving = speedup x power ratio; the abstract fixes the ratio at "
            f"{study.PAPER_POWER_RATIO:.2f}, the model's is {result.geomean_power_ratio:.1f} "
            f"(GPU {result.geomean_gpu_power_w:.0f} W, PointAcc {result.geomean_accel_power_w:.1f} W, "
-           f"geomeans); the paper's power figures were not retrieved")
+           f"geomeans); the paper's power figures were not retrieved (sources searched: "
+           f"the pointacc preset's source)")
     return _size_rows() + [
         FidelityRow(family="pointcloud", case="pointacc-geomean-speedup", source=study.PAPER,
                     quantity=f"PointAcc / RTX 2080 Ti speedup, geomean of {n} networks", unit="x",

@@ -1,10 +1,11 @@
 """Per-workload plans of the PointAcc-style accelerator, made once (the expensive part).
 
 - `plan_fusion`: which tensors temporal layer fusion keeps on chip (from the network alone);
-- `plan_workload`: fusion plus the cache simulations of a `PointCloudWorkload`'s index streams
+- `plan_workload`: fusion plus the cache simulations of a `PointCloudNetwork`'s index streams
   (every gather and scatter, every sparse conv's input gather under its chosen loop order).
 
-`PointAccDevice.for_workload` stores the resulting `WorkloadPlan`, so `cost` stays a look-up.
+`PointAccDevice.for_network` (which `simulate` calls) and `for_workload` store the resulting
+`WorkloadPlan`, so `cost` stays a look-up.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from accelerators.pointcloud.cache import StreamTraffic, simulate_rows
 from accelerators.pointcloud.matrix import fold_cycles_many, output_tile_rows
 from accelerators.pointcloud.spec import PointAccSpec, datapath_bits, row_bytes_of
 from workloads import Network, Op, OpKind
-from workloads.pointcloud import PointCloudWorkload
+from workloads.pointcloud import PointCloudNetwork, PointCloudWorkload
 
 STREAM_PRODUCERS = frozenset({OpKind.GATHER, OpKind.LINEAR, OpKind.NORM, OpKind.ACTIVATION,
                               OpKind.ADD, OpKind.MUL, OpKind.CONCAT, OpKind.SPARSE_CONV3D,
@@ -59,7 +60,7 @@ class SparseConvPlan:
 
 @dataclass(frozen=True, kw_only=True)
 class WorkloadPlan:
-    """What `PointAccDevice.for_workload` works out once for one workload."""
+    """What `PointAccDevice.for_network` / `for_workload` works out once for one network."""
 
     on_chip: frozenset[str] = frozenset()
     """Tensors that never go to DRAM (temporal fusion)."""
@@ -113,13 +114,15 @@ def plan_fusion(network: Network, weight_buffer_bytes: int, weight_bits=None) ->
     return frozenset(on_chip)
 
 
-def plan_workload(workload: PointCloudWorkload, spec: PointAccSpec) -> WorkloadPlan:
+def plan_workload(workload: PointCloudWorkload | PointCloudNetwork, spec: PointAccSpec) -> WorkloadPlan:
     """Cache simulations and fusion for one workload on one spec (the expensive part, done once).
 
-    Identical index streams of the same row width (e.g. convs sharing a kernel map) are
-    simulated once.
+    `workload` is a `PointCloudWorkload` or the `PointCloudNetwork` it holds (the arrays are the
+    network's). Identical index streams of the same row width (e.g. convs sharing a kernel map)
+    are simulated once. A fused sparse conv is planned under its anchor's name, which is what
+    the device looks up.
     """
-    net = workload.network
+    net = workload if isinstance(workload, PointCloudNetwork) else workload.network
     memo: dict = {}
     cache = spec.memory.cache
 
@@ -132,12 +135,13 @@ def plan_workload(workload: PointCloudWorkload, spec: PointAccSpec) -> WorkloadP
     streams = {}
     convs = {}
     for op in net.ops:
-        if op.kind in (OpKind.GATHER, OpKind.SCATTER) and op.name in workload.index_streams:
-            rows = workload.index_streams[op.name]
+        if op.kind in (OpKind.GATHER, OpKind.SCATTER) and op.name in net.index_streams:
+            rows = net.index_streams[op.name]
             width = op.input_shapes[0][-1] if op.kind is OpKind.GATHER else op.output_shape[-1]
             streams[op.name] = traffic(("stream", id(rows)), rows, row_bytes_of(width, op, spec))
-        elif op.kind is OpKind.SPARSE_CONV3D and op.name in workload.kernel_maps:
-            convs[op.name] = _plan_sparse_conv(op, workload.kernel_maps[op.name], spec, traffic)
+        elif op.anchor.kind is OpKind.SPARSE_CONV3D and op.anchor.name in net.kernel_maps:
+            conv = op.anchor
+            convs[conv.name] = _plan_sparse_conv(conv, net.kernel_maps[conv.name], spec, traffic)
     return WorkloadPlan(
         on_chip=plan_fusion(net, spec.matrix.weight_buffer_bytes, lambda op: datapath_bits(op, spec)),
         streams=streams,

@@ -284,3 +284,29 @@ def test_a_phase_too_long_for_the_picosecond_clock_is_a_spec_error():
     assert Cost.serial(Phase("compute", 1e290)).latency_s == 1e290  # huge but representable
     with pytest.raises(SpecError, match="lasts 1e.308 s, beyond the simulation clock"):
         Cost.serial(Phase("compute", 1e308))  # 1e308 s x 1e12 ps/s overflows to inf
+
+
+def test_each_stream_is_priced_on_the_device_bound_to_its_network():
+    # `Device.for_network` (optional): a device specialised per network. Here the binding
+    # doubles l0's time for networks named "slow", so the two streams sharing the op object
+    # l0 must not share its cached cost: 1 ms on "fast", 2 ms on "slow".
+    import dataclasses
+
+    from sim.device import DeviceBase, bind_network
+
+    @dataclasses.dataclass(frozen=True)
+    class PerNetwork(FixedCostDevice):
+        def for_network(self, network):
+            if network.name != "slow":
+                return self
+            return dataclasses.replace(self, costs={"l0": Cost.serial(Phase("compute", 2 * MS))})
+
+    fast = chain(1, name="fast")
+    slow = dataclasses.replace(fast, name="slow")  # the same op objects
+    device = PerNetwork(costs={"l0": Cost.serial(Phase("compute", 1 * MS))}, engines=(EngineSpec(name="compute", capacity=2),))
+    report = simulate([Stream(network=fast), Stream(network=slow)], device)
+    assert {f.stream: f.latency_s for f in report.frames} == pytest.approx({"fast": 1 * MS, "slow": 2 * MS})
+    # Without the method, or with DeviceBase's default, a device is its own binding.
+    plain = FixedCostDevice(costs={})
+    assert bind_network(plain, fast) is plain
+    assert DeviceBase.for_network(plain, fast) is plain

@@ -11,8 +11,9 @@ by op name:
 - `kernel_maps`: the kernel map of each SPARSE_CONV3D (its gather/scatter streams, pairs per
   offset).
 
-A device that replays index streams (the PointAcc-style accelerator's cache) reads them from
-the workload; given only the network it prices from counts.
+The arrays ride on the network (`PointCloudNetwork`), so a device that replays index streams
+(the PointAcc-style accelerator's cache) reads them from whatever network it is handed; given a
+network without them (a trace file) it prices from counts.
 
 Networks, with their published structure:
 
@@ -39,7 +40,7 @@ Networks, with their published structure:
   from the pillar mean) where the paper has 9 (the offset of r is replaced by the paper's two
   offsets from the pillar centre); that changes the pillar net's MACs by 1/9.
 
-The registered forms (`workloads.pointcloud.zoo`, `edgesim run NAME`) return the network alone.
+The registered forms (`workloads.pointcloud.zoo`, `edgesim run NAME`) return the network.
 """
 
 from __future__ import annotations
@@ -56,11 +57,18 @@ from workloads.pointcloud import mapping as mp
 from workloads.pointcloud import pointsets as ps
 
 
-@dataclass(frozen=True, eq=False)
-class PointCloudWorkload:
-    """A network and the data-dependent arrays of its ops that op attributes cannot carry."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PointCloudNetwork(Network):
+    """A `Network` that carries the data-dependent arrays of its ops, keyed by op name.
 
-    network: Network
+    The arrays are too large for op attributes (and trace files), so they ride beside the ops:
+    a device that replays index streams (`PointAccDevice.for_network`) reads them from the
+    network it is given, so `edgesim run NAME --device pointacc` prices the same network the
+    point-cloud study does. The transforms (`pruned`, `quantized`, `fused`) keep the arrays
+    (they return `dataclasses.replace` copies); a fused sparse conv keeps its map under its
+    anchor's name. Equality and hashing are `Network`'s (the ops), never the arrays'.
+    """
+
     index_streams: Mapping[str, np.ndarray] = field(default_factory=dict)
     """GATHER / SCATTER op -> row indices in access order (int64, read-only)."""
     kernel_maps: Mapping[str, mp.KernelMap] = field(default_factory=dict)
@@ -69,19 +77,77 @@ class PointCloudWorkload:
     """Sizes of the point set and mapping results (points, voxels, pairs, ...), for reports."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("index_streams", "kernel_maps", "stats"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
-        names = {op.name: op.kind for op in self.network.ops}
+        # Members of fused ops keep their names (a fused sparse conv is its anchor).
+        kinds = {m.name: m.kind for op in self.ops for m in (op.members or (op,))}
         for op_name in self.index_streams:
-            if names.get(op_name) not in (OpKind.GATHER, OpKind.SCATTER):
+            if kinds.get(op_name) not in (OpKind.GATHER, OpKind.SCATTER):
                 raise SpecError(f"index stream for {op_name!r}, which is not a gather/scatter op")
         for op_name in self.kernel_maps:
-            if names.get(op_name) is not OpKind.SPARSE_CONV3D:
+            if kinds.get(op_name) is not OpKind.SPARSE_CONV3D:
                 raise SpecError(f"kernel map for {op_name!r}, which is not a sparse conv op")
+
+    def __eq__(self, other: object) -> bool:
+        # A trace holds the network, not the arrays: its round trip equals the network.
+        if not isinstance(other, Network):
+            return NotImplemented
+        fields_of = ("name", "inputs", "ops", "outputs", "description")
+        return all(getattr(self, f) == getattr(other, f) for f in fields_of)
+
+    __hash__ = Network.__hash__
+
+    def __getstate__(self) -> dict:
+        # MappingProxyType does not pickle (sweeps send networks to worker processes).
+        state = dict(self.__dict__)
+        for name in ("index_streams", "kernel_maps", "stats"):
+            state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name in ("index_streams", "kernel_maps", "stats"):
+            state[name] = MappingProxyType(state[name])
+        self.__dict__.update(state)
+
+    @property
+    def batch(self) -> int:
+        """One point set per frame: the first input's leading dimension counts points, not frames."""
+        return 1
+
+    @property
+    def batch_text(self) -> str:
+        """'1 point set (N points)', with the voxels or pillars the points were grouped into."""
+        n = int(self.stats.get("points", self.inputs[0].shape[0] if self.inputs else 0))
+        grouped = [f"{int(self.stats[k]):,} {k}" for k in ("voxels", "pillars") if k in self.stats]
+        return f"1 point set ({', '.join([f'{n:,} points', *grouped])})"
+
+
+@dataclass(frozen=True, eq=False)
+class PointCloudWorkload:
+    """A point-cloud network (with its index streams and kernel maps) as the study uses it.
+
+    `index_streams`, `kernel_maps` and `stats` are the network's own (one copy, on the
+    `PointCloudNetwork`).
+    """
+
+    network: PointCloudNetwork
 
     @property
     def name(self) -> str:
         return self.network.name
+
+    @property
+    def index_streams(self) -> Mapping[str, np.ndarray]:
+        return self.network.index_streams
+
+    @property
+    def kernel_maps(self) -> Mapping[str, mp.KernelMap]:
+        return self.network.kernel_maps
+
+    @property
+    def stats(self) -> Mapping[str, float]:
+        return self.network.stats
 
 
 class _Builder:
@@ -130,10 +196,12 @@ class _Builder:
         return out
 
     def build(self, outputs) -> PointCloudWorkload:
-        return PointCloudWorkload(
-            network=self.b.build(outputs), index_streams=self.streams, kernel_maps=self.maps,
+        net = self.b.build(outputs)
+        return PointCloudWorkload(network=PointCloudNetwork(
+            name=net.name, inputs=net.inputs, ops=net.ops, outputs=net.outputs,
+            description=net.description, index_streams=self.streams, kernel_maps=self.maps,
             stats=self.stats,
-        )
+        ))
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:

@@ -12,9 +12,10 @@ Each builder takes the same three keyword arguments (`edgesim run NAME --arg KEY
 - `seed`: seeds the `numpy.random.Generator` every random choice (synthetic set, sampling)
   draws from, so a name and its arguments always build the same network.
 
-They return the `Network` alone; `workload` returns the `PointCloudWorkload` (with the index
-streams and kernel maps a cache-replaying device reads). With no arguments, the network is the
-one the point-cloud study builds at full scale with seed 0.
+They return the network, a `PointCloudNetwork` that carries the index streams and kernel maps
+a cache-replaying device reads (`PointAccDevice.for_network`, which `simulate` calls), so a run
+prices what the study prices; `workload` returns the `PointCloudWorkload` around it. With no
+arguments, the network is the one the point-cloud study builds at full scale with seed 0.
 
 The front end of PointPillars is registered as ``pointpillars-pfn``: ``pointpillars`` is the
 zoo's whole detection network (`workloads.zoo.pointpillars`, pillar counts given, no points).
