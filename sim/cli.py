@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.device import planned_for
 from sim.engine import Stream, simulate
 from sim.export import binary_size, summary_text, write_report
 from sim.registry import PluginError, Registry, call_plugin, describe_entry_point
@@ -106,6 +107,8 @@ def _cmd_run(args, registry: Registry) -> int:
         deadline_s=args.deadline_ms * 1e-3 if args.deadline_ms is not None else float("inf"),
         model_args=model_args,
     )
+    device = call_plugin(planned_for, lambda: f"device {device.name!r} for_network()", device,
+                         network, stream.target or device.targets[0])
     report = simulate(stream, device, seed=args.seed)
     print(summary_text(report))
     if args.out:

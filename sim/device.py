@@ -387,6 +387,16 @@ class DeviceBase:
         """Accept every network: no whole-network limit beyond each op's own cost."""
 
 
+def planned_for(device: Device, network: Network, target: str) -> Device:
+    """`device.for_network(network, target)` when the device defines it, else `device`.
+
+    A device whose costs depend on the whole network (which weights and activations stay on
+    chip, `accelerators.systolic`) plans it once there and returns a new, planned device;
+    `edgesim run` calls this before simulating. Pure."""
+    plan = getattr(device, "for_network", None)
+    return device if plan is None else plan(network, target)
+
+
 def check_network(device: Device, network: Network, target: str) -> None:
     """Run `device.check(network, target)` when the device defines it; otherwise do nothing.
 
