@@ -141,6 +141,11 @@ class SystolicArray(Spec):
     """ws and is: each PE holds a second register for the stationary operand, so the next
     fold's shifts in while the current fold streams (as the TPU's matrix unit does): a fold
     takes max(T, R) cycles and the pipeline fills and drains once per layer (R + C - 2)."""
+    pack_groups: bool = False
+    """ws and is: place several groups of a grouped layer (a depthwise conv's channels) in one
+    fold, block-diagonally: a group uses its own Sr rows and Sc columns, so min(R // Sr,
+    C // Sc) groups share a fold when one group fits the array. Off: one group per fold, as
+    SCALE-Sim (which has no groups) runs a grouped layer group by group. os never packs."""
     quirks: ScaleSimQuirks = EXACT
     """Which SCALE-Sim report conventions to reproduce."""
 
@@ -176,7 +181,11 @@ class Residency:
 
     An on-chip ifmap is read from SRAM, never from DRAM (however often the array re-reads it);
     a resident filter was loaded before the frame (no DRAM reads in it); an on-chip ofmap,
-    partial sums included, stays in SRAM for its consumers (no DRAM writes)."""
+    partial sums included, stays in SRAM for its consumers (no DRAM writes). A planned layer is
+    also tiled over its output rows (M) so each tile's working set fits the SRAMs, as a
+    compiler for such an accelerator schedules it: an operand left in DRAM crosses the link
+    once (distinct input words, weights, outputs), not once per fold as in SCALE-Sim's untiled
+    schedule. Halo rows re-read between tiles are not counted."""
 
     ifmap_on_chip: np.ndarray
     filter_resident: np.ndarray
@@ -255,7 +264,16 @@ def simulate(array: SystolicArray, layers: Layers,
         sr, sc, t = k, m, n
     row_folds, col_folds = _ceil_div(sr, r), _ceil_div(sc, c)
     folds_per_group = row_folds * col_folds
-    n_folds = g * folds_per_group
+    packed = array.pack_groups and df is not Dataflow.OUTPUT_STATIONARY
+    if packed:
+        # Groups per fold: block-diagonal, each group on its own rows and columns.
+        per_fold = np.where((sr <= r) & (sc <= c),
+                            np.minimum(r // np.maximum(sr, 1), c // np.maximum(sc, 1)), 1)
+        runs = -(-g // per_fold)
+        n_folds = runs * folds_per_group
+    else:
+        runs = g
+        n_folds = g * folds_per_group
     fill_drain = 0
     if df is Dataflow.OUTPUT_STATIONARY:
         fold_cycles = t + r + c - 2
@@ -267,7 +285,7 @@ def simulate(array: SystolicArray, layers: Layers,
     else:
         fold_cycles = 2 * r + c + t - 2
         util_cycles = fold_cycles + (c - 1 if q.skewed_fold_utilization else 0)
-    compute_cycles = n_folds * fold_cycles + fill_drain - (g if q.last_cycle_index else 0)
+    compute_cycles = n_folds * fold_cycles + fill_drain - (runs if q.last_cycle_index else 0)
 
     mk, kn, mn = g * m * k, g * k * n, g * m * n
     if df is Dataflow.OUTPUT_STATIONARY:
@@ -309,9 +327,11 @@ def simulate(array: SystolicArray, layers: Layers,
         held = m * np.minimum(n, c) if df is Dataflow.WEIGHT_STATIONARY else np.minimum(m, c) * n
         dram_o = sram_o.copy() if q.partial_sums_to_dram else np.where(held <= cap_o, mn, sram_o)
     if residency is not None:
-        dram_i = np.where(residency.ifmap_on_chip, 0, dram_i)
-        dram_f = np.where(residency.filter_resident, 0, dram_f)
-        dram_o = np.where(residency.ofmap_on_chip, 0, dram_o)
+        # Planned layers are tiled over their output rows so that a tile's inputs, weights
+        # and partial sums fit the SRAMs: an operand kept in DRAM crosses the link once.
+        dram_i = np.where(residency.ifmap_on_chip, 0, np.minimum(dram_i, unique_i))
+        dram_f = np.where(residency.filter_resident, 0, np.minimum(dram_f, kn))
+        dram_o = np.where(residency.ofmap_on_chip, 0, np.minimum(dram_o, mn))
 
     if array.dram_bytes_per_cycle is None:
         stall = np.zeros_like(compute_cycles)
@@ -323,7 +343,7 @@ def simulate(array: SystolicArray, layers: Layers,
     total = compute_cycles + stall
 
     pe = r * c
-    mapped = (sr * sc) / (folds_per_group * pe)
+    mapped = (g * sr * sc) / (n_folds * pe) if packed else (sr * sc) / (folds_per_group * pe)
     return LayerStats(
         row_folds=row_folds, col_folds=col_folds, n_folds=n_folds,
         fold_cycles=np.broadcast_to(fold_cycles, m.shape).astype(np.int64),

@@ -95,6 +95,9 @@ class SystolicSpec(DeviceSpec):
     """Elementwise ops per cycle of the post-processing unit."""
     static_power_w: PowerW | None = None
     """Leakage and clock power of the whole accelerator, W; None: the SRAMs' leakage only."""
+    pack_groups: bool = False
+    """ws and is: several groups of a grouped (depthwise) conv share a fold, block-diagonally;
+    False: one group per fold (sim.systolic.SystolicArray.pack_groups)."""
     memory_policy: MemoryPolicy = MemoryPolicy.DRAM
     """dram: every layer's activations and weights through DRAM (SCALE-Sim); on_chip: weights
     resident in the filter SRAM and activations kept in SRAM where they fit (module doc)."""
@@ -110,7 +113,7 @@ class SystolicSpec(DeviceSpec):
             ofmap_sram_bytes=max(1, round(self.ofmap_sram_kib * kib)),
             word_bytes=math.ceil(self.operand_bits / 8),
             dram_bytes_per_cycle=self.dram_bytes_per_s / self.freq_hz,
-            double_buffered=self.double_buffered,
+            double_buffered=self.double_buffered, pack_groups=self.pack_groups,
         )
 
     @property

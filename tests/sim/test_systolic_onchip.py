@@ -1,6 +1,7 @@
 """The on-chip memory policy of the systolic template (`sim.systolic.plan_on_chip`, `Residency`),
 checked against hand-computed two-layer cases: activations that fit and that spill, weights
-resident and streamed, and the DRAM (SCALE-Sim) counts unchanged without a residency.
+resident and streamed, a planned layer tiled so each DRAM operand crosses once, and the DRAM
+(SCALE-Sim) counts unchanged without a residency.
 
 The network: x (1, 16, 8, 8) -> conv a (1x1, 16 -> 16) -> conv b (1x1, 16 -> 16). Each conv is
 the GEMM m = 64 (8 x 8 pixels), k = 16, n = 16: 1024 input words, 256 weights, 1024 outputs.
@@ -147,7 +148,24 @@ def test_live_residual_branches_count_against_the_budget():
     assert plan(net, sram_bytes=512 + 2048, weight_cache_bytes=1024).on_chip == {"a", "b"}
 
 
-def test_an_all_off_chip_residency_is_the_dram_policy_exactly():
+def test_a_planned_layer_in_dram_crosses_the_link_once_per_operand():
+    # The same layer with 256-byte SRAMs (128 usable words each, double buffered): untiled,
+    # ws re-reads the ifmap once per column fold (2 x 1024) and drains the partial sums of
+    # each of the 2 row folds (2 x 1024); planned (tiled over M), each operand crosses once.
+    small = ARRAY.model_copy(update={"ifmap_sram_bytes": 256, "filter_sram_bytes": 256,
+                                     "ofmap_sram_bytes": 256})
+    layers = Layers.of([two_convs().ops[0].gemm])
+    untiled = simulate(small, layers)
+    assert (untiled.dram_ifmap_reads[0], untiled.dram_filter_reads[0],
+            untiled.dram_ofmap_writes[0]) == (2048, 256, 2048)
+    tiled = simulate(small, layers, Residency.of([(False, False, False)]))
+    assert (tiled.dram_ifmap_reads[0], tiled.dram_filter_reads[0],
+            tiled.dram_ofmap_writes[0]) == (1024, 256, 1024)
+    # 2304 words at 3 per cycle: 768 cycles, against ceil(4352 / 3) = 1451 untiled.
+    assert (tiled.total_cycles[0], untiled.total_cycles[0]) == (768, 1451)
+
+
+def test_an_all_off_chip_residency_is_the_dram_policy_when_working_sets_fit():
     net = two_convs()
     layers = Layers.of([op.gemm for op in net.ops])
     off = Residency.of([(False, False, False)] * 2)
