@@ -251,7 +251,7 @@ class SystolicDevice(SpecNamed):
             word = self.array.word_bytes
             on_chip = plan.on_chip if plan is not None else frozenset()
             sizes = [(math.prod(shape), name in on_chip)
-                     for name, shape in zip(op.inputs, op.input_shapes)]
+                     for name, shape in zip(op.inputs, op.input_shapes, strict=True)]
             sizes.append((math.prod(op.output_shape), op.name in on_chip))
             dram_bytes = sum(n for n, kept in sizes if not kept) * word
             sram_bytes = sum(n for n, kept in sizes if kept) * word

@@ -184,7 +184,7 @@ def test_each_on_chip_operand_removes_only_its_own_dram_traffic(flags):
     base = simulate(ARRAY, layers)
     s = simulate(ARRAY, layers, Residency.of([flags]))
     expected = [0 if on else int(getattr(base, f)[0]) for on, f in zip(
-        flags, ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"))]
+        flags, ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"), strict=True)]
     assert [int(s.dram_ifmap_reads[0]), int(s.dram_filter_reads[0]),
             int(s.dram_ofmap_writes[0])] == expected
     assert s.compute_cycles[0] == base.compute_cycles[0]
