@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.device import planned_for
 from sim.energy import EnergyComponent
 from sim.engine import Stream, simulate
 from sim.export import write_atomic
@@ -83,8 +84,9 @@ def compare(registry: Registry, models: Sequence[str | tuple[str, Network]],
                 row.update(model=model, setting=setting, device=choice.name,
                            target=choice.target or boards[choice.name].targets[0])
                 try:
-                    report = simulate(Stream(network=network, target=choice.target),
-                                      boards[choice.name], seed=seed)
+                    board = planned_for(boards[choice.name], network, row["target"])
+                    report = simulate(Stream(network=network, target=choice.target), board,
+                                      seed=seed)
                 except (DoesNotFitError, UnsupportedOpError) as err:
                     row["error"] = str(err)
                     rows.append(row)

@@ -110,3 +110,17 @@ def test_edgesim_run_plans_the_network(capsys):
         return float(value) * {"ms": 1.0, "us": 1e-3}[unit]
 
     assert latency_ms(onchip) < latency_ms(dram) / 2
+
+
+def test_compare_plans_an_on_chip_device_file(tmp_path):
+    from sim.compare import DeviceChoice, compare
+    from sim.registry import Registry
+
+    path = tmp_path / "etpu.yaml"
+    path.write_text("base: systolic-edge-tpu\nname: etpu-on-chip\nmemory_policy: on_chip\n")
+    small = ("tiny", conv_relu_conv())
+    rows = compare(Registry.from_entry_points(), [small], ["w8a8"],
+                   [DeviceChoice.parse("systolic-edge-tpu"), DeviceChoice.parse(str(path))])
+    dram, onchip = (float(r["latency_ms"]) for r in rows)
+    assert not any(r["error"] for r in rows)
+    assert onchip < dram
