@@ -24,7 +24,8 @@ that; an activation stays in SRAM (all three SRAMs, less the resident weights) f
 while it fits beside the other live ones, and spills to DRAM otherwise (`sim.systolic.
 plan_on_chip`). Elementwise and pooling ops on on-chip tensors then move no DRAM bytes. The
 resident weights' one-off load with the model is outside the frame (Coral: the first inference
-is slower because it loads the model). SRAM bandwidth is not a limit in either policy.
+is slower because it loads the model). SRAM bandwidth is not a limit in either policy, and
+SRAM accesses keep each operand SRAM's energy (the pooled capacity is not re-priced).
 """
 
 from __future__ import annotations
