@@ -37,13 +37,21 @@ array re-reads it. `results/scalesim_validation/` states how far this is from SC
 DRAM counts. Stalls: the DRAM words over `dram_bytes_per_cycle`; with double buffering only
 the part compute cannot hide stalls the array, without it all of it does.
 
+That is SCALE-Sim's memory system: every layer reads its input from DRAM, writes its output to
+DRAM and fetches its weights every frame (`MemoryPolicy.DRAM`). Edge accelerators keep what fits
+on chip (the Edge TPU caches the model's parameters in its SRAM and keeps activations there;
+Gemmini has a scratchpad and an accumulator): `plan_on_chip` decides, for a whole network, which
+layers' weights stay resident across frames and which activations stay in SRAM for their
+consumers (`MemoryPolicy.ON_CHIP`), and `simulate(..., residency=...)` drops the DRAM traffic of
+what is on chip. Without a residency the counts are SCALE-Sim's, bit for bit.
+
 Everything here is pure and vectorised over layers (numpy arrays of int64 in, arrays out).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -52,6 +60,7 @@ from pydantic import Field
 
 from sim import memory
 from sim.spec import Spec
+from workloads import Network, Op
 from workloads.gemm import Gemm
 
 MAX_ARRAY_DIM = 4096
@@ -68,6 +77,17 @@ class Dataflow(enum.Enum):
     OUTPUT_STATIONARY = "os"
     WEIGHT_STATIONARY = "ws"
     INPUT_STATIONARY = "is"
+
+
+class MemoryPolicy(enum.Enum):
+    """Where a network's weights and activations live between layers."""
+
+    DRAM = "dram"
+    """Every layer reads its input from and writes its output to DRAM, and fetches its weights
+    every frame (SCALE-Sim's memory system; the default)."""
+    ON_CHIP = "on_chip"
+    """Weights stay resident across frames while they fit the parameter cache; an activation
+    stays in SRAM for its consumers while it fits what is left (`plan_on_chip`)."""
 
 
 class ScaleSimQuirks(Spec):
@@ -121,6 +141,11 @@ class SystolicArray(Spec):
     """ws and is: each PE holds a second register for the stationary operand, so the next
     fold's shifts in while the current fold streams (as the TPU's matrix unit does): a fold
     takes max(T, R) cycles and the pipeline fills and drains once per layer (R + C - 2)."""
+    pack_groups: bool = False
+    """ws and is: place several groups of a grouped layer (a depthwise conv's channels) in one
+    fold, block-diagonally: a group uses its own Sr rows and Sc columns, so min(R // Sr,
+    C // Sc) groups share a fold when one group fits the array. Off: one group per fold, as
+    SCALE-Sim (which has no groups) runs a grouped layer group by group. os never packs."""
     quirks: ScaleSimQuirks = EXACT
     """Which SCALE-Sim report conventions to reproduce."""
 
@@ -148,6 +173,29 @@ class Layers:
     @property
     def macs(self) -> np.ndarray:
         return self.groups * self.m * self.k * self.n
+
+
+@dataclass(frozen=True)
+class Residency:
+    """Per layer (bool arrays over the layers of a `Layers`): which operands are on chip.
+
+    An on-chip ifmap is read from SRAM, never from DRAM (however often the array re-reads it);
+    a resident filter was loaded before the frame (no DRAM reads in it); an on-chip ofmap,
+    partial sums included, stays in SRAM for its consumers (no DRAM writes). A planned layer is
+    also tiled over its output rows (M) so each tile's working set fits the SRAMs, as a
+    compiler for such an accelerator schedules it: an operand left in DRAM crosses the link
+    once (distinct input words, weights, outputs), not once per fold as in SCALE-Sim's untiled
+    schedule. Halo rows re-read between tiles are not counted."""
+
+    ifmap_on_chip: np.ndarray
+    filter_resident: np.ndarray
+    ofmap_on_chip: np.ndarray
+
+    @classmethod
+    def of(cls, flags: Iterable[tuple[bool, bool, bool]]) -> Residency:
+        """From (ifmap on chip, filter resident, ofmap on chip) per layer."""
+        rows = np.array(list(flags), dtype=bool).reshape(-1, 3)
+        return cls(*rows.T.copy())
 
 
 @dataclass(frozen=True)
@@ -199,8 +247,12 @@ def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
     return -(-a // b)
 
 
-def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
-    """Folds, cycles and traffic of each layer on `array`. Pure; vectorised over layers."""
+def simulate(array: SystolicArray, layers: Layers,
+             residency: Residency | None = None) -> LayerStats:
+    """Folds, cycles and traffic of each layer on `array`. Pure; vectorised over layers.
+
+    `residency` (one entry per layer; None: everything through DRAM, as SCALE-Sim) removes the
+    DRAM traffic of on-chip operands, and with it their share of the stalls."""
     r, c, q = array.rows, array.cols, array.quirks
     g, m, k, n = layers.groups, layers.m, layers.k, layers.n
     df = array.dataflow
@@ -212,7 +264,16 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
         sr, sc, t = k, m, n
     row_folds, col_folds = _ceil_div(sr, r), _ceil_div(sc, c)
     folds_per_group = row_folds * col_folds
-    n_folds = g * folds_per_group
+    packed = array.pack_groups and df is not Dataflow.OUTPUT_STATIONARY
+    if packed:
+        # Groups per fold: block-diagonal, each group on its own rows and columns.
+        per_fold = np.where((sr <= r) & (sc <= c),
+                            np.minimum(r // np.maximum(sr, 1), c // np.maximum(sc, 1)), 1)
+        runs = -(-g // per_fold)
+        n_folds = runs * folds_per_group
+    else:
+        runs = g
+        n_folds = g * folds_per_group
     fill_drain = 0
     if df is Dataflow.OUTPUT_STATIONARY:
         fold_cycles = t + r + c - 2
@@ -224,7 +285,7 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
     else:
         fold_cycles = 2 * r + c + t - 2
         util_cycles = fold_cycles + (c - 1 if q.skewed_fold_utilization else 0)
-    compute_cycles = n_folds * fold_cycles + fill_drain - (g if q.last_cycle_index else 0)
+    compute_cycles = n_folds * fold_cycles + fill_drain - (runs if q.last_cycle_index else 0)
 
     mk, kn, mn = g * m * k, g * k * n, g * m * n
     if df is Dataflow.OUTPUT_STATIONARY:
@@ -265,6 +326,12 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
         # A column fold's partial sums (ws: M x C, is: C x N) stay on chip if they fit.
         held = m * np.minimum(n, c) if df is Dataflow.WEIGHT_STATIONARY else np.minimum(m, c) * n
         dram_o = sram_o.copy() if q.partial_sums_to_dram else np.where(held <= cap_o, mn, sram_o)
+    if residency is not None:
+        # Planned layers are tiled over their output rows so that a tile's inputs, weights
+        # and partial sums fit the SRAMs: an operand kept in DRAM crosses the link once.
+        dram_i = np.where(residency.ifmap_on_chip, 0, np.minimum(dram_i, unique_i))
+        dram_f = np.where(residency.filter_resident, 0, np.minimum(dram_f, kn))
+        dram_o = np.where(residency.ofmap_on_chip, 0, np.minimum(dram_o, mn))
 
     if array.dram_bytes_per_cycle is None:
         stall = np.zeros_like(compute_cycles)
@@ -276,7 +343,7 @@ def simulate(array: SystolicArray, layers: Layers) -> LayerStats:
     total = compute_cycles + stall
 
     pe = r * c
-    mapped = (sr * sc) / (folds_per_group * pe)
+    mapped = (g * sr * sc) / (n_folds * pe) if packed else (sr * sc) / (folds_per_group * pe)
     return LayerStats(
         row_folds=row_folds, col_folds=col_folds, n_folds=n_folds,
         fold_cycles=np.broadcast_to(fold_cycles, m.shape).astype(np.int64),
@@ -335,3 +402,86 @@ def leakage_w(array: SystolicArray, *, node_nm: float = 45.0) -> float:
     """Static power of the three SRAMs, W (the PE array's leakage is not modelled)."""
     return sum(memory.sram_leakage_w(getattr(array, f"{name}_sram_bytes"), node_nm=node_nm)
                for name in ("ifmap", "filter", "ofmap"))
+
+
+@dataclass(frozen=True)
+class OnChipPlan:
+    """Where one network's weights and activations live under `MemoryPolicy.ON_CHIP`."""
+
+    network: str
+    """Name of the network planned."""
+    resident_weights: frozenset[str]
+    """Ops whose weights stay in the parameter cache across frames (loaded with the model)."""
+    on_chip: frozenset[str]
+    """Tensors (op outputs, and views of them) that stay in SRAM for their consumers."""
+    weight_cache_bytes: int
+    """Capacity the weights were cached in."""
+    resident_weight_bytes: int
+    """Bytes of the resident weights."""
+    streamed_weight_bytes: int
+    """Bytes of the weights fetched from DRAM every frame."""
+    activation_budget_bytes: int
+    """SRAM left for activations: all of it minus the resident weights."""
+    peak_on_chip_activation_bytes: int
+    """Most activation bytes held in SRAM at once."""
+
+    def residency(self, op: Op) -> tuple[bool, bool, bool]:
+        """(ifmap on chip, filter resident, ofmap on chip) of `op` (a GEMM layer): its input is
+        on chip when every tensor it reads is; a weightless matmul's second operand is an
+        activation, resident when on chip."""
+        inputs_on_chip = all(name in self.on_chip for name in op.inputs)
+        filter_resident = (op.name in self.resident_weights
+                           or (op.anchor.params == 0 and inputs_on_chip))
+        return inputs_on_chip, filter_resident, op.name in self.on_chip
+
+
+def plan_on_chip(network: Network, *, sram_bytes: int, weight_cache_bytes: int,
+                 weight_bytes: Callable[[Op], int],
+                 tensor_bytes: Callable[[Op], int]) -> OnChipPlan:
+    """Which weights stay resident and which activations stay on chip, for the whole network.
+
+    Weights: cached in layer order while the running total fits `weight_cache_bytes`; the first
+    layer that does not fit and every later one are streamed from DRAM each frame (the Edge TPU
+    compiler caches "the first" parameters that fit and streams the rest; `weight_bytes(op)` is
+    what a layer stores). Activations: the budget is `sram_bytes` minus the resident weights.
+    Walking the ops in order, an op's output stays on chip when it, with every on-chip tensor
+    still live (residual branches included, `workloads.liveness`), fits the budget; otherwise it
+    spills to DRAM and its consumers read it from there. Network inputs come from and network
+    outputs go to the host, through DRAM. `tensor_bytes(op)` is the size of an op's output as
+    stored. Pure.
+    """
+    resident: set[str] = set()
+    cached = streamed = 0
+    full = False
+    for op in network.ops:
+        w = weight_bytes(op)
+        if w == 0:
+            continue
+        if not full and cached + w <= weight_cache_bytes:
+            resident.add(op.name)
+            cached += w
+        else:
+            full = True
+            streamed += w
+    budget = max(sram_bytes - cached, 0)
+    life = network.lifetimes
+    root = network.storage_roots
+    on_chip_bytes: dict[int, int] = {}  # root number -> bytes, of the tensors held on chip
+    live = peak = 0
+    for i, op in enumerate(network.ops):
+        t = life.output[i]
+        if t >= 0 and t not in life.kept:
+            need = tensor_bytes(op)
+            if live + need <= budget:
+                on_chip_bytes[t] = need
+                live += need
+                peak = max(peak, live)
+        for dead in life.frees[i]:
+            live -= on_chip_bytes.get(dead, 0)
+    names = {life.names[t] for t in on_chip_bytes}
+    on_chip = frozenset(name for name, base in root.items() if base in names)
+    return OnChipPlan(
+        network=network.name, resident_weights=frozenset(resident), on_chip=on_chip,
+        weight_cache_bytes=weight_cache_bytes, resident_weight_bytes=cached,
+        streamed_weight_bytes=streamed, activation_budget_bytes=budget,
+        peak_on_chip_activation_bytes=peak)

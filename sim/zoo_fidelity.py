@@ -56,7 +56,8 @@ GMACS_ROUNDED = (
 MCUNET_README = (
     ("mcunet-in0", zoo.mcunet_in0, 6.4, 0.75), ("mcunet-in1", zoo.mcunet_in1, 12.8, 0.64),
     ("mcunet-in2", zoo.mcunet_in2, 67.3, 0.73), ("mcunet-in3", zoo.mcunet_in3, 81.8, 0.74),
-    ("mcunet-in4", zoo.mcunet_in4, 125.9, 1.73), ("mcunet-vww1", zoo.mcunet_vww1, 11.6, 0.43),
+    ("mcunet-in4", zoo.mcunet_in4, 125.9, 1.73), ("mcunet-vww0", zoo.mcunet_vww0, 6.0, 0.37),
+    ("mcunet-vww1", zoo.mcunet_vww1, 11.6, 0.43),
     ("mcunet-vww2", zoo.mcunet_vww2, 55.8, 0.64), ("mbv2-w0.35", zoo.mbv2_w035, 23.5, 0.75),
     ("proxyless-w0.3", zoo.proxyless_w03, 38.3, 0.75),
 )

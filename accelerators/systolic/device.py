@@ -15,10 +15,22 @@ Pruned weights are stored and streamed dense: the array has no zero skipping. En
 SRAMs are 'on_chip'); static power defaults to the SRAMs' leakage. An op stated at another
 precision than `operand_bits` (a float, or a wider integer) reports the array's width as its
 executed precision; narrower integers run exactly at the array's width and are not a substitute.
+
+Memory policy (`memory_policy`): `dram` (the default) sends every layer's activations through
+DRAM and fetches its weights every frame, as SCALE-Sim does. `on_chip` plans a whole network
+(`SystolicDevice.for_network`, which `edgesim run` calls): weights stay resident across frames
+in the filter SRAM (the parameter cache) while they fit, in layer order, and are streamed after
+that; an activation stays in SRAM (all three SRAMs, less the resident weights) for its consumers
+while it fits beside the other live ones, and spills to DRAM otherwise (`sim.systolic.
+plan_on_chip`). Elementwise and pooling ops on on-chip tensors then move no DRAM bytes. The
+resident weights' one-off load with the model is outside the frame (Coral: the first inference
+is slower because it loads the model). SRAM bandwidth is not a limit in either policy, and
+SRAM accesses keep each operand SRAM's energy (the pooled capacity is not re-priced).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,9 +44,10 @@ from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phas
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family, NodeNm, PowerW, RatePerS, VoltageV
 from sim.systolic import (
-    ArrayDim, Dataflow, Layers, SystolicArray, area_mm2, energy_pj, leakage_w, simulate,
+    ArrayDim, Dataflow, Layers, MemoryPolicy, OnChipPlan, Residency, SystolicArray, area_mm2,
+    energy_pj, leakage_w, plan_on_chip, simulate,
 )
-from workloads import Op, OpKind, UnsupportedOpError
+from workloads import Network, Op, OpKind, SpecError, UnsupportedOpError
 
 PRESETS = Path(__file__).parent / "presets"
 UNSUPPORTED_KINDS = frozenset({OpKind.SPARSE_CONV3D, OpKind.FPS, OpKind.KNN, OpKind.BALL_QUERY,
@@ -83,6 +96,12 @@ class SystolicSpec(DeviceSpec):
     """Elementwise ops per cycle of the post-processing unit."""
     static_power_w: PowerW | None = None
     """Leakage and clock power of the whole accelerator, W; None: the SRAMs' leakage only."""
+    pack_groups: bool = False
+    """ws and is: several groups of a grouped (depthwise) conv share a fold, block-diagonally;
+    False: one group per fold (sim.systolic.SystolicArray.pack_groups)."""
+    memory_policy: MemoryPolicy = MemoryPolicy.DRAM
+    """dram: every layer's activations and weights through DRAM (SCALE-Sim); on_chip: weights
+    resident in the filter SRAM and activations kept in SRAM where they fit (module doc)."""
 
     @property
     def array(self) -> SystolicArray:
@@ -95,12 +114,18 @@ class SystolicSpec(DeviceSpec):
             ofmap_sram_bytes=max(1, round(self.ofmap_sram_kib * kib)),
             word_bytes=math.ceil(self.operand_bits / 8),
             dram_bytes_per_cycle=self.dram_bytes_per_s / self.freq_hz,
-            double_buffered=self.double_buffered,
+            double_buffered=self.double_buffered, pack_groups=self.pack_groups,
         )
 
     @property
     def peak_macs_per_s(self) -> float:
         return self.rows * self.cols * self.freq_hz
+
+    @property
+    def sram_bytes(self) -> int:
+        """All on-chip SRAM: ifmap, filter and ofmap."""
+        a = self.array
+        return a.ifmap_sram_bytes + a.filter_sram_bytes + a.ofmap_sram_bytes
 
 
 @dataclass(frozen=True)
@@ -108,10 +133,50 @@ class SystolicDevice(SpecNamed):
     """A `sim.Device` from a `SystolicSpec`; one target, 'accelerator'."""
 
     spec: SystolicSpec
+    plan: OnChipPlan | None = field(default=None, repr=False)
+    """The network the `on_chip` policy was planned for (`for_network`); None: not planned."""
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
     """Per-instance memo of pure costs by op (sweeps re-price the same ops)."""
 
     targets = ("accelerator",)
+
+    def weight_bytes(self, op: Op) -> int:
+        """Bytes a layer's weights take in SRAM and DRAM: dense (no zero skipping), at the
+        array's word width; 0 for ops without a weight matrix."""
+        gemm = op.gemm
+        if gemm is None or op.anchor.params == 0:
+            return 0
+        return gemm.groups * gemm.k * gemm.n * self.array.word_bytes
+
+    def tensor_bytes(self, op: Op) -> int:
+        """Bytes of an op's output as stored, at the array's word width."""
+        return math.prod(op.output_shape) * self.array.word_bytes
+
+    def for_network(self, network: Network, target: str = "accelerator") -> SystolicDevice:
+        """This device planned for `network` under the `on_chip` policy (itself under `dram`).
+
+        Pure; the plan (`sim.systolic.plan_on_chip`) is worked out once, here."""
+        if self.spec.memory_policy is MemoryPolicy.DRAM:
+            return self
+        plan = plan_on_chip(network, sram_bytes=self.spec.sram_bytes,
+                            weight_cache_bytes=self.array.filter_sram_bytes,
+                            weight_bytes=self.weight_bytes, tensor_bytes=self.tensor_bytes)
+        return dataclasses.replace(self, plan=plan, _cache={})
+
+    def check(self, network: Network, target: str = "accelerator") -> None:
+        """Under `on_chip`, refuse a network the device was not planned for (SpecError naming
+        the fix); under `dram` accept every network."""
+        if self.spec.memory_policy is MemoryPolicy.DRAM:
+            return
+        if self.plan is None or self.plan.network != network.name:
+            raise SpecError(self._unplanned(f"network {network.name!r}"))
+
+    def _unplanned(self, what: str) -> str:
+        planned = ("is planned for no network" if self.plan is None
+                   else f"is planned for {self.plan.network!r}")
+        return (f"{self.name}: memory_policy on_chip places a whole network's weights and "
+                f"activations, and the device {planned} (pricing {what}); build it with "
+                "device.for_network(network) (edgesim run does), or set memory_policy=dram")
 
     @cached_property
     def array(self) -> SystolicArray:
@@ -176,24 +241,33 @@ class SystolicDevice(SpecNamed):
     def _cost(self, op: Op) -> Cost:
         if op.is_free:
             return Cost(stages=(), bound_by=BoundBy.FREE)
+        plan = self.plan
+        if plan is None and self.spec.memory_policy is MemoryPolicy.ON_CHIP:
+            raise SpecError(self._unplanned(f"op {op.name!r}"))
         s, f = self.spec, self.spec.freq_hz
         vector_s = math.ceil(op.vector_ops / s.vector_lanes) / f
         vector_j = op.vector_ops * self._vector_pj * 1e-12
         gemm = op.gemm
         if gemm is None:
             word = self.array.word_bytes
-            elements = sum(math.prod(shape) for shape in op.input_shapes)
-            dram_bytes = (elements + math.prod(op.output_shape)) * word
+            on_chip = plan.on_chip if plan is not None else frozenset()
+            sizes = [(math.prod(shape), name in on_chip)
+                     for name, shape in zip(op.inputs, op.input_shapes, strict=True)]
+            sizes.append((math.prod(op.output_shape), op.name in on_chip))
+            dram_bytes = sum(n for n, kept in sizes if not kept) * word
+            sram_bytes = sum(n for n, kept in sizes if kept) * word
             memory_s = dram_bytes / s.dram_bytes_per_s
             phase = Phase("vector", max(vector_s, memory_s))
             return Cost.serial(
                 phase, energy_j={EnergyComponent.VECTOR: vector_j,
                                  EnergyComponent.OFF_CHIP: dram_bytes * HOROWITZ_45NM.dram_pj_per_byte * 1e-12},
-                bytes_moved={MemoryLevel.DRAM: dram_bytes},
+                bytes_moved={MemoryLevel.DRAM: dram_bytes,
+                             **({MemoryLevel.SRAM: sram_bytes} if sram_bytes else {})},
                 bound_by=BoundBy.COMPUTE if vector_s >= memory_s else BoundBy.MEMORY,
                 executed_precision=self._executed(op))
         layers = Layers.of([gemm])
-        stats = simulate(self.array, layers)
+        residency = None if plan is None else Residency.of([plan.residency(op)])
+        stats = simulate(self.array, layers, residency)
         energy = {k: float(v[0]) * 1e-12 for k, v in energy_pj(
             self.array, layers, stats, bits=s.operand_bits, node_nm=s.node_nm,
             voltage_v=s.voltage_v).items()}

@@ -175,3 +175,26 @@ def test_hidden_preload_overlaps_the_next_folds_weights():
     two = Layers.of([Gemm(groups=1, m=20, k=10, n=6, ifmap_words=200)] * 2)
     assert sequence_cycles(a, two) == 2 * 120 + 6
     assert sequence_cycles(array("ws"), two) == 2 * 180
+
+
+def test_packed_groups_share_a_fold_block_diagonally():
+    # A depthwise 3x3 conv over 4 channels, 4x4 outputs: per group m=16, k=9, n=1. On a
+    # 32x8 ws array a group takes 9 rows and 1 column, so min(32 // 9, 8 // 1) = 3 groups per
+    # fold: ceil(4 / 3) = 2 folds of 2*32 + 8 + 16 - 2 = 86 cycles, against 4 unpacked.
+    layers = one(16, 9, 1, groups=4)
+    plain = simulate(array("ws", rows=32, cols=8), layers)
+    packed = simulate(array("ws", rows=32, cols=8, pack_groups=True), layers)
+    assert (plain.n_folds[0], plain.compute_cycles[0]) == (4, 344)
+    assert (packed.n_folds[0], packed.fold_cycles[0], packed.compute_cycles[0]) == (2, 86, 172)
+    # Two folds hold 4 x 9 mapped PEs of 2 x 256.
+    assert packed.mapping_efficiency_ratio[0] == pytest.approx(36 / 512)
+    # The SRAM and DRAM words are the same: packing changes only where groups sit.
+    for name in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "dram_words"):
+        assert getattr(packed, name)[0] == getattr(plain, name)[0], name
+    # is: a group takes k=9 rows and m=16 columns; on 32x32 min(3, 2) = 2 groups per fold.
+    packed_is = simulate(array("is", rows=32, cols=32, pack_groups=True), layers)
+    assert packed_is.n_folds[0] == 2
+    # A group larger than the array (k = 9 > 8 rows) and os never pack.
+    assert simulate(array("ws", rows=8, cols=8, pack_groups=True), layers).n_folds[0] == 8
+    assert simulate(array("os", rows=32, cols=8, pack_groups=True), layers).n_folds[0] == \
+        simulate(array("os", rows=32, cols=8), layers).n_folds[0]

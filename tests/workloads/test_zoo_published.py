@@ -24,6 +24,7 @@ MCUNET_README = [
     (zoo.mcunet_in2, "mcunet-in2", 160, 1000, 67.3, 0.73),
     (zoo.mcunet_in3, "mcunet-in3", 176, 1000, 81.8, 0.74),
     (zoo.mcunet_in4, "mcunet-in4", 160, 1000, 125.9, 1.73),
+    (zoo.mcunet_vww0, "mcunet-vww0", 64, 2, 6.0, 0.37),
     (zoo.mcunet_vww1, "mcunet-vww1", 80, 2, 11.6, 0.43),
     (zoo.mcunet_vww2, "mcunet-vww2", 144, 2, 55.8, 0.64),
     # baselines of the same table: "mbv2-320kB" / "proxyless-320kB"
@@ -64,6 +65,26 @@ def test_mcunet_in0_hand_count_of_first_layers():
     assert net["features.2.conv.0.0"].weight_shape == (64, 16, 1, 1)
     assert net["features.2.conv.1.0"].output_shape == (1, 64, 12, 12)
     assert net["features.2.conv.1.0"].macs == 12 * 12 * 64 * 25
+
+
+def test_mcunet_vww0_layers_are_tinyts_1_mw10_tensor_table():
+    # nycu-caslab/TinyTS, models/ts_gen/MCUNet_model_zoo/1_MW10/DF_1/gen_model/src/ctx.cc:
+    # stem weight 16x3x3x3 to 32x32x16; block 1 project 8x16; block 2 expand 48x8, depthwise
+    # 5x5 on 48 to 16x16, project 16x48; the last project 160x384 at 2x2; classifier 2x160.
+    net = zoo.mcunet_vww0()
+    assert net["features.0.0"].weight_shape == (16, 3, 3, 3)
+    assert net["features.0.0"].output_shape == (1, 16, 32, 32)
+    assert net["features.1.conv.1"].weight_shape == (8, 16, 1, 1)
+    assert net["features.2.conv.0.0"].weight_shape == (48, 8, 1, 1)
+    assert net["features.2.conv.1.0"].weight_shape == (48, 1, 5, 5)
+    assert net["features.2.conv.1.0"].output_shape == (1, 48, 16, 16)
+    assert net["features.2.conv.2"].weight_shape == (16, 48, 1, 1)
+    assert net["features.14.conv.2"].weight_shape == (160, 384, 1, 1)
+    assert net["features.14.conv.2"].output_shape == (1, 160, 2, 2)
+    assert net["classifier.1"].weight_shape == (2, 160)
+    # Hand count: stem 32 x 32 x 16 x 27 MACs; 14 depthwise convs.
+    assert net["features.0.0"].macs == 32 * 32 * 16 * 27
+    assert sum(1 for op in net.ops if op.kind is OpKind.CONV2D and op.attrs.groups > 1) == 14
 
 
 # --- ProxylessNAS-Mobile (Cai et al., ICLR 2019) -----------------------------------------------

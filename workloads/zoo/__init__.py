@@ -16,6 +16,7 @@ from workloads.zoo.mcunet import (
     mcunet_in2,
     mcunet_in3,
     mcunet_in4,
+    mcunet_vww0,
     mcunet_vww1,
     mcunet_vww2,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "mcunet_in2",
     "mcunet_in3",
     "mcunet_in4",
+    "mcunet_vww0",
     "mcunet_vww1",
     "mcunet_vww2",
     "mobilenetv2",

@@ -83,10 +83,17 @@ def mcunet(
 # mit-han-lab/mcunet `mcunet/model_zoo.py` maps each net_id to a released ProxylessNASNets config
 # (`{net_name}.json`); the README's model lists give each model's MACs and parameters. The
 # ImageNet configs are in mit-han-lab/tinyml's first commit (e899b1b, mcunet/assets/configs/);
-# the VWW configs are not, and their block lists were carried over from public Keras
-# transcriptions (Wake Vision challenge entries, layer by layer: expand width / input width,
-# kernel, stride, projection width). All are checked against the README figures in
-# tests/workloads/test_zoo_published.py, every one within the README's rounding:
+# the VWW configs are not (mit-han-lab/mcunet's model_zoo.py downloads them from its release
+# server; no commit of either repository holds them), and the block lists of vww1 and vww2 were
+# carried over from public Keras transcriptions (Wake Vision challenge entries, layer by layer:
+# expand width / input width, kernel, stride, projection width). mcunet-vww0's is read from the
+# TinyEngine code generated for "1_MW10" in nycu-caslab/TinyTS (commit b6ba4fb,
+# models/ts_gen/MCUNet_model_zoo/1_MW10/DF_1/gen_model/src/ctx.cc): its tensor table lists every
+# weight (16x3x3x3 stem, each 1x1 conv's out x in, each depthwise kernel k x k x channels) and
+# activation (64x64x3 in, 2 logits out); the same repository's "0_MW5" equals mcunet-vww1 below
+# layer for layer, which fixes the naming (MW = MCUNet VWW, 5 / 10 fps). All are checked against
+# the README figures in tests/workloads/test_zoo_published.py, every one within the README's
+# rounding:
 #   ImageNet (README "ImageNet model list"; 1000 classes)
 #     mcunet-in0  mcunet-10fps_imagenet      48 px   6.4M MACs  0.75M params
 #     mcunet-in1  mcunet-5fps_imagenet       96 px  12.8M MACs  0.64M params
@@ -94,10 +101,9 @@ def mcunet(
 #     mcunet-in3  mcunet-320kb-1mb_imagenet 176 px  81.8M MACs  0.74M params
 #     mcunet-in4  mcunet-512kb-2mb_imagenet 160 px 125.9M MACs  1.73M params
 #   Visual Wake Words (README "VWW model list"; 2 classes)
+#     mcunet-vww0 mcunet-10fps_vww           64 px   6.0M MACs  0.37M params
 #     mcunet-vww1 mcunet-5fps_vww            80 px  11.6M MACs  0.43M params
 #     mcunet-vww2 mcunet-320kb-1mb_vww      144 px  55.8M MACs  0.64M params
-# mcunet-vww0 (mcunet-10fps_vww, 64 px, 6.0M MACs, 0.37M params) is not here: no public
-# transcription of its block list was found, and it is not guessed.
 
 MCUNET_IN0_BLOCKS: tuple[IRBlock, ...] = _blocks(
     (1, 16, 3, 1), (4, 16, 5, 2), (3, 16, 3, 1), (4, 16, 3, 1), (5, 24, 7, 2), (4, 24, 5, 1),
@@ -126,6 +132,13 @@ MCUNET_IN4_BLOCKS: tuple[IRBlock, ...] = _blocks(
     (3, 96, 5, 1), (4, 192, 7, 2), (3, 192, 7, 1), (3, 192, 5, 1), (4, 320, 5, 1),
 )
 """Blocks of mcunet-in4 ("mcunet-512kb-2mb_imagenet"); stem 32 channels."""
+
+MCUNET_VWW0_BLOCKS: tuple[IRBlock, ...] = _blocks(
+    (1, 8, 3, 1), (6, 16, 5, 2), (4, 16, 3, 1), (5, 24, 3, 2), (4, 24, 3, 1), (4, 24, 3, 1),
+    (5, 40, 3, 2), (4, 40, 3, 1), (3, 40, 7, 1), (3, 48, 3, 1), (4, 48, 3, 1), (5, 96, 7, 2),
+    (5, 96, 5, 1), (4, 160, 7, 1),
+)
+"""Blocks of mcunet-vww0 ("mcunet-10fps_vww"); stem 16 channels."""
 
 MCUNET_VWW1_BLOCKS: tuple[IRBlock, ...] = _blocks(
     (1, 8, 3, 1), (6, 16, 3, 2), (3, 16, 3, 1), (3, 16, 3, 1), (3, 24, 7, 2), (6, 24, 3, 1),
@@ -197,6 +210,17 @@ def mcunet_in4(*, batch: int = 1, resolution: int = 160, num_classes: int = 1000
     """
     return _published("mcunet-in4", MCUNET_IN4_BLOCKS, 32, batch=batch, resolution=resolution,
                       num_classes=num_classes)
+
+
+def mcunet_vww0(*, batch: int = 1, resolution: int = 64, num_classes: int = 2) -> Network:
+    """mcunet-vww0, 10 fps on STM32F746, Visual Wake Words (Lin et al., arXiv 2007.10319).
+
+    mit-han-lab/mcunet README: 6.0M MACs, 0.37M parameters at 64x64, two classes (person, no
+    person); the block list is TinyTS's generated "1_MW10" (see above). Arguments and errors as
+    `mcunet`.
+    """
+    return _published("mcunet-vww0", MCUNET_VWW0_BLOCKS, 16, batch=batch,
+                      resolution=resolution, num_classes=num_classes)
 
 
 def mcunet_vww1(*, batch: int = 1, resolution: int = 80, num_classes: int = 2) -> Network:
