@@ -48,7 +48,8 @@ from sim.export import write_atomic
 from sim.spec import override
 from sim.study import study_main
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
-from workloads import Activation, Network, NetworkBuilder, NormKind, PoolMode
+from workloads import Activation, Network, NetworkBuilder, NormKind
+from workloads.zoo import resnet18_cifar
 
 SCHEMES: dict[str, CrossbarSpec] = {
     "bit_serial_differential": CrossbarSpec(rows=128, cell_bits=2, dac_bits=1, input_bits=4,
@@ -85,35 +86,6 @@ SMALL = StudyConfig(train_steps=80, finetune_steps=10, schemes=("bit_serial_diff
 
 
 # --- networks ------------------------------------------------------------------------------------
-
-
-def cifar_resnet18(*, weight_bits: int = 8, act_bits: int = 8, num_classes: int = 10) -> Network:
-    """ResNet-18 for CIFAR (He et al. 2016 as used on CIFAR: 3x3 stem, no max-pool, 32x32 input).
-
-    Stages of 64/128/256/512 channels, two BasicBlocks each, 1x1 conv shortcuts when the shape
-    changes, global average pool and a linear head; quantized fixed point at the given widths.
-    """
-    b = NetworkBuilder("resnet18-cifar", description="ResNet-18, CIFAR variant, 32x32")
-    x = b.input("image", (1, 3, 32, 32))
-    x = b.conv2d(x, 64, 3, padding=1, name="conv1")
-    x = b.act(b.norm(x, NormKind.BATCH, name="bn1"), Activation.RELU, name="relu")
-    for stage, width in enumerate((64, 128, 256, 512), start=1):
-        for index in range(2):
-            stride = 2 if stage > 1 and index == 0 else 1
-            p = f"layer{stage}.{index}"
-            out = b.conv2d(x, width, 3, stride=stride, padding=1, name=f"{p}.conv1")
-            out = b.act(b.norm(out, NormKind.BATCH, name=f"{p}.bn1"), Activation.RELU, name=f"{p}.relu1")
-            out = b.norm(b.conv2d(out, width, 3, padding=1, name=f"{p}.conv2"), NormKind.BATCH,
-                         name=f"{p}.bn2")
-            identity = x
-            if stride != 1 or b.shape(x)[1] != width:
-                identity = b.norm(b.conv2d(x, width, 1, stride=stride, name=f"{p}.downsample.0"),
-                                  NormKind.BATCH, name=f"{p}.downsample.1")
-            x = b.act(b.add(out, identity, name=f"{p}.add"), Activation.RELU, name=f"{p}.relu2")
-    x = b.global_pool(x, PoolMode.AVG, name="avgpool")
-    x = b.reshape(x, (1, 512), name="flatten")
-    b.linear(x, num_classes, name="fc")
-    return b.build().quantized("fixed", weight_bits=weight_bits, activation_bits=act_bits)
 
 
 def mlp_network(sizes: tuple[int, ...], quant: QuantSpec) -> Network:
@@ -238,7 +210,7 @@ def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
     summary = {"device": device.name, "source": "ISAAC preset (accelerators/pim/presets/isaac.yaml)"}
     layers = []
     for label, (wb, ab) in {"w8a8": (8, 8), "w16a16": (16, 16)}.items():
-        net = cifar_resnet18(weight_bits=wb, act_bits=ab)
+        net = resnet18_cifar().quantized("fixed", weight_bits=wb, activation_bits=ab)
         plan = device.plan(net)
         report = simulate(net, device, seed=cfg.seed)
         summary[label] = {
@@ -262,7 +234,7 @@ def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
                 "adc_energy_j": device.energy_detail_j(op)["adc"],
             })
     sweep = []
-    net = cifar_resnet18(weight_bits=8, act_bits=8)
+    net = resnet18_cifar().quantized("fixed", weight_bits=8, activation_bits=8)
     for bits in cfg.resnet_adc_bits:
         dev = PimDevice(override(device.spec, {"adc_bits": bits}))
         row = {"adc_bits": bits}
