@@ -21,8 +21,8 @@ def test_vit_study_small(tmp_path):
     data = json.loads((tmp_path / "comparisons.json").read_text())
     assert len(data["comparisons"]) == 7 and data["small"] is True
     assert "Small test run" in (tmp_path / "README.md").read_text()
-    mixed, fp32 = result["rows"][-1], result["rows"][0]
-    assert mixed["fps_per_s"] > fp32["fps_per_s"]
+    mixed, fp32 = result.rows[-1], result.rows[0]
+    assert mixed.fps_per_s > fp32.fps_per_s
 
 
 def test_ilmpq_study_small(tmp_path):
@@ -30,4 +30,4 @@ def test_ilmpq_study_small(tmp_path):
     rows = _rows(tmp_path / "speedups.csv")
     assert {r["part"] for r in rows} == {"xc7z020", "xc7z045"}
     assert all(float(r["speedup_vs_fixed_w4a4"]) > 0 for r in rows)
-    assert len(result["comparisons"]) == 2
+    assert len(result.comparisons) == 2
