@@ -32,17 +32,7 @@ import numpy as np
 from accelerators.pim.adc import AdcSpec, NoiseReference, bow_inl
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.device import PimDevice, isaac
-from accelerators.pim.network import (
-    QuantSpec,
-    accuracy,
-    calibrate_bn,
-    deploy,
-    effective_bits,
-    finetune_pim,
-    load_digits_split,
-    rescale_ranges,
-    train_qat,
-)
+from accelerators.pim import network as pimnet
 from sim import simulate
 from sim.export import write_atomic
 from sim.spec import override
@@ -62,7 +52,7 @@ SCHEMES: dict[str, CrossbarSpec] = {
 """PIM-QAT's decomposition schemes as (DAC bits, cell bits, encoding) points for the w4a4 model:
 bit-serial 1-bit inputs on 2-bit cells (differential or offset), and one 4-bit DAC pulse per
 input on cells holding a 4-bit weight's whole 3-bit magnitude (differential)."""
-QUANT = QuantSpec(weight_bits=4, act_bits=4)
+QUANT = pimnet.QuantSpec(weight_bits=4, act_bits=4)
 SIZES = (64, 128, 128, 10)
 
 
@@ -88,7 +78,7 @@ SMALL = StudyConfig(train_steps=80, finetune_steps=10, schemes=("bit_serial_diff
 # --- networks ------------------------------------------------------------------------------------
 
 
-def mlp_network(sizes: tuple[int, ...], quant: QuantSpec) -> Network:
+def mlp_network(sizes: tuple[int, ...], quant: pimnet.QuantSpec) -> Network:
     """The digits MLP as an edgesim network (for its cost on the PIM device)."""
     b = NetworkBuilder("digits-mlp")
     x = b.input("pixels", (1, sizes[0]))
@@ -176,17 +166,18 @@ def _remedies(model, base: CrossbarSpec, data, rng, cfg: StudyConfig,
     calibrated, and PIM-aware fine-tuned with each crossbar model of `train` in the forward pass
     (then rescaled + BN calibrated on the hardware)."""
     xtr, ytr, xte, yte = data
-    dep = deploy(model, base, rng)
-    naive = accuracy(dep, xte, yte, rng)
-    bn_calibrated = accuracy(calibrate_bn(dep, xtr, rng), xte, yte, rng)
-    rescaled_dep = rescale_ranges(dep, xtr, 0.999, rng)
-    rescaled = accuracy(calibrate_bn(rescaled_dep, xtr, rng), xte, yte, rng)
+    dep = pimnet.deploy(model, base, rng)
+    naive = pimnet.accuracy(dep, xte, yte, rng)
+    bn_calibrated = pimnet.accuracy(pimnet.calibrate_bn(dep, xtr, rng), xte, yte, rng)
+    rescaled_dep = pimnet.rescale_ranges(dep, xtr, 0.999, rng)
+    rescaled = pimnet.accuracy(pimnet.calibrate_bn(rescaled_dep, xtr, rng), xte, yte, rng)
     tuned_accuracy = []
     for name, spec in train.items():
-        tuned = finetune_pim(model, xtr, ytr, spec, rng, steps=cfg.finetune_steps,
-                             full_scales=rescaled_dep.full_scales)
-        tuned_dep = rescale_ranges(deploy(tuned, base, rng), xtr, 0.999, rng)
-        tuned_accuracy.append((name, accuracy(calibrate_bn(tuned_dep, xtr, rng), xte, yte, rng)))
+        tuned = pimnet.finetune_pim(model, xtr, ytr, spec, rng, steps=cfg.finetune_steps,
+                                    full_scales=rescaled_dep.full_scales)
+        tuned_dep = pimnet.rescale_ranges(pimnet.deploy(tuned, base, rng), xtr, 0.999, rng)
+        tuned_accuracy.append(
+            (name, pimnet.accuracy(pimnet.calibrate_bn(tuned_dep, xtr, rng), xte, yte, rng)))
     return Remedies(naive_accuracy_ratio=naive, bn_calibrated_accuracy_ratio=bn_calibrated,
                     rescaled_bn_calibrated_accuracy_ratio=rescaled, fine_tuned=tuple(tuned_accuracy))
 
@@ -249,7 +240,7 @@ def accuracy_vs_noise(model, data, cfg: StudyConfig, rng, digital: float) -> lis
     scheme = SCHEMES["bit_serial_differential"]
     for sigma in cfg.noise_lsb:
         hw = scheme.replace(adc=AdcSpec(resolution_bits=cfg.noise_adc_bits, noise_std=sigma))
-        adjusted = effective_bits(cfg.noise_adc_bits, sigma)
+        adjusted = pimnet.effective_bits(cfg.noise_adc_bits, sigma)
         train = {"pim_aware_adjusted_precision":
                  scheme.replace(adc=AdcSpec(resolution_bits=adjusted)),
                  "pim_aware_noisy": hw}
@@ -293,11 +284,12 @@ def nonidealities(model, data, cfg: StudyConfig, rng, digital: float) -> list[No
         adc = AdcSpec(resolution_bits=8, **change.get("adc", {}))
         spec = scheme.replace(adc=adc,
                               cell_variation_ratio=change.get("cell_variation_ratio", 0.0))
-        dep = deploy(model, spec, rng)
+        dep = pimnet.deploy(model, spec, rng)
         rows.append(NonidealityRow(
             nonideality=name, adc_bits=8, digital_accuracy_ratio=digital,
-            naive_accuracy_ratio=accuracy(dep, xte, yte, rng),
-            bn_calibrated_accuracy_ratio=accuracy(calibrate_bn(dep, xtr, rng), xte, yte, rng),
+            naive_accuracy_ratio=pimnet.accuracy(dep, xte, yte, rng),
+            bn_calibrated_accuracy_ratio=pimnet.accuracy(
+                pimnet.calibrate_bn(dep, xtr, rng), xte, yte, rng),
         ))
     return rows
 
@@ -579,10 +571,10 @@ def run_study(out: str | Path, cfg: StudyConfig = StudyConfig()) -> NoiseStudy:
     out = output_dir(out)
     rng = np.random.default_rng(cfg.seed)
     r_data, r_train, r_bits, r_noise, r_non = rng.spawn(5)
-    data = load_digits_split(r_data)
+    data = pimnet.load_digits_split(r_data)
     xtr, ytr, xte, yte = data
-    model = train_qat(xtr, ytr, sizes=SIZES, quant=QUANT, rng=r_train, steps=cfg.train_steps)
-    digital = accuracy(deploy(model, None), xte, yte)
+    model = pimnet.train_qat(xtr, ytr, sizes=SIZES, quant=QUANT, rng=r_train, steps=cfg.train_steps)
+    digital = pimnet.accuracy(pimnet.deploy(model, None), xte, yte)
     by_bits = accuracy_vs_adc_bits(model, data, cfg, r_bits, digital)
     by_noise = accuracy_vs_noise(model, data, cfg, r_noise, digital)
     alone = nonidealities(model, data, cfg, r_non, digital)

@@ -18,24 +18,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import workloads.zoo as zoo
 from workloads.network import Network
-from workloads.zoo.efficientnet import efficientnet_b0
-from workloads.zoo.mcunet import (
-    mbv2_w035,
-    mcunet_in0,
-    mcunet_in1,
-    mcunet_in2,
-    mcunet_in3,
-    mcunet_in4,
-    mcunet_vww1,
-    mcunet_vww2,
-)
-from workloads.zoo.mobilenet import mobilenetv2
-from workloads.zoo.proxyless import proxyless_w03, proxylessnas_mobile
-from workloads.zoo.resnet import resnet18, resnet18_cifar, resnet50
-from workloads.zoo.transformer import bert_base, deit_base, deit_small, deit_tiny
-from workloads.zoo.vgg import vgg16
-from workloads.zoo.yolo import yolov4
 
 TORCHVISION = "torchvision model docs (IMAGENET1K weights)"
 TIMM = "timm deit_*_patch16_224 / DeiT (arXiv 2012.12877) Table 1"
@@ -104,41 +88,42 @@ def _gmacs(model: str, build: Callable[[], Network], value: float, half_unit: fl
 PARAMETER_COUNTS: tuple[PublishedCount, ...] = (
     # torchvision model docs, `num_params` of the IMAGENET1K weights
     # (pytorch.org/vision/stable/models/generated/torchvision.models.<name>.html):
-    _params("resnet18", resnet18, 11_689_512, TORCHVISION),
-    _params("resnet50", resnet50, 25_557_032, TORCHVISION),
-    _params("mobilenetv2", mobilenetv2, 3_504_872, TORCHVISION),
-    _params("vgg16", vgg16, 138_357_544, TORCHVISION),
+    _params("resnet18", zoo.resnet18, 11_689_512, TORCHVISION),
+    _params("resnet50", zoo.resnet50, 25_557_032, TORCHVISION),
+    _params("mobilenetv2", zoo.mobilenetv2, 3_504_872, TORCHVISION),
+    _params("vgg16", zoo.vgg16, 138_357_544, TORCHVISION),
     # timm deit_{tiny,small,base}_patch16_224 (= timm vit_{tiny,small,base}_patch16_224, same
     # architecture); the base count is also torchvision's vit_b_16 `num_params` 86,567,656:
-    _params("deit-tiny", deit_tiny, 5_717_416, TIMM),
-    _params("deit-small", deit_small, 22_050_664, TIMM),
-    _params("deit-base", deit_base, 86_567_656, f"{TIMM}; torchvision vit_b_16"),
+    _params("deit-tiny", zoo.deit_tiny, 5_717_416, TIMM),
+    _params("deit-small", zoo.deit_small, 22_050_664, TIMM),
+    _params("deit-base", zoo.deit_base, 86_567_656, f"{TIMM}; torchvision vit_b_16"),
     # Hugging Face BertModel.from_pretrained("bert-base-uncased"), pooler included (the
     # TFBertModel summary prints 109,482,240):
-    _params("bert-base", bert_base, 109_482_240, "Hugging Face bert-base-uncased BertModel"),
+    _params("bert-base", zoo.bert_base, 109_482_240, "Hugging Face bert-base-uncased BertModel"),
     # pytorchcv's proxylessnas.py test asserts 4,080,512 weights for proxylessnas_mobile, built
     # from the released net config (BN scale and shift counted, as here):
-    _params("proxylessnas-mobile", proxylessnas_mobile, 4_080_512, "pytorchcv proxylessnas_mobile"),
-    _params("efficientnet-b0", efficientnet_b0, 5_288_548, TORCHVISION),
+    _params("proxylessnas-mobile", zoo.proxylessnas_mobile, 4_080_512,
+            "pytorchcv proxylessnas_mobile"),
+    _params("efficientnet-b0", zoo.efficientnet_b0, 5_288_548, TORCHVISION),
     # PyTorch ports of yolov4.cfg (80 classes) print 64,363,101 parameters (BN included):
-    _params("yolov4", yolov4, 64_363_101, "PyTorch ports of yolov4.cfg (80 classes)"),
-    _params("resnet18-cifar", resnet18_cifar, 11_173_962, PYTORCH_CIFAR),
+    _params("yolov4", zoo.yolov4, 64_363_101, "PyTorch ports of yolov4.cfg (80 classes)"),
+    _params("resnet18-cifar", zoo.resnet18_cifar, 11_173_962, PYTORCH_CIFAR),
 )
 """Exact parameter counts (BN scale and shift included, as the sources count them)."""
 
 MAC_COUNTS: tuple[PublishedCount, ...] = (
     # torchvision model docs, "GFLOPS" (conv/linear MACs; two decimals, so +-0.005 G):
-    _gmacs("resnet18", resnet18, 1.81, 0.005, TORCHVISION),
-    _gmacs("resnet50", resnet50, 4.09, 0.005, TORCHVISION),
-    _gmacs("mobilenetv2", mobilenetv2, 0.30, 0.005, TORCHVISION),
-    _gmacs("vgg16", vgg16, 15.47, 0.005, TORCHVISION),
+    _gmacs("resnet18", zoo.resnet18, 1.81, 0.005, TORCHVISION),
+    _gmacs("resnet50", zoo.resnet50, 4.09, 0.005, TORCHVISION),
+    _gmacs("mobilenetv2", zoo.mobilenetv2, 0.30, 0.005, TORCHVISION),
+    _gmacs("vgg16", zoo.vgg16, 15.47, 0.005, TORCHVISION),
     # DeiT paper (Touvron et al., arXiv 2012.12877) Table 1 "FLOPs" (one decimal, +-0.05 G);
     # timm's model cards give the same figures as GMACs (deit_small_patch16_224: 4.6):
-    _gmacs("deit-tiny", deit_tiny, 1.3, 0.05, TIMM),
-    _gmacs("deit-small", deit_small, 4.6, 0.05, TIMM),
-    _gmacs("deit-base", deit_base, 17.6, 0.05, TIMM),
+    _gmacs("deit-tiny", zoo.deit_tiny, 1.3, 0.05, TIMM),
+    _gmacs("deit-small", zoo.deit_small, 4.6, 0.05, TIMM),
+    _gmacs("deit-base", zoo.deit_base, 17.6, 0.05, TIMM),
     # torchvision efficientnet_b0 (IMAGENET1K_V1): 0.39 GFLOPS; paper Table 1/2: 0.39B FLOPs.
-    _gmacs("efficientnet-b0", efficientnet_b0, 0.39, 0.005,
+    _gmacs("efficientnet-b0", zoo.efficientnet_b0, 0.39, 0.005,
            f"{TORCHVISION}; EfficientNet (arXiv 1905.11946) Table 1"),
 )
 """MAC counts rounded to the published digits (G MACs)."""
@@ -155,19 +140,21 @@ def _mcunet(model: str, build: Callable[[], Network], mmacs: float, mparams: flo
 MCUNET_README: tuple[PublishedCount, ...] = (
     # mit-han-lab/mcunet README, "ImageNet model list" and "VWW model list": MACs to 0.1 M and
     # parameters to 0.01 M; the baselines of the same table ("mbv2-320kB", "proxyless-320kB").
-    *_mcunet("mcunet-in0", mcunet_in0, 6.4, 0.75), *_mcunet("mcunet-in1", mcunet_in1, 12.8, 0.64),
-    *_mcunet("mcunet-in2", mcunet_in2, 67.3, 0.73), *_mcunet("mcunet-in3", mcunet_in3, 81.8, 0.74),
-    *_mcunet("mcunet-in4", mcunet_in4, 125.9, 1.73),
-    *_mcunet("mcunet-vww1", mcunet_vww1, 11.6, 0.43),
-    *_mcunet("mcunet-vww2", mcunet_vww2, 55.8, 0.64),
-    *_mcunet("mbv2-w0.35", mbv2_w035, 23.5, 0.75),
-    *_mcunet("proxyless-w0.3", proxyless_w03, 38.3, 0.75),
+    *_mcunet("mcunet-in0", zoo.mcunet_in0, 6.4, 0.75),
+    *_mcunet("mcunet-in1", zoo.mcunet_in1, 12.8, 0.64),
+    *_mcunet("mcunet-in2", zoo.mcunet_in2, 67.3, 0.73),
+    *_mcunet("mcunet-in3", zoo.mcunet_in3, 81.8, 0.74),
+    *_mcunet("mcunet-in4", zoo.mcunet_in4, 125.9, 1.73),
+    *_mcunet("mcunet-vww1", zoo.mcunet_vww1, 11.6, 0.43),
+    *_mcunet("mcunet-vww2", zoo.mcunet_vww2, 55.8, 0.64),
+    *_mcunet("mbv2-w0.35", zoo.mbv2_w035, 23.5, 0.75),
+    *_mcunet("proxyless-w0.3", zoo.proxyless_w03, 38.3, 0.75),
 )
 """The MCUNet family and its baselines: each network's MACs then its parameters (M)."""
 
 
 def _darknet(resolution: int, bflops: float) -> PublishedCount:
-    return PublishedCount(model="yolov4", build=lambda: yolov4(resolution=resolution),
+    return PublishedCount(model="yolov4", build=lambda: zoo.yolov4(resolution=resolution),
                           quantity=Quantity.FLOPS, value=bflops, scale=1e9, band_pct=0.2,
                           source=DARKNET)
 

@@ -8,14 +8,10 @@ import csv
 from accelerators.studies import fpga_rtl as study_rtl
 
 
-def _rows(path):
-    with path.open() as f:
-        return list(csv.DictReader(f))
-
-
 def test_rtl_study_small(tmp_path):
     result = study_rtl.run(tmp_path, small=True, plots=False)
-    rows = _rows(tmp_path / "verification.csv")
+    with (tmp_path / "verification.csv").open() as f:
+        rows = list(csv.DictReader(f))
     assert rows and all(r["bit_exact"] == "True" and r["cycles_match"] == "True" for r in rows)
     assert (tmp_path / "resources.csv").exists()
     assert any("synthesis skipped" in m for m in result.messages)
