@@ -45,3 +45,11 @@ def test_typed_reference_rows_write_back_the_committed_table():
     rows = validation.read_reference(path)
     text = csv_text([r.table_row() for r in rows], validation.REFERENCE_COLUMNS)
     assert text == path.read_bytes().decode("utf-8").replace("\r\n", "\n")
+
+
+def test_a_disagreement_is_exit_status_1_with_the_folder_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(validation, "scalesim_python", lambda explicit: None)
+    monkeypatch.setattr(validation, "mismatches", lambda rows: ["conv_os_8x8 conv3x3: planted"])
+    assert validation.main(["--out", str(tmp_path)]) == 1
+    assert "Disagreements: conv_os_8x8 conv3x3: planted" in (tmp_path / "README.md").read_text()
+    assert capsys.readouterr().out.startswith("conv_os_8x8 conv3x3: planted\n")
