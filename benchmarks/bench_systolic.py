@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from accelerators.systolic import validation
+from accelerators.studies import scalesim_validation as validation
 from sim.systolic import Dataflow, Layers, SystolicArray, energy_pj, simulate
 from workloads.zoo import resnet18
 from timing import median_s

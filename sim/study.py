@@ -21,9 +21,11 @@ T = TypeVar("T")
 
 
 def write_study(out: str | Path, run: Callable[[Path], T],
-                report: Callable[[T], Iterable[str]] | None = None) -> int:
+                report: Callable[[T], Iterable[str]] | None = None,
+                status: Callable[[T], int] | None = None) -> int:
     """A study's exit status: `run(folder)` writes into a staging folder that lands as `out`,
-    then the lines of `report(result)` are printed (by default 'wrote OUT') and 0 returned.
+    then the lines of `report(result)` are printed (by default 'wrote OUT') and `status(result)`
+    returned (by default 0; a study that checks a peer tool returns 1 when they disagree).
 
     An EdgesimError from `run` (a bad setting, an output folder that cannot be made) is printed
     as `edgesim: error: ...` on stderr, `out` is left as it was, and the status is 2.
@@ -36,7 +38,7 @@ def write_study(out: str | Path, run: Callable[[Path], T],
         return 2
     for line in report(result) if report is not None else (f"wrote {out}",):
         print(line)
-    return 0
+    return 0 if status is None else status(result)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, out_example: str, seed: bool = True,
@@ -73,10 +75,12 @@ def study_main(argv: Sequence[str] | None, run: Callable[[Path, argparse.Namespa
                prog: str, description: str, out_example: str, seed: bool = True,
                small: bool = True, plots: bool = False, small_help: str = "a quick reduced run (CI)",
                add_options: Callable[[argparse.ArgumentParser], None] | None = None,
-               report: Callable[[T, argparse.Namespace], Iterable[str]] | None = None) -> int:
+               report: Callable[[T, argparse.Namespace], Iterable[str]] | None = None,
+               status: Callable[[T], int] | None = None) -> int:
     """A study's `main(argv)`: parse the common and the study's own arguments
     (`study_parser`), then `write_study(args.out, lambda folder: run(folder, args), ...)`,
-    printing `report(result, args)` (by default 'wrote OUT').
+    printing `report(result, args)` (by default 'wrote OUT') and returning `status(result)`
+    (by default 0).
 
     Bad arguments exit with argparse's usage line and status 2; a user error from `run` is one
     line on stderr and status 2 with `--out` left as it was.
@@ -85,4 +89,4 @@ def study_main(argv: Sequence[str] | None, run: Callable[[Path, argparse.Namespa
                           plots=plots, small_help=small_help, add_options=add_options)
     args = parser.parse_args(argv)
     return write_study(args.out, lambda folder: run(folder, args),
-                       None if report is None else (lambda result: report(result, args)))
+                       None if report is None else (lambda result: report(result, args)), status)

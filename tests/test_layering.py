@@ -8,6 +8,11 @@ import of one of our packages is checked, wherever it is (module top, inside a f
 resolved against the file's package; one that climbs out of its top-level package (the only way
 a relative import could reach a sibling) is reported too, since it cannot work.
 
+Studies stay apart from models: no module of `devices` or `accelerators` outside their studies
+packages (`devices.studies`, `accelerators.studies`) imports a studies package, so a family
+package holds its model, spec, presets and command line, and a study (or a fidelity
+contributor, which runs studies) imports the family, never the other way.
+
 The cycle check builds the graph of imports that run (`if TYPE_CHECKING:` bodies excluded) and
 reports one loop per strongly connected component, with the line of each import in it.
 """
@@ -139,6 +144,87 @@ def test_checker_catches_wrong_way_imports(tree, file, source, expected):
 def test_checker_allows_right_way_imports(tree, file, source):
     (tree / file).write_text(source)
     assert violations(tree) == []
+
+
+# --- studies apart from models ---------------------------------------------------------------
+
+STUDIES = frozenset({"devices.studies", "accelerators.studies"})
+"""The studies packages: only their own modules may import them."""
+
+
+def _imported_names(node: ast.AST, path: Path, root: Path) -> list[str]:
+    """`_imported`, plus `a.b` for each name `b` of a `from a import b` (which may be a module)."""
+    names = _imported(node, path, root)
+    if isinstance(node, ast.ImportFrom) and node.module:
+        names += [f"{names[0]}.{alias.name}" for alias in node.names]
+    return names
+
+
+def study_imports(root: Path) -> list[str]:
+    """'file:line: imports ...' for every module of devices/ or accelerators/ outside the studies
+    packages that imports a studies package (any depth, functions included)."""
+    found = []
+    for package in ("accelerators", "devices"):
+        for path in sorted((root / package).rglob("*.py")):
+            if any(_module_name(path, root).startswith(f"{s}.") or _module_name(path, root) == s
+                   for s in STUDIES):
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                hits = [m for m in _imported_names(node, path, root)
+                        if any(m == s or m.startswith(f"{s}.") for s in STUDIES)]
+                if hits:
+                    where = path.relative_to(root).as_posix()
+                    found.append(f"{where}:{node.lineno}: imports {hits[0]!r} (a family package "
+                                 "never imports a studies package; move the code into the study)")
+    return found
+
+
+def test_family_packages_never_import_studies():
+    assert (ROOT / "devices" / "studies").is_dir() and (ROOT / "accelerators" / "studies").is_dir()
+    found = study_imports(ROOT)
+    assert not found, "studies imported by family packages:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "file, source, expected",
+    [
+        ("devices/mcu.py", "from devices.studies import mcu_patch\n", "1: imports 'devices.studies'"),
+        ("devices/sub/x.py", "from devices import studies\n", "1: imports 'devices.studies'"),
+        ("devices/sub/x.py", "from ..studies.mobile import validation\n",
+         "1: imports 'devices.studies.mobile'"),
+        ("accelerators/sub/cli.py", "def f():\n    import accelerators.studies.fpga_rtl\n",
+         "2: imports 'accelerators.studies.fpga_rtl'"),
+        ("accelerators/sub/x.py", "from .. import studies\n", "1: imports 'accelerators.studies'"),
+        ("accelerators/pim.py",
+         "import importlib\nimportlib.import_module('accelerators.studies.pim_noise')\n",
+         "2: imports 'accelerators.studies.pim_noise'"),
+    ],
+)
+def test_study_checker_catches_a_family_importing_a_study(tree, file, source, expected):
+    for package in ("devices", "accelerators"):
+        (tree / package / "studies").mkdir()
+        (tree / package / "studies" / "__init__.py").write_text("")
+    (tree / file).write_text(source)
+    found = study_imports(tree)
+    assert len(found) == 1 and found[0].startswith(f"{file}:{expected}"), found
+
+
+@pytest.mark.parametrize(
+    "file, source",
+    [
+        ("devices/studies/x.py", "from devices.studies import y\nfrom devices.sub import z\n"),
+        ("accelerators/studies/x.py", "from accelerators.sub import cli\nfrom . import y\n"),
+        ("accelerators/sub/x.py", "from accelerators.sub import studies_of_tiles\n"),
+        ("devices/sub/x.py", "from sim.study import study_main\nimport studies\n"),
+    ],
+)
+def test_study_checker_allows_studies_importing_families(tree, file, source):
+    for package in ("devices", "accelerators"):
+        (tree / package / "studies").mkdir()
+        (tree / package / "studies" / "__init__.py").write_text("")
+    (tree / file).write_text(source)
+    assert study_imports(tree) == []
 
 
 # --- import cycles -------------------------------------------------------------------------------

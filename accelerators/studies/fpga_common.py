@@ -41,6 +41,17 @@ class Comparison:
                 "source": self.source}
 
 
+@dataclass(frozen=True)
+class ComparisonStudy:
+    """What an FPGA comparison study returns: its table rows (frozen dataclasses; `sweep` for a
+    second table), the published figures it reproduces, and the messages its command prints."""
+
+    rows: tuple
+    comparisons: tuple[Comparison, ...]
+    messages: tuple[str, ...]
+    sweep: tuple = ()
+
+
 def plot(path: Path, draw: Callable) -> str:
     """Call `draw(plt)` and save the figure to `path`; a message instead when matplotlib is absent."""
     plt = pyplot()
@@ -56,14 +67,15 @@ def plot(path: Path, draw: Callable) -> str:
 
 def comparison_main(argv: Sequence[str] | None, *, prog: str, doc: str, run: Callable,
                     out_example: str, small_help: str) -> int:
-    """The command line of a study whose `run(out, small=, plots=)` returns messages and
-    `Comparison`s: `sim.study.study_main` with --small and --no-plots, printing both."""
+    """The command line of a study whose `run(out, small=, plots=)` returns a
+    `ComparisonStudy`: `sim.study.study_main` with --small and --no-plots, printing its messages
+    and comparisons."""
     return study_main(argv, lambda out, args: run(out, small=args.small, plots=not args.no_plots),
                       prog=prog, description=doc.splitlines()[0], out_example=out_example,
                       seed=False, plots=True, small_help=small_help, report=lambda result, args: _comparison_lines(result))
 
 
-def _comparison_lines(result: dict) -> list[str]:
-    return [*result["messages"],
+def _comparison_lines(result: ComparisonStudy) -> list[str]:
+    return [*result.messages,
             *(f"{c.metric}: published {c.published:g}, simulated {c.simulated:.4g} "
-              f"({c.error_ratio:+.1%})" for c in result["comparisons"])]
+              f"({c.error_ratio:+.1%})" for c in result.comparisons)]

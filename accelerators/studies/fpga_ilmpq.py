@@ -20,13 +20,20 @@ work do not pack; Assumed). Packed (WP486-style) and 16-lane variants show the s
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from accelerators.fpga.accelerator import AcceleratorSpec, LutPe
 from accelerators.fpga.factories import build_device
-from accelerators.studies.fpga_common import FLOAT_FORMAT, Comparison, comparison_main, plot
+from accelerators.studies.fpga_common import (
+    FLOAT_FORMAT,
+    Comparison,
+    ComparisonStudy,
+    comparison_main,
+    plot,
+)
 from sim import simulate
 from sim.spec import override
 from sim.export import write_atomic
@@ -54,7 +61,33 @@ def _designs(cols: int, packing: bool) -> dict[str, AcceleratorSpec]:
     }
 
 
-def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SpeedupRow:
+    """One scheme on one part and array configuration (a row of speedups.csv): the allocator's
+    arrays and resources, and the simulated latency, frame rate, speedup over fixed-point W4A4
+    on the same configuration, energy per frame and power."""
+
+    part: str
+    cols: int
+    dsp_packing: bool
+    primary: bool
+    """Whether this is the configuration compared with the paper (`PRIMARY`)."""
+    scheme: str
+    dsp_rows: int
+    lut_rows: int
+    dsp_used: int
+    lut_used: int
+    ff_used: int
+    bram36_used: int
+    clock_hz: float
+    latency_s: float
+    fps_per_s: float
+    speedup_vs_fixed_w4a4: float
+    energy_per_frame_j: float
+    average_power_w: float
+
+
+def run(out: str | Path, *, small: bool = False, plots: bool = True) -> ComparisonStudy:
     """Run the study into `out`; `small` uses a 64x64 input and the primary configuration only."""
     out = output_dir(out)
     net = resnet18(resolution=64) if small else resnet18()
@@ -80,24 +113,24 @@ def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
                 if base_latency is None:
                     base_latency = report.latency_s
                 d = dev.design
-                rows.append({
-                    "part": part, "cols": cols, "dsp_packing": packing,
-                    "primary": (cols, packing) == PRIMARY, "scheme": label,
-                    "dsp_rows": d.dsp_rows, "lut_rows": d.lut_rows,
-                    "dsp_used": d.usage.n_dsp, "lut_used": d.usage.n_lut,
-                    "ff_used": d.usage.n_ff, "bram36_used": d.usage.n_bram36,
-                    "clock_hz": d.clock_hz, "latency_s": report.latency_s,
-                    "fps_per_s": 1 / report.latency_s,
-                    "speedup_vs_fixed_w4a4": base_latency / report.latency_s,
-                    "energy_per_frame_j": report.energy_j,
-                    "average_power_w": report.average_power_w,
-                })
+                rows.append(SpeedupRow(
+                    part=part, cols=cols, dsp_packing=packing,
+                    primary=(cols, packing) == PRIMARY, scheme=label,
+                    dsp_rows=d.dsp_rows, lut_rows=d.lut_rows,
+                    dsp_used=d.usage.n_dsp, lut_used=d.usage.n_lut,
+                    ff_used=d.usage.n_ff, bram36_used=d.usage.n_bram36,
+                    clock_hz=d.clock_hz, latency_s=report.latency_s,
+                    fps_per_s=1 / report.latency_s,
+                    speedup_vs_fixed_w4a4=base_latency / report.latency_s,
+                    energy_per_frame_j=report.energy_j,
+                    average_power_w=report.average_power_w,
+                ))
     comparisons = [
-        Comparison(f"ResNet-18 ILMPQ / fixed-point speedup on {r['part']}", PUBLISHED_SPEEDUP,
-                   r["speedup_vs_fixed_w4a4"], SOURCE, TOLERANCE)
-        for r in rows if r["primary"] and r["scheme"].startswith("ILMPQ")
+        Comparison(f"ResNet-18 ILMPQ / fixed-point speedup on {r.part}", PUBLISHED_SPEEDUP,
+                   r.speedup_vs_fixed_w4a4, SOURCE, TOLERANCE)
+        for r in rows if r.primary and r.scheme.startswith("ILMPQ")
     ]
-    write_csv(out / "speedups.csv", rows, float_format=FLOAT_FORMAT)
+    write_csv(out / "speedups.csv", [dataclasses.asdict(r) for r in rows], float_format=FLOAT_FORMAT)
     write_csv(out / "comparisons.csv", [c.row() for c in comparisons], float_format=FLOAT_FORMAT)
     write_json(out / "comparisons.json", {"network": net.name, "small": small,
                                           "high_ratio": HIGH_RATIO, "pot_ratio": POT_RATIO,
@@ -106,18 +139,18 @@ def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
     if plots:
         messages.append(plot(out / "speedup.png", lambda plt: _bars(plt, rows)))
     write_atomic(out / "README.md", _readme(rows, comparisons, small))
-    return {"rows": rows, "comparisons": comparisons, "messages": messages}
+    return ComparisonStudy(tuple(rows), tuple(comparisons), tuple(messages))
 
 
 def _bars(plt, rows):
     fig, axes = plt.subplots(1, len(PARTS), figsize=(10, 3.8), sharey=True)
-    schemes = list(dict.fromkeys(r["scheme"] for r in rows))[1:]
+    schemes = list(dict.fromkeys(r.scheme for r in rows))[1:]
     for ax, part in zip(axes, PARTS):
-        configs = list(dict.fromkeys((r["cols"], r["dsp_packing"]) for r in rows if r["part"] == part))
+        configs = list(dict.fromkeys((r.cols, r.dsp_packing) for r in rows if r.part == part))
         width = 0.8 / len(schemes)
         for i, scheme in enumerate(schemes):
-            ys = [next(r["speedup_vs_fixed_w4a4"] for r in rows if r["part"] == part
-                       and r["scheme"] == scheme and (r["cols"], r["dsp_packing"]) == c)
+            ys = [next(r.speedup_vs_fixed_w4a4 for r in rows if r.part == part
+                       and r.scheme == scheme and (r.cols, r.dsp_packing) == c)
                   for c in configs]
             ax.bar([j + i * width for j in range(len(configs))], ys, width, label=scheme)
         ax.axhline(PUBLISHED_SPEEDUP, color="#cc3311", ls="--", lw=1, label="ILMPQ: 3.65x")
@@ -136,7 +169,7 @@ def _readme(rows, comparisons, small) -> str:
             "fps_per_s", "speedup_vs_fixed_w4a4", "energy_per_frame_j"]
     note = "\n**Small test run (64x64 input); not the study's figures.**\n" if small else ""
     comp_cols = ["metric", "published", "simulated", "error_ratio", "within_tolerance"]
-    primary = [r for r in rows if r["primary"]]
+    primary = [dataclasses.asdict(r) for r in rows if r.primary]
     return f"""# FPGA ILMPQ study: intra-layer multi-precision ResNet-18 on Zynq-7000
 {note}
 Generated by `python -m accelerators.studies.fpga_ilmpq --out results/fpga_ilmpq` (do not edit).
@@ -155,7 +188,7 @@ ILMPQ: W4A4 with {HIGH_RATIO:.0%} of the rows at 8 bits (Assumed split), 8-bit r
 
 ## All configurations
 
-{markdown_table(rows, cols, float_format=FLOAT_FORMAT)}
+{markdown_table([dataclasses.asdict(r) for r in rows], cols, float_format=FLOAT_FORMAT)}
 
 ## Reading the numbers
 

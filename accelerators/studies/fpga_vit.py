@@ -18,6 +18,7 @@ an FPGA dataflow does).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -25,7 +26,13 @@ from pathlib import Path
 
 from accelerators.fpga.device import FpgaDevice
 from accelerators.fpga.factories import FAMILY, build_device, float32_spec, load_design
-from accelerators.studies.fpga_common import FLOAT_FORMAT, Comparison, comparison_main, plot
+from accelerators.studies.fpga_common import (
+    FLOAT_FORMAT,
+    Comparison,
+    ComparisonStudy,
+    comparison_main,
+    plot,
+)
 from sim import simulate
 from sim.export import write_atomic
 from sim.tables import markdown_table, output_dir, write_csv, write_json
@@ -46,37 +53,51 @@ POT_RATIO = 0.5
 paper fixes one ratio per head; its value could not be retrieved)."""
 
 
-def _row(config: str, device: FpgaDevice, net: Network, *, pot_ratio: float = 0.0) -> dict:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConfigRow:
+    """One design and quantization of DeiT-Base on the ZCU102 (a row of configs.csv and
+    ratio_sweep.csv): the allocator's arrays and resources, and the simulated frame rate,
+    throughput (per DSP too), energy per frame and power."""
+
+    config: str
+    datapath: str
+    quant: str
+    pot_ratio: float
+    dsp_rows: int
+    lut_rows: int
+    cols: int
+    clock_hz: float
+    dsp_used: int
+    lut_used: int
+    ff_used: int
+    bram36_used: int
+    latency_s: float
+    fps_per_s: float
+    gops_per_s: float
+    fps_per_dsp: float
+    gops_per_dsp: float
+    energy_per_frame_j: float
+    average_power_w: float
+
+
+def _row(config: str, device: FpgaDevice, net: Network, *, pot_ratio: float = 0.0) -> ConfigRow:
     report = simulate(net, device)
     d = device.design
     fps = 1.0 / report.latency_s
     gops = 2 * net.effective_macs * fps / 1e9
     comp = next(op.compression for op in net.ops if op.kind.value == "linear"
                 or (op.members and op.members[0].kind.value == "linear"))
-    return {
-        "config": config,
-        "datapath": d.spec.datapath.value,
-        "quant": comp.label(),
-        "pot_ratio": pot_ratio,
-        "dsp_rows": d.dsp_rows,
-        "lut_rows": d.lut_rows,
-        "cols": d.spec.cols,
-        "clock_hz": d.clock_hz,
-        "dsp_used": d.usage.n_dsp,
-        "lut_used": d.usage.n_lut,
-        "ff_used": d.usage.n_ff,
-        "bram36_used": d.usage.n_bram36,
-        "latency_s": report.latency_s,
-        "fps_per_s": fps,
-        "gops_per_s": gops,
-        "fps_per_dsp": fps / d.usage.n_dsp,
-        "gops_per_dsp": gops / d.usage.n_dsp,
-        "energy_per_frame_j": report.energy_j,
-        "average_power_w": report.average_power_w,
-    }
+    return ConfigRow(
+        config=config, datapath=d.spec.datapath.value, quant=comp.label(), pot_ratio=pot_ratio,
+        dsp_rows=d.dsp_rows, lut_rows=d.lut_rows, cols=d.spec.cols, clock_hz=d.clock_hz,
+        dsp_used=d.usage.n_dsp, lut_used=d.usage.n_lut, ff_used=d.usage.n_ff,
+        bram36_used=d.usage.n_bram36, latency_s=report.latency_s, fps_per_s=fps,
+        gops_per_s=gops, fps_per_dsp=fps / d.usage.n_dsp, gops_per_dsp=gops / d.usage.n_dsp,
+        energy_per_frame_j=report.energy_j, average_power_w=report.average_power_w,
+    )
 
 
-def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
+def run(out: str | Path, *, small: bool = False, plots: bool = True) -> ComparisonStudy:
     """Run the study into `out`; `small` uses a 32x32 input and two sweep points (for tests)."""
     out = output_dir(out)
     base = load_design()
@@ -104,22 +125,23 @@ def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
     fp32, lean, w8, mixed_row = rows[0], rows[1], rows[2], rows[-1]
     comparisons = [
         Comparison("DeiT-Base mixed W4A8 frame rate, FPS", PUBLISHED_MIXED_FPS,
-                   mixed_row["fps_per_s"], AUTOVIT, TOLERANCE),
+                   mixed_row.fps_per_s, AUTOVIT, TOLERANCE),
         Comparison("DeiT-Base float32 baseline frame rate, FPS", PUBLISHED_FP32_FPS,
-                   fp32["fps_per_s"], AUTOVIT, TOLERANCE),
+                   fp32.fps_per_s, AUTOVIT, TOLERANCE),
         Comparison("mixed / float32 frame-rate ratio", PUBLISHED_SPEEDUP,
-                   mixed_row["fps_per_s"] / fp32["fps_per_s"], AUTOVIT, TOLERANCE),
+                   mixed_row.fps_per_s / fp32.fps_per_s, AUTOVIT, TOLERANCE),
         Comparison("DeiT-Base leanest float32 engine frame rate, FPS", PUBLISHED_FP32_FPS,
-                   lean["fps_per_s"], AUTOVIT, TOLERANCE),
+                   lean.fps_per_s, AUTOVIT, TOLERANCE),
         Comparison("mixed / leanest float32 frame-rate ratio", PUBLISHED_SPEEDUP,
-                   mixed_row["fps_per_s"] / lean["fps_per_s"], AUTOVIT, TOLERANCE),
-        Comparison("fixed W8A8 FPS per DSP", P2VIT_FIXED_W8A8_FPS_PER_DSP, w8["fps_per_dsp"],
+                   mixed_row.fps_per_s / lean.fps_per_s, AUTOVIT, TOLERANCE),
+        Comparison("fixed W8A8 FPS per DSP", P2VIT_FIXED_W8A8_FPS_PER_DSP, w8.fps_per_dsp,
                    P2VIT, TOLERANCE),
-        Comparison("fixed W8A8 GOPS per DSP", P2VIT_FIXED_W8A8_GOPS_PER_DSP, w8["gops_per_dsp"],
+        Comparison("fixed W8A8 GOPS per DSP", P2VIT_FIXED_W8A8_GOPS_PER_DSP, w8.gops_per_dsp,
                    P2VIT, TOLERANCE),
     ]
-    write_csv(out / "configs.csv", rows, float_format=FLOAT_FORMAT)
-    write_csv(out / "ratio_sweep.csv", sweep, float_format=FLOAT_FORMAT)
+    write_csv(out / "configs.csv", [dataclasses.asdict(r) for r in rows], float_format=FLOAT_FORMAT)
+    write_csv(out / "ratio_sweep.csv", [dataclasses.asdict(r) for r in sweep],
+              float_format=FLOAT_FORMAT)
     write_csv(out / "comparisons.csv", [c.row() for c in comparisons], float_format=FLOAT_FORMAT)
     write_json(out / "comparisons.json", {
         "network": net.name, "part": PART, "small": small,
@@ -133,13 +155,13 @@ def run(out: str | Path, *, small: bool = False, plots: bool = True) -> dict:
         messages.append(plot(out / "ratio_sweep.png", lambda plt: _sweep(plt, sweep)))
     write_atomic(out / "README.md", _readme(rows, sweep, comparisons, quant_dev, fp32_dev, lean_dev,
                                             net, small))
-    return {"rows": rows, "sweep": sweep, "comparisons": comparisons, "messages": messages}
+    return ComparisonStudy(tuple(rows), tuple(comparisons), tuple(messages), tuple(sweep))
 
 
 def _bar(plt, rows):
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    names = [r["config"] for r in rows]
-    fps = [r["fps_per_s"] for r in rows]
+    names = [r.config for r in rows]
+    fps = [r.fps_per_s for r in rows]
     ax.barh(names, fps, color=["#888888", "#bbbbbb"] + ["#4477aa"] * (len(rows) - 2))
     ax.axvline(PUBLISHED_MIXED_FPS, color="#cc3311", ls="--", label="Auto-ViT-Acc mixed: 56.8 FPS")
     ax.axvline(PUBLISHED_FP32_FPS, color="#777777", ls=":", label="Auto-ViT-Acc float32: 10.0 FPS")
@@ -154,8 +176,8 @@ def _bar(plt, rows):
 
 def _sweep(plt, sweep):
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    x = [r["pot_ratio"] for r in sweep]
-    ax.plot(x, [r["fps_per_s"] for r in sweep], "o-", color="#4477aa")
+    x = [r.pot_ratio for r in sweep]
+    ax.plot(x, [r.fps_per_s for r in sweep], "o-", color="#4477aa")
     ax.set_xlabel("fraction of each layer's rows in power-of-two")
     ax.set_ylabel("DeiT-Base FPS (simulated)")
     ax.set_title("Mixed-scheme W4A8 on the default ZCU102 design", fontsize=9)
@@ -193,7 +215,7 @@ Leanest float32 engine (a bound): {lean_dev.description}.
 
 ## Configurations (configs.csv)
 
-{markdown_table(rows, cols, float_format=FLOAT_FORMAT)}
+{markdown_table([dataclasses.asdict(r) for r in rows], cols, float_format=FLOAT_FORMAT)}
 
 ## Published vs simulated (comparisons.csv)
 
@@ -208,11 +230,11 @@ Leanest float32 engine (a bound): {lean_dev.description}.
 - The float32 baseline is bounded by the DSPs and the fabric: an fp32 multiply-add costs
   5 DSP48E2 with the HLS defaults (PG060 'max usage' multiply, 3, plus 'full usage' adder, 2)
   and about 450 LUTs beside them (Assumed), so the baseline engine holds
-  {fp32_dev.design.dsp_rows * fp32_dev.design.cols} lanes: {fp32['fps_per_s']:.2f} FPS.
+  {fp32_dev.design.dsp_rows * fp32_dev.design.cols} lanes: {fp32.fps_per_s:.2f} FPS.
 - The leanest float32 engine (fpga-zcu102-fp32-lean: 2 DSP48E2 per fp32 multiply, the least
   the 27 x 18 ports allow for a 24 x 24-bit mantissa product, UG579; 2 per adder; optimistic
-  lane fabric) holds {lean_dev.design.dsp_rows * lean_dev.design.cols} lanes: {lean['fps_per_s']:.2f} FPS, so the mixed / float32
-  ratio is {mixed_row['fps_per_s'] / lean['fps_per_s']:.1f}x at best (paper: 5.6x).
+  lane fabric) holds {lean_dev.design.dsp_rows * lean_dev.design.cols} lanes: {lean.fps_per_s:.2f} FPS, so the mixed / float32
+  ratio is {mixed_row.fps_per_s / lean.fps_per_s:.1f}x at best (paper: 5.6x).
 - Why 10.0 FPS cannot be reached at {fp32_dev.design.clock_hz / 1e6:g} MHz: DeiT-Base's
   {net.effective_macs / 1e9:.2f} GMAC at 10.0 FPS need {need:.0f} fp32 MACs a cycle, while the DSP budget
   ({lean_dev.design.spec.max_dsp_ratio:.0%} of {lean_dev.design.part.n_dsp:,}) holds {ceiling:,} fp32 multipliers at 2 slices each even with every

@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sim import EnergyComponent, Registry
@@ -63,8 +64,32 @@ def deciding_component(a, b, components=COMPONENTS) -> tuple[str, float, float]:
     return name, a[f"energy_{name}_mj"], b[f"energy_{name}_mj"]
 
 
-def decisions(rows) -> list[dict]:
-    """Per model and setting: the best FPGA against the best board, and what decides it."""
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """One model and setting: the FPGA and the board that spend least per inference (mJ), the
+    one that wins, the energy component that differs most between them (mJ on each side), the
+    share of each one's energy that is assumed (static and host power, 0-1), the FPGA's host
+    energy, and the deciding component among the dynamic ones alone."""
+
+    model: str
+    setting: str
+    best_fpga: str
+    fpga_mj: float
+    best_board: str
+    board_mj: float
+    winner: str
+    deciding_component: str
+    fpga_component_mj: float
+    board_component_mj: float
+    fpga_assumed_share: float
+    board_assumed_share: float
+    fpga_host_mj: float
+    dynamic_deciding_component: str
+
+
+def decisions(rows) -> list[Decision]:
+    """Per model and setting of the `compare` rows: the best FPGA against the best board, and
+    what decides it."""
     out = []
     ok = _ok(rows)
     for model in dict.fromkeys(r["model"] for r in ok):
@@ -77,26 +102,26 @@ def decisions(rows) -> list[dict]:
             f = min(fpgas, key=lambda r: r["energy_per_inference_mj"])
             m = min(boards, key=lambda r: r["energy_per_inference_mj"])
             comp, fe, me = deciding_component(f, m)
-            out.append({
-                "model": model, "setting": setting, "best_fpga": _label(f),
-                "fpga_mj": f["energy_per_inference_mj"], "best_board": _label(m),
-                "board_mj": m["energy_per_inference_mj"],
-                "winner": _label(f) if f["energy_per_inference_mj"] < m["energy_per_inference_mj"] else _label(m),
-                "deciding_component": comp, "fpga_component_mj": fe, "board_component_mj": me,
-                "fpga_assumed_share": _assumed_share(f), "board_assumed_share": _assumed_share(m),
-                "fpga_host_mj": f["energy_host_mj"],
-                "dynamic_deciding_component": deciding_component(
+            out.append(Decision(
+                model=model, setting=setting, best_fpga=_label(f),
+                fpga_mj=f["energy_per_inference_mj"], best_board=_label(m),
+                board_mj=m["energy_per_inference_mj"],
+                winner=_label(f) if f["energy_per_inference_mj"] < m["energy_per_inference_mj"] else _label(m),
+                deciding_component=comp, fpga_component_mj=fe, board_component_mj=me,
+                fpga_assumed_share=_assumed_share(f), board_assumed_share=_assumed_share(m),
+                fpga_host_mj=f["energy_host_mj"],
+                dynamic_deciding_component=deciding_component(
                     f, m, tuple(c for c in COMPONENTS if c not in ASSUMED))[0],
-            })
+            ))
     return out
 
 
-def _host_sentence(table) -> str:
-    wins = sum(d["winner"] == d["best_fpga"] for d in table)
-    without = sum(d["fpga_mj"] - d["fpga_host_mj"] < d["board_mj"] for d in table)
+def _host_sentence(table: list[Decision]) -> str:
+    wins = sum(d.winner == d.best_fpga for d in table)
+    without = sum(d.fpga_mj - d.fpga_host_mj < d.board_mj for d in table)
     dynamic: dict[str, int] = {}
     for d in table:
-        dynamic[d["dynamic_deciding_component"]] = dynamic.get(d["dynamic_deciding_component"], 0) + 1
+        dynamic[d.dynamic_deciding_component] = dynamic.get(d.dynamic_deciding_component, 0) + 1
     text = (f"The best FPGA spends less than the best board in {wins} of {len(table)} workloads; "
             f"without its processing-system ('host') power it would in {without}. ")
     text += ("So the assumed PS power changes the answer there. " if without != wins else
@@ -114,7 +139,7 @@ def analysis(rows) -> str:
     table = decisions(rows)
     deciders: dict[str, int] = {}
     for d in table:
-        deciders[d["deciding_component"]] = deciders.get(d["deciding_component"], 0) + 1
+        deciders[d.deciding_component] = deciders.get(d.deciding_component, 0) + 1
     shares = {}
     for dev in dict.fromkeys(_label(r) for r in _ok(rows)):
         values = [_assumed_share(r) for r in _ok(rows) if _label(r) == dev]
@@ -127,10 +152,10 @@ def analysis(rows) -> str:
         "between the two (plots: `energy_by_component.png`, `energy_latency.png`).", "",
         "| model | setting | best FPGA (mJ) | best board (mJ) | lower energy | deciding component: FPGA vs board mJ | assumed share FPGA / board |",
         "|---|---|---|---|---|---|---|",
-        *[f"| {d['model']} | {d['setting']} | {d['best_fpga']} ({d['fpga_mj']:.3g}) | "
-          f"{d['best_board']} ({d['board_mj']:.3g}) | {d['winner']} | {d['deciding_component']}: "
-          f"{d['fpga_component_mj']:.3g} vs {d['board_component_mj']:.3g} | "
-          f"{100 * d['fpga_assumed_share']:.0f} % / {100 * d['board_assumed_share']:.0f} % |"
+        *[f"| {d.model} | {d.setting} | {d.best_fpga} ({d.fpga_mj:.3g}) | "
+          f"{d.best_board} ({d.board_mj:.3g}) | {d.winner} | {d.deciding_component}: "
+          f"{d.fpga_component_mj:.3g} vs {d.board_component_mj:.3g} | "
+          f"{100 * d.fpga_assumed_share:.0f} % / {100 * d.board_assumed_share:.0f} % |"
           for d in table], "",
         "Deciding component, counted over the workloads: "
         + ", ".join(f"{c} {n}" for c, n in sorted(deciders.items(), key=lambda kv: -kv[1])) + ".",
@@ -237,9 +262,9 @@ def run(out: Path, *, registry: Registry | None = None, models: Sequence[str] = 
     else:  # a partial run (tests): the per-workload decisions only
         table = decisions(rows)
         write_atomic(readme, readme.read_text() + "\n" + "\n".join(
-            f"- {d['model']}, {d['setting']}: {d['winner']} spends less; decided by "
-            f"{d['deciding_component']} ({d['fpga_component_mj']:.3g} vs "
-            f"{d['board_component_mj']:.3g} mJ)" for d in table) + "\n")
+            f"- {d.model}, {d.setting}: {d.winner} spends less; decided by "
+            f"{d.deciding_component} ({d.fpga_component_mj:.3g} vs "
+            f"{d.board_component_mj:.3g} mJ)" for d in table) + "\n")
     return rows
 
 

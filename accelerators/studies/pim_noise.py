@@ -32,23 +32,14 @@ import numpy as np
 from accelerators.pim.adc import AdcSpec, NoiseReference, bow_inl
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.device import PimDevice, isaac
-from accelerators.pim.network import (
-    QuantSpec,
-    accuracy,
-    calibrate_bn,
-    deploy,
-    effective_bits,
-    finetune_pim,
-    load_digits_split,
-    rescale_ranges,
-    train_qat,
-)
+from accelerators.pim import network as pimnet
 from sim import simulate
 from sim.export import write_atomic
 from sim.spec import override
 from sim.study import study_main
 from sim.tables import NO_PLOTS, output_dir, pyplot, save_figure, write_csv, write_json
-from workloads import Activation, Network, NetworkBuilder, NormKind, PoolMode
+from workloads import Activation, Network, NetworkBuilder, NormKind
+from workloads.zoo import resnet18_cifar
 
 SCHEMES: dict[str, CrossbarSpec] = {
     "bit_serial_differential": CrossbarSpec(rows=128, cell_bits=2, dac_bits=1, input_bits=4,
@@ -61,7 +52,7 @@ SCHEMES: dict[str, CrossbarSpec] = {
 """PIM-QAT's decomposition schemes as (DAC bits, cell bits, encoding) points for the w4a4 model:
 bit-serial 1-bit inputs on 2-bit cells (differential or offset), and one 4-bit DAC pulse per
 input on cells holding a 4-bit weight's whole 3-bit magnitude (differential)."""
-QUANT = QuantSpec(weight_bits=4, act_bits=4)
+QUANT = pimnet.QuantSpec(weight_bits=4, act_bits=4)
 SIZES = (64, 128, 128, 10)
 
 
@@ -87,36 +78,7 @@ SMALL = StudyConfig(train_steps=80, finetune_steps=10, schemes=("bit_serial_diff
 # --- networks ------------------------------------------------------------------------------------
 
 
-def cifar_resnet18(*, weight_bits: int = 8, act_bits: int = 8, num_classes: int = 10) -> Network:
-    """ResNet-18 for CIFAR (He et al. 2016 as used on CIFAR: 3x3 stem, no max-pool, 32x32 input).
-
-    Stages of 64/128/256/512 channels, two BasicBlocks each, 1x1 conv shortcuts when the shape
-    changes, global average pool and a linear head; quantized fixed point at the given widths.
-    """
-    b = NetworkBuilder("resnet18-cifar", description="ResNet-18, CIFAR variant, 32x32")
-    x = b.input("image", (1, 3, 32, 32))
-    x = b.conv2d(x, 64, 3, padding=1, name="conv1")
-    x = b.act(b.norm(x, NormKind.BATCH, name="bn1"), Activation.RELU, name="relu")
-    for stage, width in enumerate((64, 128, 256, 512), start=1):
-        for index in range(2):
-            stride = 2 if stage > 1 and index == 0 else 1
-            p = f"layer{stage}.{index}"
-            out = b.conv2d(x, width, 3, stride=stride, padding=1, name=f"{p}.conv1")
-            out = b.act(b.norm(out, NormKind.BATCH, name=f"{p}.bn1"), Activation.RELU, name=f"{p}.relu1")
-            out = b.norm(b.conv2d(out, width, 3, padding=1, name=f"{p}.conv2"), NormKind.BATCH,
-                         name=f"{p}.bn2")
-            identity = x
-            if stride != 1 or b.shape(x)[1] != width:
-                identity = b.norm(b.conv2d(x, width, 1, stride=stride, name=f"{p}.downsample.0"),
-                                  NormKind.BATCH, name=f"{p}.downsample.1")
-            x = b.act(b.add(out, identity, name=f"{p}.add"), Activation.RELU, name=f"{p}.relu2")
-    x = b.global_pool(x, PoolMode.AVG, name="avgpool")
-    x = b.reshape(x, (1, 512), name="flatten")
-    b.linear(x, num_classes, name="fc")
-    return b.build().quantized("fixed", weight_bits=weight_bits, activation_bits=act_bits)
-
-
-def mlp_network(sizes: tuple[int, ...], quant: QuantSpec) -> Network:
+def mlp_network(sizes: tuple[int, ...], quant: pimnet.QuantSpec) -> Network:
     """The digits MLP as an edgesim network (for its cost on the PIM device)."""
     b = NetworkBuilder("digits-mlp")
     x = b.input("pixels", (1, sizes[0]))
@@ -135,70 +97,157 @@ def chip_for(scheme: CrossbarSpec, adc_bits: int) -> PimDevice:
         "dac_bits": scheme.dac_bits, "encoding": scheme.encoding, "adc_bits": adc_bits}))
 
 
-def energy_row(network: Network, device: PimDevice) -> dict:
-    """Energy per inference by component (J) and latency (s) from a simulation."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EnergyRow:
+    """One network's energy per inference on a chip, from a simulation: the chip's own events
+    (ADC apart from DAC, `PimDevice.network_energy_detail_j`), the static energy when the chip
+    has any, the total and the latency."""
+
+    detail_j: tuple[tuple[str, float], ...]
+    """(event, J) in the order of the event names."""
+    static_energy_j: float | None
+    energy_per_inference_j: float
+    latency_s: float
+
+    def event_j(self, name: str) -> float:
+        """The energy of one event (e.g. 'adc'), J."""
+        return dict(self.detail_j)[name]
+
+    def columns(self) -> dict:
+        """The table columns: `<event>_energy_j` each, static_energy_j (when any), the total
+        and the latency."""
+        row = {f"{k}_energy_j": v for k, v in self.detail_j}
+        if self.static_energy_j is not None:
+            row["static_energy_j"] = self.static_energy_j
+        row["energy_per_inference_j"] = self.energy_per_inference_j
+        row["latency_s"] = self.latency_s
+        return row
+
+
+def energy_row(network: Network, device: PimDevice) -> EnergyRow:
+    """Energy per inference by event (J) and latency (s) from a simulation."""
     report = simulate(network, device, seed=0)
     # The chip's own event detail (ADC apart from DAC) is what this study is about.
-    row = {f"{k}_energy_j": v for k, v in sorted(device.network_energy_detail_j(network).items())}
-    if report.energy_by_component_j.get("static"):
-        row["static_energy_j"] = report.energy_by_component_j["static"]
-    row["energy_per_inference_j"] = report.energy_j
-    row["latency_s"] = report.latency_s
-    return row
+    return EnergyRow(
+        detail_j=tuple(sorted(device.network_energy_detail_j(network).items())),
+        static_energy_j=report.energy_by_component_j.get("static") or None,
+        energy_per_inference_j=report.energy_j, latency_s=report.latency_s)
 
 
 # --- experiments ---------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Remedies:
+    """Test accuracy (0-1) of one deployment: naive, BN-calibrated, rescaled + BN-calibrated,
+    and after PIM-aware fine-tuning with each crossbar model of the forward pass (by name)."""
+
+    naive_accuracy_ratio: float
+    bn_calibrated_accuracy_ratio: float
+    rescaled_bn_calibrated_accuracy_ratio: float
+    fine_tuned: tuple[tuple[str, float], ...]
+    """(training crossbar name, accuracy) in the order they were trained."""
+
+    def fine_tuned_ratio(self, name: str) -> float:
+        """The accuracy after fine-tuning with the crossbar model `name`."""
+        return dict(self.fine_tuned)[name]
+
+    def columns(self) -> dict:
+        """The table columns: the three remedies, then `<name>_accuracy_ratio` per fine-tune."""
+        return {"naive_accuracy_ratio": self.naive_accuracy_ratio,
+                "bn_calibrated_accuracy_ratio": self.bn_calibrated_accuracy_ratio,
+                "rescaled_bn_calibrated_accuracy_ratio": self.rescaled_bn_calibrated_accuracy_ratio,
+                **{f"{name}_accuracy_ratio": a for name, a in self.fine_tuned}}
+
+
 def _remedies(model, base: CrossbarSpec, data, rng, cfg: StudyConfig,
-              train: dict[str, CrossbarSpec]) -> dict:
+              train: dict[str, CrossbarSpec]) -> Remedies:
     """Accuracy of one deployment on hardware `base`: naive, BN-calibrated, rescaled + BN
     calibrated, and PIM-aware fine-tuned with each crossbar model of `train` in the forward pass
     (then rescaled + BN calibrated on the hardware)."""
     xtr, ytr, xte, yte = data
-    dep = deploy(model, base, rng)
-    row = {"naive_accuracy_ratio": accuracy(dep, xte, yte, rng),
-           "bn_calibrated_accuracy_ratio": accuracy(calibrate_bn(dep, xtr, rng), xte, yte, rng)}
-    rescaled_dep = rescale_ranges(dep, xtr, 0.999, rng)
-    row["rescaled_bn_calibrated_accuracy_ratio"] = accuracy(
-        calibrate_bn(rescaled_dep, xtr, rng), xte, yte, rng)
+    dep = pimnet.deploy(model, base, rng)
+    naive = pimnet.accuracy(dep, xte, yte, rng)
+    bn_calibrated = pimnet.accuracy(pimnet.calibrate_bn(dep, xtr, rng), xte, yte, rng)
+    rescaled_dep = pimnet.rescale_ranges(dep, xtr, 0.999, rng)
+    rescaled = pimnet.accuracy(pimnet.calibrate_bn(rescaled_dep, xtr, rng), xte, yte, rng)
+    tuned_accuracy = []
     for name, spec in train.items():
-        tuned = finetune_pim(model, xtr, ytr, spec, rng, steps=cfg.finetune_steps,
-                             full_scales=rescaled_dep.full_scales)
-        tuned_dep = rescale_ranges(deploy(tuned, base, rng), xtr, 0.999, rng)
-        row[f"{name}_accuracy_ratio"] = accuracy(calibrate_bn(tuned_dep, xtr, rng), xte, yte, rng)
-    return row
+        tuned = pimnet.finetune_pim(model, xtr, ytr, spec, rng, steps=cfg.finetune_steps,
+                                    full_scales=rescaled_dep.full_scales)
+        tuned_dep = pimnet.rescale_ranges(pimnet.deploy(tuned, base, rng), xtr, 0.999, rng)
+        tuned_accuracy.append(
+            (name, pimnet.accuracy(pimnet.calibrate_bn(tuned_dep, xtr, rng), xte, yte, rng)))
+    return Remedies(naive_accuracy_ratio=naive, bn_calibrated_accuracy_ratio=bn_calibrated,
+                    rescaled_bn_calibrated_accuracy_ratio=rescaled, fine_tuned=tuple(tuned_accuracy))
 
 
-def accuracy_vs_adc_bits(model, data, cfg: StudyConfig, rng, digital: float) -> list[dict]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AdcBitsRow:
+    """One scheme at one ADC resolution (a row of accuracy_vs_adc_bits.csv): the digital and
+    deployed accuracies, and the energy per inference (total and ADC) on an ISAAC-derived chip."""
+
+    scheme: str
+    adc_bits: int
+    digital_accuracy_ratio: float
+    remedies: Remedies
+    energy_per_inference_j: float
+    adc_energy_j: float
+
+    def table_row(self) -> dict:
+        return {"scheme": self.scheme, "adc_bits": self.adc_bits,
+                "digital_accuracy_ratio": self.digital_accuracy_ratio, **self.remedies.columns(),
+                "energy_per_inference_j": self.energy_per_inference_j,
+                "adc_energy_j": self.adc_energy_j}
+
+
+def accuracy_vs_adc_bits(model, data, cfg: StudyConfig, rng, digital: float) -> list[AdcBitsRow]:
     rows = []
     net = mlp_network(SIZES, QUANT)
     for scheme_name in cfg.schemes:
         scheme = SCHEMES[scheme_name]
         for bits in cfg.adc_bits:
             base = scheme.replace(adc=AdcSpec(resolution_bits=bits))
-            row = {"scheme": scheme_name, "adc_bits": bits, "digital_accuracy_ratio": digital}
-            row.update(_remedies(model, base, data, rng, cfg, {"pim_aware": base}))
+            remedies = _remedies(model, base, data, rng, cfg, {"pim_aware": base})
             energy = energy_row(net, chip_for(scheme, bits))
-            row["energy_per_inference_j"] = energy["energy_per_inference_j"]
-            row["adc_energy_j"] = energy["adc_energy_j"]
-            rows.append(row)
+            rows.append(AdcBitsRow(scheme=scheme_name, adc_bits=bits,
+                                   digital_accuracy_ratio=digital, remedies=remedies,
+                                   energy_per_inference_j=energy.energy_per_inference_j,
+                                   adc_energy_j=energy.event_j("adc")))
     return rows
 
 
-def accuracy_vs_noise(model, data, cfg: StudyConfig, rng, digital: float) -> list[dict]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NoiseRow:
+    """The bit-serial differential scheme at one thermal-noise level (a row of
+    accuracy_vs_noise.csv): the ENOB it adjusts to, and the accuracies."""
+
+    scheme: str
+    adc_bits: int
+    noise_std_lsb: float
+    adjusted_bits: int
+    digital_accuracy_ratio: float
+    remedies: Remedies
+
+    def table_row(self) -> dict:
+        return {"scheme": self.scheme, "adc_bits": self.adc_bits,
+                "noise_std_lsb": self.noise_std_lsb, "adjusted_bits": self.adjusted_bits,
+                "digital_accuracy_ratio": self.digital_accuracy_ratio, **self.remedies.columns()}
+
+
+def accuracy_vs_noise(model, data, cfg: StudyConfig, rng, digital: float) -> list[NoiseRow]:
     rows = []
     scheme = SCHEMES["bit_serial_differential"]
     for sigma in cfg.noise_lsb:
         hw = scheme.replace(adc=AdcSpec(resolution_bits=cfg.noise_adc_bits, noise_std=sigma))
-        adjusted = effective_bits(cfg.noise_adc_bits, sigma)
-        row = {"scheme": "bit_serial_differential", "adc_bits": cfg.noise_adc_bits,
-               "noise_std_lsb": sigma, "adjusted_bits": adjusted, "digital_accuracy_ratio": digital}
+        adjusted = pimnet.effective_bits(cfg.noise_adc_bits, sigma)
         train = {"pim_aware_adjusted_precision":
                  scheme.replace(adc=AdcSpec(resolution_bits=adjusted)),
                  "pim_aware_noisy": hw}
-        row.update(_remedies(model, hw, data, rng, cfg, train))
-        rows.append(row)
+        rows.append(NoiseRow(scheme="bit_serial_differential", adc_bits=cfg.noise_adc_bits,
+                             noise_std_lsb=sigma, adjusted_bits=adjusted,
+                             digital_accuracy_ratio=digital,
+                             remedies=_remedies(model, hw, data, rng, cfg, train)))
     return rows
 
 
@@ -216,7 +265,18 @@ NONIDEALITIES = {
 """Each non-ideality alone, on 8-bit ADCs of the bit-serial differential scheme."""
 
 
-def nonidealities(model, data, cfg: StudyConfig, rng, digital: float) -> list[dict]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NonidealityRow:
+    """One ADC or cell non-ideality alone on 8-bit ADCs (a row of nonidealities.csv)."""
+
+    nonideality: str
+    adc_bits: int
+    digital_accuracy_ratio: float
+    naive_accuracy_ratio: float
+    bn_calibrated_accuracy_ratio: float
+
+
+def nonidealities(model, data, cfg: StudyConfig, rng, digital: float) -> list[NonidealityRow]:
     xtr, ytr, xte, yte = data
     rows = []
     scheme = SCHEMES["bit_serial_differential"]
@@ -224,21 +284,54 @@ def nonidealities(model, data, cfg: StudyConfig, rng, digital: float) -> list[di
         adc = AdcSpec(resolution_bits=8, **change.get("adc", {}))
         spec = scheme.replace(adc=adc,
                               cell_variation_ratio=change.get("cell_variation_ratio", 0.0))
-        dep = deploy(model, spec, rng)
-        rows.append({
-            "nonideality": name, "adc_bits": 8, "digital_accuracy_ratio": digital,
-            "naive_accuracy_ratio": accuracy(dep, xte, yte, rng),
-            "bn_calibrated_accuracy_ratio": accuracy(calibrate_bn(dep, xtr, rng), xte, yte, rng),
-        })
+        dep = pimnet.deploy(model, spec, rng)
+        rows.append(NonidealityRow(
+            nonideality=name, adc_bits=8, digital_accuracy_ratio=digital,
+            naive_accuracy_ratio=pimnet.accuracy(dep, xte, yte, rng),
+            bn_calibrated_accuracy_ratio=pimnet.accuracy(
+                pimnet.calibrate_bn(dep, xtr, rng), xte, yte, rng),
+        ))
     return rows
 
 
-def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LayerRow:
+    """One layer of the CIFAR ResNet-18 on the ISAAC preset (a row of resnet18_cifar_layers.csv):
+    its GEMM view (k rows, n outputs, m input vectors), crossbars, ADC conversions, latency and
+    dynamic energy (total and ADC)."""
+
+    precision: str
+    layer: str
+    k_rows: int
+    n_outputs: int
+    m_vectors: int
+    crossbars: int
+    adc_conversions: int
+    latency_s: float
+    energy_j: float
+    adc_energy_j: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AdcSweepRow:
+    """The CIFAR ResNet-18 (w8a8) on ISAAC at one ADC resolution (a row of
+    resnet18_energy_vs_adc_bits.csv)."""
+
+    adc_bits: int
+    energy: EnergyRow
+
+    def table_row(self) -> dict:
+        return {"adc_bits": self.adc_bits, **self.energy.columns()}
+
+
+def resnet18_report(cfg: StudyConfig) -> tuple[list[LayerRow], dict, list[AdcSweepRow]]:
+    """The CIFAR ResNet-18 on the ISAAC preset: per-layer rows, the summary written to
+    resnet18_cifar_summary.json (a JSON document by precision) and the ADC-bits sweep."""
     device = isaac()
     summary = {"device": device.name, "source": "ISAAC preset (accelerators/pim/presets/isaac.yaml)"}
     layers = []
     for label, (wb, ab) in {"w8a8": (8, 8), "w16a16": (16, 16)}.items():
-        net = cifar_resnet18(weight_bits=wb, act_bits=ab)
+        net = resnet18_cifar().quantized("fixed", weight_bits=wb, activation_bits=ab)
         plan = device.plan(net)
         report = simulate(net, device, seed=cfg.seed)
         summary[label] = {
@@ -254,46 +347,66 @@ def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
         for layer in plan.layers:
             op = net[layer.name]
             cost = device.cost(op, "pim")
-            layers.append({
-                "precision": label, "layer": layer.name, "k_rows": layer.gemm.k,
-                "n_outputs": layer.gemm.n, "m_vectors": layer.gemm.m,
-                "crossbars": layer.n_crossbars, "adc_conversions": layer.conversions,
-                "latency_s": cost.latency_s, "energy_j": cost.dynamic_energy_j,
-                "adc_energy_j": device.energy_detail_j(op)["adc"],
-            })
+            layers.append(LayerRow(
+                precision=label, layer=layer.name, k_rows=layer.gemm.k,
+                n_outputs=layer.gemm.n, m_vectors=layer.gemm.m,
+                crossbars=layer.n_crossbars, adc_conversions=layer.conversions,
+                latency_s=cost.latency_s, energy_j=cost.dynamic_energy_j,
+                adc_energy_j=device.energy_detail_j(op)["adc"],
+            ))
     sweep = []
-    net = cifar_resnet18(weight_bits=8, act_bits=8)
+    net = resnet18_cifar().quantized("fixed", weight_bits=8, activation_bits=8)
     for bits in cfg.resnet_adc_bits:
         dev = PimDevice(override(device.spec, {"adc_bits": bits}))
-        row = {"adc_bits": bits}
-        row.update(energy_row(net, dev))
-        sweep.append(row)
+        sweep.append(AdcSweepRow(adc_bits=bits, energy=energy_row(net, dev)))
     return layers, summary, sweep
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseStudy:
+    """Every table of the study (the names are its CSV files) and the ResNet-18 summary."""
+
+    accuracy_vs_adc_bits: tuple[AdcBitsRow, ...]
+    accuracy_vs_noise: tuple[NoiseRow, ...]
+    nonidealities: tuple[NonidealityRow, ...]
+    resnet18_cifar_layers: tuple[LayerRow, ...]
+    resnet18_energy_vs_adc_bits: tuple[AdcSweepRow, ...]
+    resnet18_cifar_summary: dict
+
+    def tables(self) -> dict[str, list[dict]]:
+        """CSV file stem -> its rows as written."""
+        def rows(items):
+            return [r.table_row() if hasattr(r, "table_row") else dataclasses.asdict(r)
+                    for r in items]
+        return {name: rows(getattr(self, name)) for name in (
+            "accuracy_vs_adc_bits", "accuracy_vs_noise", "nonidealities",
+            "resnet18_cifar_layers", "resnet18_energy_vs_adc_bits")}
 
 
 # --- output --------------------------------------------------------------------------------------
 
 
-def make_plots(out: Path, tables: dict) -> list[str]:
+def make_plots(out: Path, study: NoiseStudy) -> list[str]:
     """PNG plots of the tables; skipped with a message when matplotlib is missing."""
     plt = pyplot()
     if plt is None:
         print(NO_PLOTS)
         return []
     written = []
-    acc = tables["accuracy_vs_adc_bits"]
-    schemes = list(dict.fromkeys(r["scheme"] for r in acc))
-    series = [("naive_accuracy_ratio", "naive (conventional QAT)"),
-              ("bn_calibrated_accuracy_ratio", "+ BN calibration"),
-              ("rescaled_bn_calibrated_accuracy_ratio", "+ range rescaling + BN cal."),
-              ("pim_aware_accuracy_ratio", "PIM-aware fine-tune")]
+    acc = study.accuracy_vs_adc_bits
+    schemes = list(dict.fromkeys(r.scheme for r in acc))
+    series = [(lambda r: r.remedies.naive_accuracy_ratio, "naive (conventional QAT)"),
+              (lambda r: r.remedies.bn_calibrated_accuracy_ratio, "+ BN calibration"),
+              (lambda r: r.remedies.rescaled_bn_calibrated_accuracy_ratio,
+               "+ range rescaling + BN cal."),
+              (lambda r: r.remedies.fine_tuned_ratio("pim_aware"), "PIM-aware fine-tune")]
     fig, axes = plt.subplots(1, len(schemes), figsize=(5 * len(schemes), 4), squeeze=False)
     for ax, scheme in zip(axes[0], schemes):
-        rows = [r for r in acc if r["scheme"] == scheme]
-        bits = [r["adc_bits"] for r in rows]
-        ax.axhline(rows[0]["digital_accuracy_ratio"] * 100, color="k", ls="--", label="digital 4-bit")
-        for key, label in series:
-            ax.plot(bits, [r[key] * 100 for r in rows], marker="o", label=label)
+        rows = [r for r in acc if r.scheme == scheme]
+        bits = [r.adc_bits for r in rows]
+        ax.axhline(rows[0].digital_accuracy_ratio * 100, color="k", ls="--", label="digital 4-bit")
+        for value, label in series:
+            ax.plot(bits, [value(r) * 100 for r in rows], marker="o", label=label)
         ax.set_title(scheme.replace("_", " "))
         ax.set_xlabel("ADC resolution (bits)")
         ax.set_ylabel("test accuracy (%)")
@@ -308,11 +421,11 @@ def make_plots(out: Path, tables: dict) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for index, scheme in enumerate(schemes):
-        rows = [r for r in acc if r["scheme"] == scheme]
+        rows = [r for r in acc if r.scheme == scheme]
         color = f"C{index}"
-        ax.semilogy([r["adc_bits"] for r in rows], [r["energy_per_inference_j"] * 1e9 for r in rows],
+        ax.semilogy([r.adc_bits for r in rows], [r.energy_per_inference_j * 1e9 for r in rows],
                     marker="o", color=color, label=f"{scheme.replace('_', ' ')} (total)")
-        ax.semilogy([r["adc_bits"] for r in rows], [r["adc_energy_j"] * 1e9 for r in rows],
+        ax.semilogy([r.adc_bits for r in rows], [r.adc_energy_j * 1e9 for r in rows],
                     ls=":", marker=".", color=color, label=f"{scheme.replace('_', ' ')} (ADC)")
     ax.set_xlabel("ADC resolution (bits)")
     ax.set_ylabel("energy per inference (nJ)")
@@ -324,19 +437,21 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     plt.close(fig)
     written.append("energy_vs_adc_bits.png")
 
-    noise = tables["accuracy_vs_noise"]
+    noise = study.accuracy_vs_noise
     fig, ax = plt.subplots(figsize=(6, 4))
-    sig = [r["noise_std_lsb"] for r in noise]
-    ax.axhline(noise[0]["digital_accuracy_ratio"] * 100, color="k", ls="--", label="digital 4-bit")
+    sig = [r.noise_std_lsb for r in noise]
+    ax.axhline(noise[0].digital_accuracy_ratio * 100, color="k", ls="--", label="digital 4-bit")
     noise_series = series[:3] + [
-        ("pim_aware_adjusted_precision_accuracy_ratio", "PIM-aware, adjusted precision (ENOB)"),
-        ("pim_aware_noisy_accuracy_ratio", "PIM-aware, noise in the forward pass")]
-    for key, label in noise_series:
-        ax.plot(sig, [r[key] * 100 for r in noise], marker="o", label=label)
+        (lambda r: r.remedies.fine_tuned_ratio("pim_aware_adjusted_precision"),
+         "PIM-aware, adjusted precision (ENOB)"),
+        (lambda r: r.remedies.fine_tuned_ratio("pim_aware_noisy"),
+         "PIM-aware, noise in the forward pass")]
+    for value, label in noise_series:
+        ax.plot(sig, [value(r) * 100 for r in noise], marker="o", label=label)
     ax.set_xlabel("thermal noise std (LSB)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 102)
-    ax.set_title(f"Accuracy vs ADC thermal noise ({noise[0]['adc_bits']}-bit ADC, bit-serial)")
+    ax.set_title(f"Accuracy vs ADC thermal noise ({noise[0].adc_bits}-bit ADC, bit-serial)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
@@ -344,7 +459,7 @@ def make_plots(out: Path, tables: dict) -> list[str]:
     plt.close(fig)
     written.append("accuracy_vs_noise.png")
 
-    sweep = tables["resnet18_energy_vs_adc_bits"]
+    sweep = [r.table_row() for r in study.resnet18_energy_vs_adc_bits]
     comps = [k for k in sweep[0] if k.endswith("_energy_j") and k != "energy_per_inference_j"]
     fig, ax = plt.subplots(figsize=(7, 4))
     bottom = np.zeros(len(sweep))
@@ -369,8 +484,10 @@ def _pct(v: float) -> str:
     return f"{100 * v:.1f} %"
 
 
-def readme(tables: dict, summary: dict, cfg: StudyConfig, plots: list[str]) -> str:
-    acc = tables["accuracy_vs_adc_bits"]
+def readme(study: NoiseStudy, cfg: StudyConfig, plots: list[str]) -> str:
+    """The study's README.md, every number quoted from the tables."""
+    acc = study.accuracy_vs_adc_bits
+    summary = study.resnet18_cifar_summary
     lines = [
         "# pim_noise: accuracy and energy of PIM crossbar inference vs ADC resolution and noise",
         "",
@@ -390,30 +507,32 @@ def readme(tables: dict, summary: dict, cfg: StudyConfig, plots: list[str]) -> s
         "|---|---|---|---|---|---|---|",
     ]
     for r in acc:
+        m = r.remedies
         lines.append(
-            f"| {r['scheme']} | {r['adc_bits']} | {_pct(r['naive_accuracy_ratio'])} | "
-            f"{_pct(r['bn_calibrated_accuracy_ratio'])} | "
-            f"{_pct(r['rescaled_bn_calibrated_accuracy_ratio'])} | "
-            f"{_pct(r['pim_aware_accuracy_ratio'])} | {r['energy_per_inference_j'] * 1e9:.3g} nJ |"
+            f"| {r.scheme} | {r.adc_bits} | {_pct(m.naive_accuracy_ratio)} | "
+            f"{_pct(m.bn_calibrated_accuracy_ratio)} | "
+            f"{_pct(m.rescaled_bn_calibrated_accuracy_ratio)} | "
+            f"{_pct(m.fine_tuned_ratio('pim_aware'))} | {r.energy_per_inference_j * 1e9:.3g} nJ |"
         )
     lines += ["", f"Digital (exact integer) accuracy of the same model: "
-              f"{_pct(acc[0]['digital_accuracy_ratio'])}.", ""]
-    noise = tables["accuracy_vs_noise"]
+              f"{_pct(acc[0].digital_accuracy_ratio)}.", ""]
+    noise = study.accuracy_vs_noise
     lines += ["## Accuracy vs thermal noise (`accuracy_vs_noise.csv`)", "",
               "| noise std (LSB) | adjusted bits | naive | + BN cal. | + rescaling + BN cal. | "
               "PIM-aware at adjusted precision | PIM-aware with noise |",
               "|---|---|---|---|---|---|---|"]
     for r in noise:
-        lines.append(f"| {r['noise_std_lsb']:g} | {r['adjusted_bits']} | {_pct(r['naive_accuracy_ratio'])} | "
-                     f"{_pct(r['bn_calibrated_accuracy_ratio'])} | "
-                     f"{_pct(r['rescaled_bn_calibrated_accuracy_ratio'])} | "
-                     f"{_pct(r['pim_aware_adjusted_precision_accuracy_ratio'])} | "
-                     f"{_pct(r['pim_aware_noisy_accuracy_ratio'])} |")
+        m = r.remedies
+        lines.append(f"| {r.noise_std_lsb:g} | {r.adjusted_bits} | {_pct(m.naive_accuracy_ratio)} | "
+                     f"{_pct(m.bn_calibrated_accuracy_ratio)} | "
+                     f"{_pct(m.rescaled_bn_calibrated_accuracy_ratio)} | "
+                     f"{_pct(m.fine_tuned_ratio('pim_aware_adjusted_precision'))} | "
+                     f"{_pct(m.fine_tuned_ratio('pim_aware_noisy'))} |")
     lines += ["", "## Each non-ideality alone, 8-bit ADC (`nonidealities.csv`)", "",
               "| non-ideality | naive | + BN cal. |", "|---|---|---|"]
-    for r in tables["nonidealities"]:
-        lines.append(f"| {r['nonideality']} | {_pct(r['naive_accuracy_ratio'])} | "
-                     f"{_pct(r['bn_calibrated_accuracy_ratio'])} |")
+    for r in study.nonidealities:
+        lines.append(f"| {r.nonideality} | {_pct(r.naive_accuracy_ratio)} | "
+                     f"{_pct(r.bn_calibrated_accuracy_ratio)} |")
     lines += ["", "## CIFAR ResNet-18 on the ISAAC preset (`resnet18_cifar_summary.json`)", "",
               "| precision | crossbars | latency | energy/inference | of which ADC | energy/MAC |",
               "|---|---|---|---|---|---|"]
@@ -446,32 +565,29 @@ def readme(tables: dict, summary: dict, cfg: StudyConfig, plots: list[str]) -> s
     return "\n".join(lines) + "\n"
 
 
-def run_study(out: str | Path, cfg: StudyConfig = StudyConfig()) -> dict:
-    """Run every experiment, write the tables (and plots, README) into `out`; return the tables."""
+def run_study(out: str | Path, cfg: StudyConfig = StudyConfig()) -> NoiseStudy:
+    """Run every experiment, write the tables (and plots, README) into `out`; return them."""
     out = Path(out)
     out = output_dir(out)
     rng = np.random.default_rng(cfg.seed)
     r_data, r_train, r_bits, r_noise, r_non = rng.spawn(5)
-    data = load_digits_split(r_data)
+    data = pimnet.load_digits_split(r_data)
     xtr, ytr, xte, yte = data
-    model = train_qat(xtr, ytr, sizes=SIZES, quant=QUANT, rng=r_train, steps=cfg.train_steps)
-    digital = accuracy(deploy(model, None), xte, yte)
-    tables = {
-        "accuracy_vs_adc_bits": accuracy_vs_adc_bits(model, data, cfg, r_bits, digital),
-        "accuracy_vs_noise": accuracy_vs_noise(model, data, cfg, r_noise, digital),
-        "nonidealities": nonidealities(model, data, cfg, r_non, digital),
-    }
+    model = pimnet.train_qat(xtr, ytr, sizes=SIZES, quant=QUANT, rng=r_train, steps=cfg.train_steps)
+    digital = pimnet.accuracy(pimnet.deploy(model, None), xte, yte)
+    by_bits = accuracy_vs_adc_bits(model, data, cfg, r_bits, digital)
+    by_noise = accuracy_vs_noise(model, data, cfg, r_noise, digital)
+    alone = nonidealities(model, data, cfg, r_non, digital)
     layers, summary, sweep = resnet18_report(cfg)
-    tables["resnet18_cifar_layers"] = layers
-    tables["resnet18_energy_vs_adc_bits"] = sweep
-    for name, rows in tables.items():
-        write_csv(out / f"{name}.csv", rows, float_format=".6g")
     summary["seed"] = cfg.seed
+    study = NoiseStudy(tuple(by_bits), tuple(by_noise), tuple(alone), tuple(layers), tuple(sweep),
+                       summary)
+    for name, rows in study.tables().items():
+        write_csv(out / f"{name}.csv", rows, float_format=".6g")
     write_json(out / "resnet18_cifar_summary.json", summary)
-    plots = make_plots(out, tables) if cfg.plots else []
-    write_atomic(out / "README.md", readme(tables, summary, cfg, plots))
-    tables["resnet18_cifar_summary"] = summary
-    return tables
+    plots = make_plots(out, study) if cfg.plots else []
+    write_atomic(out / "README.md", readme(study, cfg, plots))
+    return study
 
 
 def _single_blas_thread():
@@ -485,7 +601,7 @@ def _single_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _run(out: Path, args: argparse.Namespace) -> dict:
+def _run(out: Path, args: argparse.Namespace) -> NoiseStudy:
     cfg = dataclasses.replace(SMALL if args.small else StudyConfig(), seed=args.seed)
     with _single_blas_thread():
         return run_study(out, cfg)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from accelerators.pointcloud import cli as pointcloud_cli
 from accelerators.pointcloud.device import PointAccDevice, from_preset
 from accelerators.pointcloud.spec import PointAccSpec
 from sim import Device, Registry, simulate
@@ -509,6 +510,15 @@ def run_from_args(args: argparse.Namespace, registry: Registry | None = None) ->
     """`edgesim pointcloud study`: the study into `args.out`, whole or not at all; exit status."""
     return land_study(args.out, lambda staging: _run(staging, args, registry),
                       lambda done: _report(done, args))
+
+
+def register_command(subparsers) -> None:
+    """`edgesim pointcloud`: the family's own sub-commands (`accelerators.pointcloud.cli`) and
+    `study`, this study (the entry point of `pointcloud` in `edgesim.commands`)."""
+    commands = pointcloud_cli.register(subparsers)
+    s = commands.add_parser("study", help="PointAcc-style accelerator vs RTX 2080 Ti, tables and plots")
+    add_arguments(s)
+    s.set_defaults(handler=run_from_args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,17 +34,7 @@ from sim.spec import override
 from sim.study import study_main
 from sim.tables import NO_PLOTS, markdown_table, output_dir, pyplot, save_figure, write_csv, write_json
 from workloads import DoesNotFitError, Network
-from workloads.zoo import (
-    mbv2_w035,
-    mcunet_in0,
-    mcunet_in1,
-    mcunet_in2,
-    mcunet_in3,
-    mcunet_in4,
-    mcunet_vww1,
-    mcunet_vww2,
-    proxyless_w03,
-)
+from workloads.zoo.published import MCUNET_README
 
 SOURCE = ("TinyEngine README (mit-han-lab/tinyengine), Measured Results, latency table, "
           "STM32H743")
@@ -71,11 +61,9 @@ PUBLISHED_MS: Mapping[str, Mapping[KernelLibrary, float]] = {
 """TinyEngine README latency table (STM32H743), the cells whose network the zoo has."""
 
 MODELS: Mapping[str, Callable[[], Network]] = {
-    "mcunet-vww1": mcunet_vww1, "mcunet-vww2": mcunet_vww2, "mcunet-in0": mcunet_in0,
-    "mcunet-in1": mcunet_in1, "mcunet-in2": mcunet_in2, "mcunet-in3": mcunet_in3,
-    "mcunet-in4": mcunet_in4, "mbv2-w0.35": mbv2_w035, "proxyless-w0.3": proxyless_w03,
-}
-"""The zoo builder of each published net_id (their published configurations)."""
+    net_id: next(c.build for c in MCUNET_README if c.model == net_id) for net_id in PUBLISHED_MS}
+"""The zoo builder of each published net_id (their published configurations, as the mcunet
+README's model lists in `workloads.zoo.published` name them)."""
 
 CALIBRATION = (("mcunet-in2", TE), ("mcunet-in2", CMSIS))
 """The two measurements the model is calibrated on: TinyEngine's sets `calibration_scale`,

@@ -84,13 +84,114 @@ PUBLISHED = {
 }
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    write_csv(path, [dict(zip(header, r)) for r in rows], header)
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PeakRow:
+    """One network's SRAM peaks on the stm32f746 preset (a row of peaks.csv), kB = 1024 B:
+    layer by layer, with the planner's best patch schedule (`patch_split_op` None and `patch_n`
+    0 when no schedule helps), and with the 4x4 schedule of MCUNetV2's figures (None when the
+    network has none)."""
+
+    model: str
+    macs_M: float
+    layer_peak_kB: float
+    layer_peak_activation_kB: float
+    layer_peak_op: str
+    patch_split_op: str | None
+    patch_n: int
+    patch_peak_kB: float
+    patch_peak_activation_kB: float
+    peak_reduction_x: float
+    mac_overhead_ratio: float
+    latency_overhead_ratio: float
+    paper_4x4_split_op: str | None
+    paper_4x4_peak_activation_kB: float | None
+    paper_4x4_reduction_x: float | None
+    paper_4x4_mac_overhead_ratio: float | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CurveRow:
+    """SRAM in use after one op of the deployed graph (a row of curves.csv), kB, under both
+    schedules: everything (scratch and reserve included) and activations only."""
+
+    model: str
+    op_index: int
+    op: str
+    layer_total_kB: float
+    patch_total_kB: float
+    layer_activation_kB: float
+    patch_activation_kB: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LatencyRow:
+    """One network on one MCU preset (a row of latency.csv): simulated latency and energy of the
+    fused int8 graph (NaN, with the reason in `note`, when it cannot run), and its SRAM peak,
+    flash and whether it fits."""
+
+    device: str
+    model: str
+    latency_ms: float
+    energy_mJ: float
+    peak_sram_kB: float
+    flash_kB: float
+    fits: bool
+    note: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FigureComparison:
+    """A modelled figure beside the published one (`PUBLISHED[figure]`): a point, compared by
+    its error ratio, or a range (low, high) the model must fall within."""
+
+    figure: str
+    published: float | tuple[float, float]
+    model: float
+    unit: str
+    source: str
+
+    @property
+    def is_range(self) -> bool:
+        return isinstance(self.published, tuple)
+
+    @property
+    def within_range(self) -> bool:
+        """Whether a range figure holds the model's value (ranges only)."""
+        low, high = self.published
+        return low <= self.model <= high
+
+    @property
+    def error_ratio(self) -> float:
+        """model / published - 1, to 4 decimals (point figures only)."""
+        return round(self.model / self.published - 1.0, 4)
+
+    def as_json(self) -> dict:
+        """The entry of published.json's `comparisons`."""
+        if self.is_range:
+            return {"figure": self.figure, "published": list(self.published), "model": self.model,
+                    "unit": self.unit, "within_range": self.within_range, "source": self.source}
+        return {"figure": self.figure, "published": self.published, "model": self.model,
+                "unit": self.unit, "error_ratio": self.error_ratio, "source": self.source}
+
+
+@dataclasses.dataclass(frozen=True)
+class PatchStudy:
+    """What the study wrote: the peaks, the latencies and the published-figure comparisons."""
+
+    peaks: tuple[PeakRow, ...]
+    latency: tuple[LatencyRow, ...]
+    comparisons: tuple[FigureComparison, ...]
+    small: bool
+
+
+def _write_rows(path: Path, rows, row_type) -> None:
+    write_csv(path, [dataclasses.asdict(r) for r in rows],
+              [f.name for f in dataclasses.fields(row_type)])
 
 
 def run(out: Path, *, small: bool = False, plots: bool = True,
-        max_latency_overhead: float = 0.3) -> dict:
-    """Run the study into `out`; return the summary dict written to published.json."""
+        max_latency_overhead: float = 0.3) -> PatchStudy:
+    """Run the study into `out` (tables, published.json, plots, README); return its rows."""
     out = output_dir(out)
     spec = load_spec("stm32f746")
     nets = models(small)
@@ -102,37 +203,35 @@ def run(out: Path, *, small: bool = False, plots: bool = True,
         four = [c for c in pp.candidates if c.n_patches == 4]
         paper = min(four, key=lambda c: (c.peak_activation_bytes, c.mac_overhead_ratio)) if four else None
         b = pp.best
-        peak_rows.append([
-            label, round(net.macs / 1e6, 3), round(layer.peak_bytes / KB, 2),
-            round(layer.peak_activation_bytes / KB, 2), layer.peak_op,
-            b.split_op if b else "", b.n_patches if b else 0,
-            round(pp.peak_bytes / KB, 2),
-            round((b.peak_activation_bytes if b else layer.peak_activation_bytes) / KB, 2),
-            round(pp.peak_reduction, 3),
-            round(b.mac_overhead_ratio if b else 0.0, 4),
-            round(b.latency_overhead_ratio if b else 0.0, 4),
-            paper.split_op if paper else "",
-            round(paper.peak_activation_bytes / KB, 2) if paper else "",
-            round(layer.peak_activation_bytes / paper.peak_activation_bytes, 3) if paper else "",
-            round(paper.mac_overhead_ratio, 4) if paper else "",
-        ])
+        peak_rows.append(PeakRow(
+            model=label, macs_M=round(net.macs / 1e6, 3),
+            layer_peak_kB=round(layer.peak_bytes / KB, 2),
+            layer_peak_activation_kB=round(layer.peak_activation_bytes / KB, 2),
+            layer_peak_op=layer.peak_op,
+            patch_split_op=b.split_op if b else None, patch_n=b.n_patches if b else 0,
+            patch_peak_kB=round(pp.peak_bytes / KB, 2),
+            patch_peak_activation_kB=round(
+                (b.peak_activation_bytes if b else layer.peak_activation_bytes) / KB, 2),
+            peak_reduction_x=round(pp.peak_reduction, 3),
+            mac_overhead_ratio=round(b.mac_overhead_ratio if b else 0.0, 4),
+            latency_overhead_ratio=round(b.latency_overhead_ratio if b else 0.0, 4),
+            paper_4x4_split_op=paper.split_op if paper else None,
+            paper_4x4_peak_activation_kB=round(paper.peak_activation_bytes / KB, 2) if paper else None,
+            paper_4x4_reduction_x=(round(layer.peak_activation_bytes / paper.peak_activation_bytes, 3)
+                                   if paper else None),
+            paper_4x4_mac_overhead_ratio=round(paper.mac_overhead_ratio, 4) if paper else None,
+        ))
         if b is not None:
             curve = patch_curve(net, spec, b.split_op, b.n_patches)
             curves[label] = (layer.curve_bytes(), curve.total_bytes, b)
             for i, r in enumerate(layer.rows):
-                curve_rows.append([label, i, r.name, round(r.total_bytes / KB, 3),
-                                   round(curve.total_bytes[i] / KB, 3),
-                                   round(r.activation_bytes / KB, 3),
-                                   round(curve.activation_bytes[i] / KB, 3)])
-    _write_csv(out / "peaks.csv", [
-        "model", "macs_M", "layer_peak_kB", "layer_peak_activation_kB", "layer_peak_op",
-        "patch_split_op", "patch_n", "patch_peak_kB", "patch_peak_activation_kB",
-        "peak_reduction_x", "mac_overhead_ratio", "latency_overhead_ratio",
-        "paper_4x4_split_op", "paper_4x4_peak_activation_kB", "paper_4x4_reduction_x",
-        "paper_4x4_mac_overhead_ratio"], peak_rows)
-    _write_csv(out / "curves.csv", ["model", "op_index", "op", "layer_total_kB",
-                                    "patch_total_kB", "layer_activation_kB",
-                                    "patch_activation_kB"], curve_rows)
+                curve_rows.append(CurveRow(
+                    model=label, op_index=i, op=r.name, layer_total_kB=round(r.total_bytes / KB, 3),
+                    patch_total_kB=round(curve.total_bytes[i] / KB, 3),
+                    layer_activation_kB=round(r.activation_bytes / KB, 3),
+                    patch_activation_kB=round(curve.activation_bytes[i] / KB, 3)))
+    _write_rows(out / "peaks.csv", peak_rows, PeakRow)
+    _write_rows(out / "curves.csv", curve_rows, CurveRow)
 
     latency_rows = []
     lat_nets = {"mcunet-in2": mcunet(), "mbv2-w0.35-r144-mcunet": mbv2_mcunet_baseline()}
@@ -148,34 +247,30 @@ def run(out: Path, *, small: bool = False, plots: bool = True,
             except EdgesimError as err:
                 lat_ms = energy_mj = float("nan")
                 note = str(err).split(";")[0]
-            latency_rows.append([dev_name, label, round(lat_ms, 2), round(energy_mj, 3),
-                                 round(mem.peak_bytes / KB, 2), round(mem.flash_bytes / KB, 2),
-                                 mem.fits, note])
-    _write_csv(out / "latency.csv", ["device", "model", "latency_ms", "energy_mJ",
-                                     "peak_sram_kB", "flash_kB", "fits", "note"], latency_rows)
+            latency_rows.append(LatencyRow(
+                device=dev_name, model=label, latency_ms=round(lat_ms, 2),
+                energy_mJ=round(energy_mj, 3), peak_sram_kB=round(mem.peak_bytes / KB, 2),
+                flash_kB=round(mem.flash_bytes / KB, 2), fits=mem.fits, note=note))
+    _write_rows(out / "latency.csv", latency_rows, LatencyRow)
 
-    summary = _compare(out, peak_rows, latency_rows, small)
-    write_json(out / "published.json", summary)
+    comparisons = _compare(peak_rows, latency_rows)
+    write_json(out / "published.json", {"small": small, "device_for_peaks": "stm32f746",
+                                        "comparisons": [c.as_json() for c in comparisons]})
     if plots:
         _plot(out, curves)
-    _readme(out, summary, peak_rows, latency_rows, max_latency_overhead)
-    return summary
+    _readme(out, comparisons, peak_rows, latency_rows, max_latency_overhead)
+    return PatchStudy(tuple(peak_rows), tuple(latency_rows), tuple(comparisons), small)
 
 
-def _compare(out: Path, peak_rows, latency_rows, small: bool) -> dict:
-    lat = {(r[0], r[1]): r for r in latency_rows}
-    peaks = {r[0]: r for r in peak_rows}
+def _compare(peak_rows: list[PeakRow], latency_rows: list[LatencyRow]) -> list[FigureComparison]:
+    lat = {(r.device, r.model): r for r in latency_rows}
+    peaks = {r.model: r for r in peak_rows}
     rows = []
 
     def add(key, model_value, unit):
         ref, source = PUBLISHED[key]
-        if isinstance(ref, tuple):
-            within = ref[0] <= model_value <= ref[1]
-            rows.append({"figure": key, "published": list(ref), "model": model_value,
-                         "unit": unit, "within_range": within, "source": source})
-        else:
-            rows.append({"figure": key, "published": ref, "model": model_value, "unit": unit,
-                         "error_ratio": round(model_value / ref - 1.0, 4), "source": source})
+        rows.append(FigureComparison(figure=key, published=ref, model=model_value, unit=unit,
+                                     source=source))
 
     if "mbv2-w1-r224" in peaks:
         full = mobilenetv2()
@@ -183,9 +278,9 @@ def _compare(out: Path, peak_rows, latency_rows, small: bool) -> dict:
         add("mbv2_layer_peak_kB", mem.peak_activation_bytes / KB, "kB")
         add("mbv2_first_conv_kB", mem.rows[0].activation_bytes / KB, "kB")
         r = peaks["mbv2-w1-r224"]
-        add("mbv2_patch_peak_kB", r[13], "kB")
-        add("patch_mac_overhead_range", r[15], "ratio")
-        add("patch_reduction_range", r[14], "x")
+        add("mbv2_patch_peak_kB", r.paper_4x4_peak_activation_kB, "kB")
+        add("patch_mac_overhead_range", r.paper_4x4_mac_overhead_ratio, "ratio")
+        add("patch_reduction_range", r.paper_4x4_reduction_x, "x")
     for dev, model, key_lat, key_sram, key_flash in (
             ("stm32h743", "mcunet-in2", "h743_mcunet_in2_ms", "h743_mcunet_in2_sram_kB",
              "h743_mcunet_in2_flash_kB"),
@@ -196,11 +291,11 @@ def _compare(out: Path, peak_rows, latency_rows, small: bool) -> dict:
              "f746_mbv2_w035_flash_kB")):
         r = lat[(dev, model)]
         if key_lat:
-            add(key_lat, r[2], "ms")
-        add(key_sram, r[4], "kB")
+            add(key_lat, r.latency_ms, "ms")
+        add(key_sram, r.peak_sram_kB, "kB")
         if key_flash:
-            add(key_flash, r[5], "kB")
-    return {"small": small, "device_for_peaks": "stm32f746", "comparisons": rows}
+            add(key_flash, r.flash_kB, "kB")
+    return rows
 
 
 def _plot(out: Path, curves) -> None:
@@ -229,7 +324,8 @@ def _plot(out: Path, curves) -> None:
         plt.close(fig)
 
 
-def _readme(out: Path, summary, peak_rows, latency_rows, budget: float) -> None:
+def _readme(out: Path, comparisons: list[FigureComparison], peak_rows: list[PeakRow],
+            latency_rows: list[LatencyRow], budget: float) -> None:
     lines = [
         "# mcu_patch: layer-by-layer vs patch-based peak SRAM on microcontrollers",
         "",
@@ -249,20 +345,22 @@ def _readme(out: Path, summary, peak_rows, latency_rows, budget: float) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in peak_rows:
-        lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[7]} | {r[9]}x | {r[5]}, {r[6]}x{r[6]} | "
-                     f"{r[10]:.1%} | {r[11]:.1%} |")
+        lines.append(f"| {r.model} | {r.macs_M} | {r.layer_peak_kB} | {r.patch_peak_kB} | "
+                     f"{r.peak_reduction_x}x | {r.patch_split_op or ''}, {r.patch_n}x{r.patch_n} | "
+                     f"{r.mac_overhead_ratio:.1%} | {r.latency_overhead_ratio:.1%} |")
     lines += ["", "## Published figures (published.json)", "",
               "| figure | published | model | error / within | source |", "|---|---|---|---|---|"]
-    for c in summary["comparisons"]:
-        model = c["model"] if isinstance(c["model"], str) else round(float(c["model"]), 3)
-        err = (f"{c['error_ratio']:+.1%}" if "error_ratio" in c
-               else ("within" if c["within_range"] else "outside"))
-        lines.append(f"| {c['figure']} | {c['published']} {c['unit']} | {model} | {err} | {c['source']} |")
+    for c in comparisons:
+        err = ("within" if c.within_range else "outside") if c.is_range else f"{c.error_ratio:+.1%}"
+        published = list(c.published) if c.is_range else c.published
+        lines.append(f"| {c.figure} | {published} {c.unit} | {round(float(c.model), 3)} | {err} | "
+                     f"{c.source} |")
     lines += ["", "## Latency, energy, fit on every preset (latency.csv)", "",
               "| device | model | latency ms | energy mJ | peak SRAM kB | flash kB | fits |",
               "|---|---|---|---|---|---|---|"]
     for r in latency_rows:
-        lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} |")
+        lines.append(f"| {r.device} | {r.model} | {r.latency_ms} | {r.energy_mJ} | "
+                     f"{r.peak_sram_kB} | {r.flash_kB} | {r.fits} |")
     lines += ["", "Plots: `curve_<model>.png` (per-layer SRAM, both schedules, log scale).", ""]
     write_atomic(out / "README.md", "\n".join(lines))
 

@@ -128,7 +128,44 @@ def _error_pct(simulated_ms: float | None, published_ms: float | None) -> float 
     return 100 * (simulated_ms - published_ms) / published_ms
 
 
-def validation(out: Path, *, small: bool = False) -> list[dict]:
+@dataclass(frozen=True, kw_only=True)
+class ValidationRow:
+    """One published latency beside the simulated one (a row of validation.csv). Latencies in
+    ms and errors in % are None where the row is not simulated (no matching network)."""
+
+    source: str
+    device: str
+    target: str
+    workload: str
+    published_ms: float | None
+    simulated_ms: float | None
+    error_pct: float | None
+    band_pct: tuple[float, float] | None
+    """(low, high) error in % the row is held to; None for rows not simulated."""
+    role: str
+    cnn_model_ms: float | None
+    """The model before the transformer work (CNN calibration, one kernel per op)."""
+    structure_only_ms: float | None
+    """The kernel structure added, with the CNN-era GEMM efficiencies."""
+    like_for_like: bool
+    used_for_calibration: bool
+    note: str
+
+    def table_row(self) -> dict:
+        """The row as validation.csv and the README print it (3 significant digits, n/a)."""
+        band = "" if self.band_pct is None else f"{self.band_pct[0]:+g}..{self.band_pct[1]:+g}"
+        return {
+            "source": self.source, "device": self.device, "target": self.target,
+            "workload": self.workload, "published_ms": _fmt(self.published_ms),
+            "simulated_ms": _fmt(self.simulated_ms), "error_pct": _fmt(self.error_pct, 2),
+            "band_pct": band, "role": self.role, "cnn_model_ms": _fmt(self.cnn_model_ms),
+            "structure_only_ms": _fmt(self.structure_only_ms),
+            "like_for_like": self.like_for_like, "used_for_calibration": self.used_for_calibration,
+            "note": self.note,
+        }
+
+
+def validation(out: Path, *, small: bool = False) -> list[ValidationRow]:
     """The validation table (validation.csv) and its README; `small`: the calibration rows only."""
     rows = []
     refs = _references()
@@ -143,35 +180,33 @@ def validation(out: Path, *, small: bool = False) -> list[dict]:
                                  ref.target, net)[0] / MS
             structure_only = _latency(without_transformer_model(board, ref.preset, keep_structure=True),
                                       ref.target, net)[0] / MS
-        band = "" if ref.band_pct is None else f"{ref.band_pct[0]:+g}..{ref.band_pct[1]:+g}"
-        rows.append({
-            "source": ref.source, "device": ref.preset, "target": ref.target, "workload": ref.what,
-            "published_ms": _fmt(ref.published_ms), "simulated_ms": _fmt(simulated),
-            "error_pct": _fmt(_error_pct(simulated, ref.published_ms), 2), "band_pct": band,
-            "role": ref.role, "cnn_model_ms": _fmt(cnn_model), "structure_only_ms": _fmt(structure_only),
-            "like_for_like": ref.like_for_like, "used_for_calibration": ref.calibration,
-            "note": ref.note,
-        })
+        rows.append(ValidationRow(
+            source=ref.source, device=ref.preset, target=ref.target, workload=ref.what,
+            published_ms=ref.published_ms, simulated_ms=simulated,
+            error_pct=_error_pct(simulated, ref.published_ms), band_pct=ref.band_pct,
+            role=ref.role, cnn_model_ms=cnn_model, structure_only_ms=structure_only,
+            like_for_like=ref.like_for_like, used_for_calibration=ref.calibration, note=ref.note,
+        ))
     out = output_dir(out)
-    write_csv(out / "validation.csv", rows)
+    write_csv(out / "validation.csv", [r.table_row() for r in rows])
     write_atomic(out / "README.md", _validation_readme(rows))
     return rows
 
 
-def _row(rows: list[dict], device: str, workload_start: str) -> dict | None:
-    return next((r for r in rows if r["device"] == device and r["workload"].startswith(workload_start)
-                 and r["simulated_ms"] != "n/a"), None)
+def _row(rows: list[ValidationRow], device: str, workload_start: str) -> ValidationRow | None:
+    return next((r for r in rows if r.device == device and r.workload.startswith(workload_start)
+                 and r.simulated_ms is not None), None)
 
 
-def _ratio(rows: list[dict], device: str, workload_start: str) -> str:
+def _ratio(rows: list[ValidationRow], device: str, workload_start: str) -> str:
     """structure_only / cnn_model of a row, as '1.36x' (n/a when the row was not run)."""
     r = _row(rows, device, workload_start)
     if r is None:
         return "n/a"
-    return f"{float(r['structure_only_ms']) / float(r['cnn_model_ms']):.2f}x"
+    return f"{r.structure_only_ms / r.cnn_model_ms:.2f}x"
 
 
-def _validation_readme(rows: list[dict]) -> str:
+def _validation_readme(rows: list[ValidationRow]) -> str:
     columns = ["source", "device", "target", "workload", "published_ms", "simulated_ms",
                "error_pct", "band_pct", "role", "cnn_model_ms", "structure_only_ms", "note"]
     facts = []
@@ -181,10 +216,10 @@ def _validation_readme(rows: list[dict]) -> str:
                                     ("snapdragon855", "MobileBERT", "MobileBERT on the Pixel 4 CPU")):
         r = _row(rows, device, workload)
         if r is not None:
-            facts.append(f"- {label}: {r['cnn_model_ms']} ms with the CNN-calibrated model, "
-                         f"{r['structure_only_ms']} ms with the kernel structure added, "
-                         f"{r['simulated_ms']} ms calibrated (published {r['published_ms']} ms, "
-                         f"{r['role']}).")
+            facts.append(f"- {label}: {_fmt(r.cnn_model_ms)} ms with the CNN-calibrated model, "
+                         f"{_fmt(r.structure_only_ms)} ms with the kernel structure added, "
+                         f"{_fmt(r.simulated_ms)} ms calibrated (published "
+                         f"{_fmt(r.published_ms)} ms, {r.role}).")
     facts = "\n".join(facts) or "- (the small run simulates the calibration rows only)"
     return f"""# Mobile model validation
 
@@ -199,7 +234,7 @@ range tests/devices/studies/test_mobile.py holds the row to. `cnn_model_ms` is t
 the transformer work (CNN calibration only, one kernel per op), `structure_only_ms` adds the
 kernel structure with the CNN-era GEMM efficiencies, `simulated_ms` is the shipped model.
 
-{markdown_table(rows, columns)}
+{markdown_table([r.table_row() for r in rows], columns)}
 
 Calibration, one scale per kernel class and unit kind (`python -m devices.mobile.calibrate`):
 the Arm CPU presets' common scale on TSM's Note8 case and the GPUs' on TSM's Jetson Nano case
@@ -255,7 +290,25 @@ tensors such as MobileBERT's 128-wide ones).
 SCHEMES = ("unstructured", "pattern", "block", "channel")
 
 
-def sparsity(out: Path, *, small: bool = False) -> list[dict]:
+@dataclass(frozen=True, kw_only=True)
+class SparsityRow:
+    """One network x unit x scheme x ratio x fusion on the Snapdragon 865 at fp16 (a row of
+    sparsity_schemes.csv): latency, the speedup over the dense network of the same fusion, and
+    energy per inference. Latency and energy are rounded to 4 decimals, the speedup to 3."""
+
+    model: str
+    device: str
+    target: str
+    scheme: str
+    ratio: float
+    fused: bool
+    latency_ms: float
+    speedup_vs_dense: float
+    energy_mj: float
+
+
+def sparsity(out: Path, *, small: bool = False) -> list[SparsityRow]:
+    """The sparsity-schemes table, plot and README; `small`: MobileNetV2 at two ratios."""
     board = from_preset("snapdragon865")
     ratios = (0.5, 0.9) if small else (0.5, 0.6, 0.7, 0.8, 0.9)
     models = {"resnet18": resnet18, "mobilenetv2": mobilenetv2}
@@ -277,37 +330,37 @@ def sparsity(out: Path, *, small: bool = False) -> list[dict]:
                         lat, energy = _latency(board, target, prepare(base.pruned(scheme, ratio)))
                         rows.append(_sparsity_row(model, target, scheme, ratio, fused, lat, energy, dense_s))
     out = output_dir(out)
-    write_csv(out / "sparsity_schemes.csv", rows)
+    write_csv(out / "sparsity_schemes.csv", [asdict(r) for r in rows])
     if not small:
         _plot_sparsity(rows, out / "sparsity_schemes.png")
     write_atomic(out / "README.md", _sparsity_readme(rows))
     return rows
 
 
-def _sparsity_row(model, target, scheme, ratio, fused, lat, energy, dense_s) -> dict:
-    return {"model": model, "device": "snapdragon865", "target": target, "scheme": scheme,
-            "ratio": ratio, "fused": fused, "latency_ms": round(lat / MS, 4),
-            "speedup_vs_dense": round(dense_s / lat, 3), "energy_mj": round(energy / MS, 4)}
+def _sparsity_row(model, target, scheme, ratio, fused, lat, energy, dense_s) -> SparsityRow:
+    return SparsityRow(model=model, device="snapdragon865", target=target, scheme=scheme,
+                       ratio=ratio, fused=fused, latency_ms=round(lat / MS, 4),
+                       speedup_vs_dense=round(dense_s / lat, 3), energy_mj=round(energy / MS, 4))
 
 
-def _winner(rows, model, target, ratio, fused) -> str:
-    cands = [r for r in rows if r["model"] == model and r["target"] == target
-             and r["ratio"] == ratio and r["fused"] == fused and r["scheme"] != "dense"]
-    best = max(cands, key=lambda r: r["speedup_vs_dense"])
-    return f"{best['scheme']} ({best['speedup_vs_dense']:.2f}x)"
+def _winner(rows: list[SparsityRow], model, target, ratio, fused) -> str:
+    cands = [r for r in rows if r.model == model and r.target == target
+             and r.ratio == ratio and r.fused == fused and r.scheme != "dense"]
+    best = max(cands, key=lambda r: r.speedup_vs_dense)
+    return f"{best.scheme} ({best.speedup_vs_dense:.2f}x)"
 
 
-def _sparsity_readme(rows) -> str:
-    ratios = sorted({r["ratio"] for r in rows if r["scheme"] != "dense"})
+def _sparsity_readme(rows: list[SparsityRow]) -> str:
+    ratios = sorted({r.ratio for r in rows if r.scheme != "dense"})
     summary = []
-    for model in dict.fromkeys(r["model"] for r in rows):
+    for model in dict.fromkeys(r.model for r in rows):
         for target in ("cpu", "gpu"):
-            unstructured = {r["ratio"]: r["speedup_vs_dense"] for r in rows
-                            if r["model"] == model and r["target"] == target
-                            and r["scheme"] == "unstructured" and not r["fused"]}
-            fuse = [r for r in rows if r["model"] == model and r["target"] == target
-                    and r["scheme"] == "dense"]
-            fusion_gain = fuse[0]["latency_ms"] / fuse[1]["latency_ms"]
+            unstructured = {r.ratio: r.speedup_vs_dense for r in rows
+                            if r.model == model and r.target == target
+                            and r.scheme == "unstructured" and not r.fused}
+            fuse = [r for r in rows if r.model == model and r.target == target
+                    and r.scheme == "dense"]
+            fusion_gain = fuse[0].latency_ms / fuse[1].latency_ms
             summary.append({
                 "model": model, "target": target,
                 **{f"best at {ratio:g}": _winner(rows, model, target, ratio, False) for ratio in ratios},
@@ -335,21 +388,21 @@ small layers on the GPU.
 """
 
 
-def _plot_sparsity(rows, path: Path) -> None:
+def _plot_sparsity(rows: list[SparsityRow], path: Path) -> None:
     plt = pyplot()
     if plt is None:
         print(NO_PLOTS)
         return
-    models = list(dict.fromkeys(r["model"] for r in rows))
+    models = list(dict.fromkeys(r.model for r in rows))
     fig, axes = plt.subplots(len(models), 2, figsize=(10, 4 * len(models)), squeeze=False)
     for i, model in enumerate(models):
         for j, target in enumerate(("cpu", "gpu")):
             ax = axes[i][j]
             for k, scheme in enumerate(SCHEMES):
                 for fused, style in ((False, "-"), (True, "--")):
-                    pts = sorted((r["ratio"], r["speedup_vs_dense"]) for r in rows
-                                 if r["model"] == model and r["target"] == target
-                                 and r["scheme"] == scheme and r["fused"] == fused)
+                    pts = sorted((r.ratio, r.speedup_vs_dense) for r in rows
+                                 if r.model == model and r.target == target
+                                 and r.scheme == scheme and r.fused == fused)
                     ax.plot(*zip(*pts), style, marker="o", color=f"C{k}",
                             label=f"{scheme}{' + fused' if fused else ''}")
             ax.axhline(1.0, color="grey", lw=0.8)

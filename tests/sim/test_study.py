@@ -77,3 +77,19 @@ def test_study_main_reports_a_user_error_on_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:  # a seed numpy would refuse is a usage error
         study_main(["--out", str(out), "--seed", "-1"], run, prog="p", description="d", out_example="r")
     assert exit_.value.code == 2
+
+
+def test_a_study_that_checks_a_peer_tool_returns_its_own_status(tmp_path, capsys):
+    """`status(result)` is the exit status (the SCALE-Sim validation returns 1 on a
+    disagreement), and the folder lands either way so the disagreement can be read."""
+    out = tmp_path / "s"
+
+    def run(folder):
+        (folder / "comparison.csv").write_text("run,ok\nconv,False\n")
+        return ["conv: Total Cycles 800 != 799"]
+
+    assert write_study(out, run, lambda problems: problems,
+                       lambda problems: 1 if problems else 0) == 1
+    assert (out / "comparison.csv").exists()
+    assert capsys.readouterr().out == "conv: Total Cycles 800 != 799\n"
+    assert write_study(out, lambda folder: [], None, lambda problems: 1 if problems else 0) == 0

@@ -16,53 +16,21 @@ import workloads.zoo as zoo
 from workloads import Network, OpKind, SpecError
 from workloads.zoo import IRBlock, inverted_residual_net
 from workloads.zoo.mobilenet import TF_SLIM_MOBILENETV2_MMACS
+from workloads.zoo.published import MAC_COUNTS, PARAMETER_COUNTS
 
-# --- parameter counts: exact -------------------------------------------------------------------
-
-PUBLISHED_PARAMS = [
-    # torchvision model docs, `num_params` of the IMAGENET1K weights
-    # (pytorch.org/vision/stable/models/generated/torchvision.models.<name>.html):
-    (zoo.resnet18, 11_689_512),
-    (zoo.resnet50, 25_557_032),
-    (zoo.mobilenetv2, 3_504_872),
-    (zoo.vgg16, 138_357_544),
-    # timm deit_{tiny,small,base}_patch16_224 (= timm vit_{tiny,small,base}_patch16_224, same
-    # architecture); the base count is also torchvision's vit_b_16 `num_params` 86,567,656:
-    (zoo.deit_tiny, 5_717_416),
-    (zoo.deit_small, 22_050_664),
-    (zoo.deit_base, 86_567_656),
-    # Hugging Face BertModel.from_pretrained("bert-base-uncased"), pooler included
-    # (the TFBertModel summary prints 109,482,240):
-    (zoo.bert_base, 109_482_240),
-]
+# --- published counts (workloads.zoo.published: one record per figure, with its source) ---------
 
 
-@pytest.mark.parametrize("builder, expected", PUBLISHED_PARAMS,
-                         ids=lambda v: getattr(v, "__name__", str(v)))
-def test_params_equal_published(builder, expected):
-    assert builder().params == expected
+@pytest.mark.parametrize("count", PARAMETER_COUNTS, ids=lambda c: c.model)
+def test_params_equal_published(count):
+    assert count.build().params == count.value
 
 
-# --- MACs: within the rounding of the published figure -----------------------------------------
-
-PUBLISHED_GMACS = [
-    # torchvision model docs, "GFLOPS" (two decimals, so +-0.005 G):
-    (zoo.resnet18, 1.81, 0.005),
-    (zoo.resnet50, 4.09, 0.005),
-    (zoo.mobilenetv2, 0.30, 0.005),
-    (zoo.vgg16, 15.47, 0.005),
-    # DeiT paper (Touvron et al., arXiv 2012.12877) Table 1 "FLOPs" (one decimal, +-0.05 G);
-    # timm's model cards give the same figures as GMACs (deit_small_patch16_224: 4.6):
-    (zoo.deit_tiny, 1.3, 0.05),
-    (zoo.deit_small, 4.6, 0.05),
-    (zoo.deit_base, 17.6, 0.05),
-]
-
-
-@pytest.mark.parametrize("builder, gmacs, tolerance", PUBLISHED_GMACS,
-                         ids=lambda v: getattr(v, "__name__", str(v)))
-def test_macs_match_published(builder, gmacs, tolerance):
-    assert abs(builder().macs / 1e9 - gmacs) <= tolerance
+@pytest.mark.parametrize("count", MAC_COUNTS, ids=lambda c: c.model)
+def test_macs_match_published(count):
+    # within the rounding of the published figure (half a unit of its last digit)
+    assert abs(count.build().macs / 1e9 - count.value) <= count.half_unit
+    assert count.holds(count.build())
 
 
 @pytest.mark.parametrize("width, resolution", sorted(TF_SLIM_MOBILENETV2_MMACS))

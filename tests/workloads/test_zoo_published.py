@@ -14,34 +14,49 @@ import pytest
 
 import workloads.zoo as zoo
 from workloads import Network, OpKind, SpecError
+from workloads.zoo.published import (
+    DARKNET_YOLOV4_FLOPS,
+    DARKNET_YOLOV4_INPUTS_PX,
+    MCUNET_README,
+    Quantity,
+    published,
+)
 
 # --- MCUNet family: mit-han-lab/mcunet README, "ImageNet model list" and "VWW model list" ------
 
-MCUNET_README = [
-    # builder, net_id, resolution, classes, MACs (M), params (M)
-    (zoo.mcunet_in0, "mcunet-in0", 48, 1000, 6.4, 0.75),
-    (zoo.mcunet_in1, "mcunet-in1", 96, 1000, 12.8, 0.64),
-    (zoo.mcunet_in2, "mcunet-in2", 160, 1000, 67.3, 0.73),
-    (zoo.mcunet_in3, "mcunet-in3", 176, 1000, 81.8, 0.74),
-    (zoo.mcunet_in4, "mcunet-in4", 160, 1000, 125.9, 1.73),
-    (zoo.mcunet_vww0, "mcunet-vww0", 64, 2, 6.0, 0.37),
-    (zoo.mcunet_vww1, "mcunet-vww1", 80, 2, 11.6, 0.43),
-    (zoo.mcunet_vww2, "mcunet-vww2", 144, 2, 55.8, 0.64),
+MCUNET_INPUTS = [
+    # builder, net_id, resolution, classes (the README's lists; MACs and parameters are in
+    # workloads.zoo.published.MCUNET_README)
+    (zoo.mcunet_in0, "mcunet-in0", 48, 1000),
+    (zoo.mcunet_in1, "mcunet-in1", 96, 1000),
+    (zoo.mcunet_in2, "mcunet-in2", 160, 1000),
+    (zoo.mcunet_in3, "mcunet-in3", 176, 1000),
+    (zoo.mcunet_in4, "mcunet-in4", 160, 1000),
+    (zoo.mcunet_vww0, "mcunet-vww0", 64, 2),
+    (zoo.mcunet_vww1, "mcunet-vww1", 80, 2),
+    (zoo.mcunet_vww2, "mcunet-vww2", 144, 2),
     # baselines of the same table: "mbv2-320kB" / "proxyless-320kB"
-    (zoo.mbv2_w035, "mbv2-w0.35", 144, 1000, 23.5, 0.75),
-    (zoo.proxyless_w03, "proxyless-w0.3", 176, 1000, 38.3, 0.75),
+    (zoo.mbv2_w035, "mbv2-w0.35", 144, 1000),
+    (zoo.proxyless_w03, "proxyless-w0.3", 176, 1000),
 ]
 
 
-@pytest.mark.parametrize("builder, net_id, resolution, classes, mmacs, mparams", MCUNET_README,
-                         ids=[row[1] for row in MCUNET_README])
-def test_mcunet_family_matches_readme(builder, net_id, resolution, classes, mmacs, mparams):
+@pytest.mark.parametrize("builder, net_id, resolution, classes", MCUNET_INPUTS,
+                         ids=[row[1] for row in MCUNET_INPUTS])
+def test_mcunet_family_matches_readme(builder, net_id, resolution, classes):
     net = builder()
     assert net.name == net_id
     assert net.inputs[0].shape == (1, 3, resolution, resolution)
     assert [net[o].output_shape for o in net.outputs] == [(1, classes)]
-    assert abs(net.macs / 1e6 - mmacs) <= 0.05
-    assert abs(net.params / 1e6 - mparams) <= 0.005
+    mmacs, mparams = published(net_id, Quantity.MACS), published(net_id, Quantity.PARAMS)
+    assert mmacs.build is builder and mparams.build is builder
+    assert abs(net.macs / 1e6 - mmacs.value) <= 0.05 == mmacs.half_unit
+    assert abs(net.params / 1e6 - mparams.value) <= 0.005 == mparams.half_unit
+
+
+def test_every_mcunet_readme_figure_is_checked():
+    assert {c.model for c in MCUNET_README} == {row[1] for row in MCUNET_INPUTS}
+    assert len(MCUNET_README) == 2 * len(MCUNET_INPUTS)
 
 
 def test_mcunet_in2_is_the_default_mcunet():
@@ -50,7 +65,7 @@ def test_mcunet_in2_is_the_default_mcunet():
 
 def test_published_names_are_registered():
     eps = {ep.name: ep for ep in entry_points(group="edgesim.workloads")}
-    for builder, net_id, *_ in MCUNET_README:
+    for builder, net_id, *_ in MCUNET_INPUTS:
         assert eps[net_id].load() is builder
     assert eps["proxylessnas-mobile"].load() is zoo.proxylessnas_mobile
 
@@ -93,7 +108,7 @@ def test_proxylessnas_mobile_params_equal_pytorchcv():
     # pytorchcv's proxylessnas.py test asserts 4,080,512 weights for proxylessnas_mobile, built
     # from the released net config (BN scale and shift counted, as here).
     net = zoo.proxylessnas_mobile()
-    assert net.params == 4_080_512
+    assert net.params == published("proxylessnas-mobile", Quantity.PARAMS).value
     # Hand count of the head: 1x1 conv 320 -> 1280 at 7x7, then the classifier.
     assert net["features.21.0"].macs == 7 * 7 * 1280 * 320
     assert net["classifier.1"].macs == 1280 * 1000
@@ -131,8 +146,9 @@ def test_efficientnet_b0_matches_torchvision_and_paper():
     # (their "GFLOPS" count conv/linear MACs; two decimals, +-0.005 G). Paper Table 1 / 2:
     # 0.39B FLOPs, 5.3M parameters.
     net = zoo.efficientnet_b0()
-    assert net.params == 5_288_548
-    assert abs(net.macs / 1e9 - 0.39) <= 0.005
+    assert net.params == published("efficientnet-b0", Quantity.PARAMS).value
+    macs = published("efficientnet-b0", Quantity.MACS)
+    assert abs(net.macs / 1e9 - macs.value) <= macs.half_unit
     assert round(net.params / 1e6, 1) == 5.3
 
 
@@ -160,22 +176,24 @@ def test_efficientnet_b0_fuses_without_cycles():
 
 # --- YOLOv4 (Bochkovskiy et al. 2020) and YOLObile (Cai et al., AAAI 2021) ---------------------
 
-# AlexeyAB/darknet README, yolov4.cfg: BFLOPs by input size. Darknet counts 2 FLOPs per conv
-# MAC and adds its shortcut layers' element adds (about 0.03 BFLOPs at 608), so 2 * MACs is held
-# to the published figure within 0.2 %.
-DARKNET_YOLOV4_BFLOPS = [(608, 128.5), (512, 91.1), (416, 60.1), (320, 35.5)]
+# AlexeyAB/darknet README, yolov4.cfg: BFLOPs by input size (workloads.zoo.published). Darknet
+# counts 2 FLOPs per conv MAC and adds its shortcut layers' element adds (about 0.03 BFLOPs at
+# 608), so 2 * MACs is held to the published figure within 0.2 %.
 
 
-@pytest.mark.parametrize("resolution, bflops", DARKNET_YOLOV4_BFLOPS)
-def test_yolov4_flops_match_darknet(resolution, bflops):
+@pytest.mark.parametrize("resolution, count", zip(DARKNET_YOLOV4_INPUTS_PX, DARKNET_YOLOV4_FLOPS))
+def test_yolov4_flops_match_darknet(resolution, count):
     net = zoo.yolov4(resolution=resolution)
-    assert abs(2 * net.macs / 1e9 - bflops) <= 0.002 * bflops
+    assert count.band_pct == 0.2
+    assert abs(2 * net.macs / 1e9 - count.value) <= 0.002 * count.value
+    assert count.holds(count.build())
 
 
 def test_yolov4_params_equal_pytorch_ports():
     # PyTorch ports of yolov4.cfg (80 classes) print 64,363,101 parameters (BN included).
-    assert zoo.yolov4().params == 64_363_101
-    assert zoo.yolov4(resolution=416).params == 64_363_101
+    params = published("yolov4", Quantity.PARAMS).value
+    assert zoo.yolov4().params == params
+    assert zoo.yolov4(resolution=416).params == params
 
 
 def test_yolov4_layers_follow_the_cfg():

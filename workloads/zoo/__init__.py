@@ -23,7 +23,7 @@ from workloads.zoo.mcunet import (
 from workloads.zoo.mobilenet import IRBlock, inverted_residual_net, mobilenetv2
 from workloads.zoo.pointpillars import pointpillars
 from workloads.zoo.proxyless import proxyless_w03, proxylessnas_mobile
-from workloads.zoo.resnet import resnet18, resnet50
+from workloads.zoo.resnet import resnet18, resnet18_cifar, resnet50
 from workloads.zoo.transformer import bert, bert_base, deit_base, deit_small, deit_tiny, vit
 from workloads.zoo.vgg import vgg16
 from workloads.zoo.yolo import yolobile, yolov4
@@ -52,6 +52,7 @@ __all__ = [
     "proxyless_w03",
     "proxylessnas_mobile",
     "resnet18",
+    "resnet18_cifar",
     "resnet50",
     "vgg16",
     "vit",

@@ -1,4 +1,5 @@
-"""ResNet-18 and ResNet-50 as torchvision builds them (He et al. 2016, arXiv 1512.03385).
+"""ResNet-18 and ResNet-50 as torchvision builds them (He et al. 2016, arXiv 1512.03385), and
+the CIFAR ResNet-18 (3x3 stem, no max-pool) that CIFAR papers use.
 
 torchvision's Bottleneck puts the stride on the 3x3 conv ("ResNet v1.5"); the shortcut is a 1x1
 conv plus batch norm whenever the shape changes. Convs have no bias. Op names are torchvision's
@@ -119,3 +120,27 @@ def resnet50(
     """
     return _resnet("resnet50", "ResNet-50 v1.5 (torchvision)", _bottleneck, (3, 4, 6, 3),
                    batch=batch, resolution=resolution, num_classes=num_classes, width=width)
+
+
+def resnet18_cifar(*, batch: int = 1, num_classes: int = 10) -> Network:
+    """ResNet-18 for CIFAR-10, 32x32 (He et al., arXiv 1512.03385; kuangliu/pytorch-cifar's).
+
+    The ResNet18 of kuangliu/pytorch-cifar (11,173,962 parameters): He et al.'s BasicBlocks in the stage widths 64, 128, 256, 512 of the ImageNet ResNet-18, with
+    the stem CIFAR networks use: one 3x3 stride-1 conv and BN, no max-pool, so the stages see
+    32, 16, 8 and 4 px; global average pool and a linear head. This is the network PIM-QAT
+    (arXiv 2209.08617) and most CIFAR compression papers report as "ResNet-18". Input "image"
+    (batch, 3, 32, 32); output (batch, num_classes). Raises SpecError for batch < 1 or
+    num_classes < 1.
+    """
+    check_int("resnet18-cifar", "batch", batch, 1)
+    check_int("resnet18-cifar", "num_classes", num_classes, 1)
+    b = NetworkBuilder("resnet18-cifar", description="ResNet-18, CIFAR variant, 32x32")
+    x = b.input("image", (batch, 3, 32, 32))
+    x = b.conv2d(x, _STAGE_WIDTHS[0], 3, padding=1, name="conv1")
+    x = b.act(b.norm(x, NormKind.BATCH, name="bn1"), Activation.RELU, name="relu")
+    for stage, stage_width in enumerate(_STAGE_WIDTHS, start=1):
+        for index in range(2):
+            stride = 2 if stage > 1 and index == 0 else 1
+            x = _basic_block(b, x, f"layer{stage}.{index}", stage_width, stride)
+    pooled_classifier(b, x, num_classes, linear_name="fc")
+    return b.build()

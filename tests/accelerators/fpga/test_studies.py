@@ -1,11 +1,10 @@
-"""Small runs of the three FPGA studies (no plots, no synthesis): a broken study fails here."""
+"""Small runs of the ViT and ILMPQ FPGA studies (no plots): a broken study fails here."""
 
 from __future__ import annotations
 
 import csv
 import json
 
-from accelerators.fpga import study_rtl
 from accelerators.studies import fpga_ilmpq as study_ilmpq, fpga_vit as study_vit
 
 
@@ -22,8 +21,8 @@ def test_vit_study_small(tmp_path):
     data = json.loads((tmp_path / "comparisons.json").read_text())
     assert len(data["comparisons"]) == 7 and data["small"] is True
     assert "Small test run" in (tmp_path / "README.md").read_text()
-    mixed, fp32 = result["rows"][-1], result["rows"][0]
-    assert mixed["fps_per_s"] > fp32["fps_per_s"]
+    mixed, fp32 = result.rows[-1], result.rows[0]
+    assert mixed.fps_per_s > fp32.fps_per_s
 
 
 def test_ilmpq_study_small(tmp_path):
@@ -31,12 +30,4 @@ def test_ilmpq_study_small(tmp_path):
     rows = _rows(tmp_path / "speedups.csv")
     assert {r["part"] for r in rows} == {"xc7z020", "xc7z045"}
     assert all(float(r["speedup_vs_fixed_w4a4"]) > 0 for r in rows)
-    assert len(result["comparisons"]) == 2
-
-
-def test_rtl_study_small(tmp_path):
-    result = study_rtl.run(tmp_path, small=True, plots=False)
-    rows = _rows(tmp_path / "verification.csv")
-    assert rows and all(r["bit_exact"] == "True" and r["cycles_match"] == "True" for r in rows)
-    assert (tmp_path / "resources.csv").exists()
-    assert any("synthesis skipped" in m for m in result["messages"])
+    assert len(result.comparisons) == 2

@@ -17,13 +17,18 @@ from accelerators.pim.device import (
     isaac,
     isaac_reprogram,
 )
-from accelerators.studies.pim_noise import cifar_resnet18
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import override
 from workloads import DoesNotFitError, NetworkBuilder, SpecError, UnknownNameError, UnsupportedOpError
 from workloads.gemm import gemm_of
-from workloads.zoo import resnet50
+from workloads.zoo import resnet18_cifar, resnet50
+
+
+def cifar_w8a8():
+    """The CIFAR ResNet-18 of the zoo at 8-bit fixed point (the pim_noise study's network)."""
+    return resnet18_cifar().quantized("fixed", weight_bits=8, activation_bits=8)
+
 
 PRESET = isaac().spec
 
@@ -86,7 +91,7 @@ def test_isaac_per_event_energies_reproduce_table_one_powers():
 
 
 def test_adc_dominates_and_scales_with_resolution():
-    net = cifar_resnet18(weight_bits=8, act_bits=8)
+    net = cifar_w8a8()
     energies = {}
     for bits in (6, 8, 10):
         dev = PimDevice(override(PRESET, {"adc_bits": bits}))
@@ -99,7 +104,7 @@ def test_adc_dominates_and_scales_with_resolution():
 
 
 def test_resnet18_cifar_fits_and_its_mapping_is_exact():
-    net = cifar_resnet18(weight_bits=8, act_bits=8)
+    net = cifar_w8a8()
     plan = isaac().plan(net)
     assert len(plan.layers) == 21  # stem + 16 block convs + 3 shortcuts + fc
     assert plan.n_crossbars == sum(l.n_crossbars for l in plan.layers)
@@ -114,21 +119,21 @@ def test_resnet18_cifar_fits_and_its_mapping_is_exact():
 def test_network_that_does_not_fit_names_layer_and_shortfall():
     chip = PimDevice(override(PRESET, {"n_crossbars": 100}))
     with pytest.raises(DoesNotFitError, match=r"run out at layer '.*' \(short by \d+\)"):
-        chip.plan(cifar_resnet18())
+        chip.plan(cifar_w8a8())
     with pytest.raises(DoesNotFitError, match=r"layer 'layer4.0.conv2' needs \d+ crossbars"):
-        chip.cost(cifar_resnet18()["layer4.0.conv2"], "pim")
+        chip.cost(cifar_w8a8()["layer4.0.conv2"], "pim")
 
 
 def test_reprogramming_costs_writes_instead_of_failing():
     small = override(PRESET, {"n_crossbars": 100, "on_overflow": OverflowPolicy.REPROGRAM})
-    op = cifar_resnet18()["layer4.0.conv2"]
+    op = cifar_w8a8()["layer4.0.conv2"]
     cost = PimDevice(small).cost(op, "pim")
     layer = PimDevice(small).mapping(op)
     assert PimDevice(small).energy_detail_j(op)["write"] == pytest.approx(layer.cells * small.write_energy_j_per_cell)
     rounds = -(-layer.n_crossbars // 100)
     assert cost.prefetch[0].engine == "writer"
     assert cost.prefetch[0].duration_s == pytest.approx(rounds * 128 * small.write_time_s_per_row)
-    assert PimDevice(small).plan(cifar_resnet18()).n_crossbars > 100
+    assert PimDevice(small).plan(cifar_w8a8()).n_crossbars > 100
 
 
 def test_float_layers_deploy_at_sixteen_bits_and_wide_integers_do_not_fit():

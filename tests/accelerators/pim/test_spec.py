@@ -14,11 +14,17 @@ from accelerators.pim.adc import AdcSpec
 from accelerators.pim.cli import register
 from accelerators.pim.crossbar import CrossbarSpec
 from accelerators.pim.device import FAMILY, OverflowPolicy, PimChipSpec
-from accelerators.studies.pim_noise import cifar_resnet18
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import dump_yaml, override, spec_from_file
 from workloads import DoesNotFitError, SpecError
+from workloads.zoo import resnet18_cifar
+
+
+def cifar_w8a8():
+    """The CIFAR ResNet-18 of the zoo at 8-bit fixed point (the pim_noise study's network)."""
+    return resnet18_cifar().quantized("fixed", weight_bits=8, activation_bits=8)
+
 
 REGISTRY = Registry.from_entry_points()
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "devices"
@@ -50,7 +56,7 @@ def test_the_reprogramming_variant_is_the_isaac_preset_with_one_policy_field():
 def test_a_base_file_with_reprogram_equals_the_reprogram_preset(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("base: pim-isaac\non_overflow: reprogram\nn_crossbars: 100\n", encoding="utf-8")
-    net = cifar_resnet18(weight_bits=8, act_bits=8)
+    net = cifar_w8a8()
     small = REGISTRY.resolve_device(str(path))
     with pytest.raises(DoesNotFitError, match=r"short by"):  # the same chip without reprogramming
         simulate(net, REGISTRY.device("pim-isaac", overrides={"n_crossbars": 100}))
@@ -69,7 +75,7 @@ def test_fewer_adc_bits_in_a_base_file_cut_adc_energy_by_the_walden_law(tmp_path
     # and every other component are unchanged.
     path = tmp_path / "isaac-6b.yaml"
     path.write_text("base: pim-isaac\nadc_bits: 6\n", encoding="utf-8")
-    net = cifar_resnet18(weight_bits=8, act_bits=8)
+    net = cifar_w8a8()
     base_chip, six_chip = REGISTRY.device("pim-isaac"), REGISTRY.resolve_device(str(path))
     base, six = base_chip.network_energy_detail_j(net), six_chip.network_energy_detail_j(net)
     assert six["adc"] == pytest.approx(base["adc"] / 4, rel=1e-12)
@@ -85,7 +91,7 @@ def test_fewer_adc_bits_in_a_base_file_cut_adc_energy_by_the_walden_law(tmp_path
 
 def test_the_cycle_is_the_slower_of_the_crossbar_read_and_the_adcs():
     # cycle = max(read_cycle_s, cols_per_adc / adc_conversions_per_s) = max(100 ns, 100 ns)
-    net = cifar_resnet18(weight_bits=8, act_bits=8)
+    net = cifar_w8a8()
     base = simulate(net, REGISTRY.device("pim-isaac")).latency_s
     faster_read = REGISTRY.device("pim-isaac", overrides={"read_cycle_s": 50e-9})
     assert simulate(net, faster_read).latency_s == base  # the ADCs still need 100 ns

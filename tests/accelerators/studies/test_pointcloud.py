@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from accelerators.pointcloud import cli
 from accelerators.studies import pointcloud as study
 from accelerators.pointcloud.device import FAMILY, pointacc
 from devices.gpu_pointcloud import rtx2080ti
@@ -22,7 +21,7 @@ REGISTRY = Registry(devices={"gpu-rtx2080ti": rtx2080ti, "pointacc": pointacc}, 
 
 
 def run(argv):
-    return main(argv, registry=REGISTRY, commands=[cli.register])
+    return main(argv, registry=REGISTRY, commands=[study.register_command])
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from accelerators.systolic import validation
+from accelerators.studies import scalesim_validation as validation
 from accelerators.systolic.cli import register
 from accelerators.systolic.scalesim_files import read_topology
 from sim.cli import main

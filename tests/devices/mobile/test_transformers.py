@@ -140,12 +140,12 @@ def test_recorded_scales_are_what_calibration_solves(case):
 def test_every_validation_row_within_its_band(tmp_path):
     rows = validation(tmp_path)
     refs = {(r.source, r.what): r for r in _references()}
-    simulated = [r for r in rows if r["simulated_ms"] != "n/a"]
-    assert {r["role"] for r in simulated} == {"calibration point", "held out"}
-    assert sum(r["role"] == "held out" for r in simulated) >= 2
+    simulated = [r for r in rows if r.simulated_ms is not None]
+    assert {r.role for r in simulated} == {"calibration point", "held out"}
+    assert sum(r.role == "held out" for r in simulated) >= 2
     for row in simulated:
-        low, high = refs[(row["source"], row["workload"])].band_pct
-        assert low <= float(row["error_pct"]) <= high, row["source"]
+        low, high = refs[(row.source, row.workload)].band_pct
+        assert low <= row.error_pct <= high, row.source
     readme = (tmp_path / "README.md").read_text()
     assert "held out" in readme and "calibration point" in readme
 

@@ -9,8 +9,8 @@ from devices.studies import mobile as studies
 
 def test_validation_study_lists_calibration_rows(tmp_path):
     rows = studies.validation(tmp_path, small=True)
-    assert all(r["used_for_calibration"] for r in rows) and len(rows) == 4  # 2 CNN + 2 BERT-base
-    assert all(abs(float(r["error_pct"])) < 5 for r in rows)
+    assert all(r.used_for_calibration for r in rows) and len(rows) == 4  # 2 CNN + 2 BERT-base
+    assert all(abs(r.error_pct) < 5 for r in rows)
     assert "do not edit by hand" in (tmp_path / "README.md").read_text()
 
 
@@ -18,7 +18,7 @@ def test_sparsity_study_shows_the_schemes_trade_offs(tmp_path):
     rows = studies.sparsity(tmp_path, small=True)
     table = list(csv.DictReader((tmp_path / "sparsity_schemes.csv").open()))
     assert len(table) == len(rows) == 2 * 2 * (1 + 4 * 2)  # targets x fusion x (dense + 4 x 2)
-    speed = {(r["target"], r["scheme"], r["ratio"], r["fused"]): r["speedup_vs_dense"] for r in rows}
+    speed = {(r.target, r.scheme, r.ratio, r.fused): r.speedup_vs_dense for r in rows}
     assert speed[("cpu", "unstructured", 0.5, False)] == 1.0  # falls back to dense
     assert speed[("cpu", "unstructured", 0.9, False)] > 1.2
     assert speed[("gpu", "pattern", 0.9, False)] < 1.1  # MobileNetV2 has almost no 3x3 convs

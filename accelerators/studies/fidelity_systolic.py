@@ -1,6 +1,6 @@
 """The systolic family's rows of the fidelity table (`python -m sim.fidelity`): the presets' peak
 throughput against the figures their sources publish, and the shared template `sim.systolic`
-against SCALE-Sim v3 itself on the 18 runs of accelerators/systolic/validation.py.
+against SCALE-Sim v3 itself on the 18 runs of accelerators/studies/scalesim_validation.py.
 
 - TPU v1 (Jouppi et al., ISCA 2017): 256x256 8-bit MACs at 700 MHz, "92 TOPS"; the array and
   clock are the paper's, so the TOPS is held out, to 1 % (the paper rounds to 92).
@@ -15,14 +15,14 @@ against SCALE-Sim v3 itself on the 18 runs of accelerators/systolic/validation.p
   COMPUTE_REPORT.csv rows stored in results/scalesim_validation/scalesim_reference.csv (the peer
   tool's output, the published side; edgesim's side is computed here). Held out, exact: the
   per-layer equality, SRAM counts and DRAM bands are tested in
-  tests/accelerators/systolic/test_validation.py.
+  tests/accelerators/studies/test_scalesim_validation.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from accelerators.systolic import validation
+from accelerators.studies import scalesim_validation as validation
 from accelerators.systolic.device import FAMILY, edge_tpu, tpu_v1
 from sim.engine import simulate
 from sim.fidelity import FidelityRow, Role
@@ -94,16 +94,16 @@ def _scalesim_rows() -> list[FidelityRow]:
     ours = validation.edgesim_rows(reference)
     out = []
     for run in validation.RUNS:
-        layers = [r for r in ours if r["run"] == run.name]
+        layers = [r for r in ours if r.run == run.name]
         out.append(FidelityRow(
             family="systolic", case=f"scalesim-{run.name.replace('_', '-')}",
             source="SCALE-Sim 3.0.0 COMPUTE_REPORT.csv (results/scalesim_validation)",
             quantity=f"total compute cycles of {len(layers)} {run.mode} layers, {run.dataflow}, "
                      f"{run.rows}x{run.cols} array", unit="cycles",
-            published_value=float(sum(int(r["scalesim Total Cycles"]) for r in layers)),
-            simulated_value=float(sum(int(r["edgesim Total Cycles"]) for r in layers)),
+            published_value=float(sum(r.scalesim.total_cycles for r in layers)),
+            simulated_value=float(sum(r.edgesim.total_cycles for r in layers)),
             band_pct=(0.0, 0.0), role=Role.HELD_OUT,
-            note="every layer exact (tests/accelerators/systolic/test_validation.py)"))
+            note="every layer exact (tests/accelerators/studies/test_scalesim_validation.py)"))
     return out
 
 
