@@ -192,18 +192,3 @@ def _bound(compute_s: float, memory_s: float, overhead_s: float, busiest_s: floa
 
 FAMILY = Family(name="roofline", spec_type=RooflineSpec, build=RooflineDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'roofline'."""
-
-
-def from_preset(preset: str | Path) -> RooflineDevice:
-    """A roofline device from a preset name in devices/presets/, or a roofline device file."""
-    return FAMILY.device(preset)
-
-
-def jetson_nano_gpu() -> RooflineDevice:
-    """Entry point: the Jetson Nano's Maxwell GPU as a plain roofline."""
-    return from_preset("roofline_jetson_nano")
-
-
-def adreno650() -> RooflineDevice:
-    """Entry point: the Snapdragon 865's Adreno 650 GPU as a plain roofline."""
-    return from_preset("roofline_adreno650")

@@ -97,7 +97,9 @@ class Family:
     build: Callable[[Any], Any]
     """spec -> sim.Device. Cheap: expensive set-up belongs in the device's own factories."""
     presets: Path | None = None
-    """Folder of `NAME.yaml` presets (the file stem is the preset's name)."""
+    """Folder of `NAME.yaml` presets: the `presets/` folder beside the module declaring the
+    family (the registry lists each as a device under its `name:`; here, in `preset`, the
+    file stem names it)."""
 
     def preset_names(self) -> list[str]:
         if self.presets is None:
@@ -113,11 +115,19 @@ class Family:
             )
         return spec_from_file(Path(self.presets) / f"{name}.yaml", family=self)
 
-    def device(self, preset: str | Path):
-        """The device of a preset name, or of a device file of this family."""
+    def spec(self, preset: str | Path) -> DeviceSpec:
+        """The spec of a preset (a file stem in `presets`) or of a device file of this family.
+
+        Raises UnknownNameError for an unknown preset, SpecError for a bad file. A file with
+        `base:` needs the registry (`Registry.load_device`), which knows every family's presets.
+        """
         if isinstance(preset, Path) or Path(preset).suffix in SPEC_SUFFIXES:
-            return self.build(spec_from_file(Path(preset), family=self))
-        return self.build(self.preset(str(preset)))
+            return spec_from_file(Path(preset), family=self)
+        return self.preset(str(preset))
+
+    def device(self, preset: str | Path):
+        """The device of a preset (a file stem in `presets`) or of a device file of this family."""
+        return self.build(self.spec(preset))
 
 
 # --- validation -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import numpy as np
 
 from accelerators.pim.adc import AdcSpec, NoiseReference, bow_inl
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
-from accelerators.pim.device import PimDevice, isaac
+from accelerators.pim.device import FAMILY, PimDevice
 from accelerators.pim.network import (
     QuantSpec,
     accuracy,
@@ -129,7 +129,7 @@ def mlp_network(sizes: tuple[int, ...], quant: QuantSpec) -> Network:
 
 def chip_for(scheme: CrossbarSpec, adc_bits: int) -> PimDevice:
     """The ISAAC preset with the scheme's geometry and the given ADC resolution."""
-    spec = isaac().spec
+    spec = FAMILY.spec("isaac")
     return PimDevice(override(spec, {
         "name": f"pim-isaac-{adc_bits}b", "cell_bits": scheme.cell_bits,
         "dac_bits": scheme.dac_bits, "encoding": scheme.encoding, "adc_bits": adc_bits}))
@@ -234,7 +234,7 @@ def nonidealities(model, data, cfg: StudyConfig, rng, digital: float) -> list[di
 
 
 def resnet18_report(cfg: StudyConfig) -> tuple[list[dict], dict, list[dict]]:
-    device = isaac()
+    device = FAMILY.device("isaac")
     summary = {"device": device.name, "source": "ISAAC preset (accelerators/pim/presets/isaac.yaml)"}
     layers = []
     for label, (wb, ab) in {"w8a8": (8, 8), "w16a16": (16, 16)}.items():

@@ -214,23 +214,3 @@ class SystolicDevice(SpecNamed):
 
 FAMILY = Family(name="systolic", spec_type=SystolicSpec, build=SystolicDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'systolic'."""
-
-
-def from_preset(preset: str | Path) -> SystolicDevice:
-    """A systolic device from a preset name in presets/, or a systolic device file."""
-    return FAMILY.device(preset)
-
-
-def tpu_v1() -> SystolicDevice:
-    """Entry point: Google's TPU v1 (Jouppi et al., ISCA 2017)."""
-    return from_preset("tpu_v1")
-
-
-def gemmini() -> SystolicDevice:
-    """Entry point: Gemmini's default configuration (Genc et al., DAC 2021)."""
-    return from_preset("gemmini")
-
-
-def edge_tpu() -> SystolicDevice:
-    """Entry point: an Edge-TPU-class 4 TOPS edge array (Coral Edge TPU figures)."""
-    return from_preset("edge_tpu")

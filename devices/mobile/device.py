@@ -215,38 +215,3 @@ def _energy(unit: ComputeUnitSpec, op: Op, b: OpBreakdown, dram_pj: float) -> di
 
 FAMILY = Family(name="mobile", spec_type=BoardSpec, build=MobileBoard, presets=PRESETS)
 """Registered under `edgesim.families` as 'mobile'; presets are devices/mobile/presets/*.yaml."""
-
-
-def from_preset(preset: str | Path) -> MobileBoard:
-    """A board from a preset name in devices/mobile/presets/, or a mobile device file."""
-    return FAMILY.device(preset)
-
-
-def snapdragon865() -> MobileBoard:
-    """Entry point: Samsung Galaxy S20 (Snapdragon 865)."""
-    return FAMILY.device("snapdragon865")
-
-
-def snapdragon888() -> MobileBoard:
-    """Entry point: Samsung Galaxy S21 (Snapdragon 888)."""
-    return FAMILY.device("snapdragon888")
-
-
-def snapdragon855() -> MobileBoard:
-    """Entry point: Google Pixel 4 (Snapdragon 855)."""
-    return FAMILY.device("snapdragon855")
-
-
-def snapdragon835() -> MobileBoard:
-    """Entry point: Samsung Galaxy Note8 (Snapdragon 835)."""
-    return FAMILY.device("snapdragon835")
-
-
-def jetson_agx_xavier() -> MobileBoard:
-    """Entry point: NVIDIA Jetson AGX Xavier (30 W mode)."""
-    return FAMILY.device("jetson_agx_xavier")
-
-
-def jetson_nano() -> MobileBoard:
-    """Entry point: NVIDIA Jetson Nano (10 W mode)."""
-    return FAMILY.device("jetson_nano")

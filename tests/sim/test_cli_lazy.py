@@ -23,3 +23,13 @@ def test_a_run_imports_neither_pyrtl_nor_scipy_spatial():
             "print(heavy); sys.exit(status)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_run_imports_only_its_own_family():
+    # The registry lists every family's presets by reading their files, without importing the
+    # families: a run on a mobile board imports no other device package.
+    code = ("import sys, sim.cli; status = sim.cli.main(['run', 'resnet18', '--device', "
+            "'snapdragon865']); print(sorted({'.'.join(m.split('.')[:2]) for m in sys.modules "
+            "if m.startswith(('devices.', 'accelerators.'))})); sys.exit(status)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['devices.mobile']"
