@@ -20,7 +20,7 @@ executed precision; narrower integers run exactly at the array's width and are n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, ClassVar
@@ -28,7 +28,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
-                        SpecNamed)
+                        SpecNamed, cost_memo, memoized)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family, NodeNm, PowerW, RatePerS, VoltageV
 from sim.systolic import (
@@ -108,7 +108,7 @@ class SystolicDevice(SpecNamed):
     """A `sim.Device` from a `SystolicSpec`; one target, 'accelerator'."""
 
     spec: SystolicSpec
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = cost_memo()
     """Per-instance memo of pure costs by op (sweeps re-price the same ops)."""
 
     targets = ("accelerator",)
@@ -168,10 +168,7 @@ class SystolicDevice(SpecNamed):
         if target not in self.targets or op.kind in UNSUPPORTED_KINDS:
             raise UnsupportedOpError(f"{self.name} cannot run {op.kind.value} op {op.name!r} "
                                      f"on target {target!r}")
-        cost = self._cache.get(op)
-        if cost is None:
-            cost = self._cache[op] = self._cost(op)
-        return cost
+        return memoized(self._cache, op, lambda: self._cost(op))
 
     def _cost(self, op: Op) -> Cost:
         if op.is_free:

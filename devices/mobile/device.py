@@ -23,7 +23,7 @@ look up and gathers one feature row per index (`Op.weight_bytes_read`, `Op.input
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from devices.mobile.kernels import (
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
 from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
-                        SpecNamed)
+                        SpecNamed, cost_memo, memoized)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
@@ -73,7 +73,7 @@ class MobileBoard(SpecNamed):
     """A board from a `BoardSpec`; targets are its units' names, the first the default."""
 
     spec: BoardSpec
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = cost_memo()
     """Per-instance memo of pure costs keyed by (op, target); ops are frozen and hashable."""
 
     @cached_property
@@ -167,11 +167,7 @@ class MobileBoard(SpecNamed):
                            memory_s=memory_s, weight_bytes=weight_bytes)
 
     def cost(self, op: Op, target: str) -> Cost:
-        key = (op, target)
-        cost = self._cache.get(key)
-        if cost is None:
-            cost = self._cache[key] = self._cost(op, target)
-        return cost
+        return memoized(self._cache, (op, target), lambda: self._cost(op, target))
 
     def _cost(self, op: Op, target: str) -> Cost:
         if op.is_free:
