@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import inspect
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -27,7 +28,7 @@ from types import MappingProxyType
 
 from sim.device import Device
 from sim.spec import SPEC_SUFFIXES, DeviceSpec, Family, override, read_yaml_file, spec_from_file
-from workloads import EdgesimError, Network, SpecError, UnknownNameError
+from workloads import EdgesimError, Network, SpecError, UnknownNameError, yamlio
 from workloads.errors import suggest
 
 DEVICE_GROUP = "edgesim.devices"
@@ -322,29 +323,55 @@ def device_table(presets: Mapping[str, Path | None], family_of: Callable[[str], 
     places: dict[str, list] = {}
     for family, folder in presets.items():
         for path in sorted(Path(folder).glob("*.yaml")) if folder is not None else ():
-            places.setdefault(_preset_name(path), []).append(_preset_factory(family, path, family_of))
+            name = _preset_name(path)
+            places.setdefault(name, []).append(_preset_factory(family, path, name, family_of))
     for ep in plugins:
         places.setdefault(ep.name, []).append(ep)
     return {name: (_single(found[0]) if len(found) == 1 else _clash(name, found))
             for name, found in places.items()}
 
 
+_NAME_LINE = re.compile(r"^name:(.*)$", re.MULTILINE)
+_PLAIN_NAME = re.compile(r"[ \t]+([A-Za-z0-9][A-Za-z0-9_.+-]*)[ \t]*(?:#.*)?")
+
+
 def _preset_name(path: Path) -> str:
     """The `name:` a preset file declares; its file stem when the file or the name is broken
-    (building the preset then reports the problem)."""
+    (building the preset then reports the problem).
+
+    Listing presets must not parse every file at each start-up (27 files: ~4 ms), so the one
+    top-level `name:` line is read alone; a file without exactly one such line is parsed in
+    full. The preset's factory checks the built spec's name against the one listed.
+    """
     try:
-        name = read_yaml_file(path).get("name")
-    except SpecError:
+        lines = _NAME_LINE.findall(path.read_text(encoding="utf-8"))
+        plain = _PLAIN_NAME.fullmatch(lines[0]) if len(lines) == 1 else None
+        if plain:  # `name: snapdragon865`; YAML reads it so, or as a number the spec refuses
+            return plain.group(1)
+        try:
+            data = yamlio.safe_load(f"name:{lines[0]}") if len(lines) == 1 else None
+        except yamlio.YamlError:
+            data = None
+        if not (isinstance(data, dict) and isinstance(data.get("name"), str) and data["name"]):
+            data = read_yaml_file(path)  # e.g. `name: >-` with the name on the next line
+    except (OSError, UnicodeDecodeError, SpecError):
         return path.stem
+    name = data.get("name")
     return name if isinstance(name, str) and name else path.stem
 
 
-def _preset_factory(family: str, path: Path, family_of: Callable[[str], Family]) -> Callable[[], Device]:
-    """A factory building the preset in `path` with family `family` (imported on first call)."""
+def _preset_factory(family: str, path: Path, listed: str,
+                    family_of: Callable[[str], Family]) -> Callable[[], Device]:
+    """A factory building the preset in `path`, listed as `listed`, with family `family`
+    (imported on first call)."""
 
     def factory():
         fam = family_of(family)
-        return fam.build(spec_from_file(path, family=fam))
+        spec = spec_from_file(path, family=fam)
+        if spec.name != listed:
+            raise SpecError(f"{path}: name: listed as {listed!r} from its `name:` line but reads "
+                            f"{spec.name!r}; write the name on one plain `name: NAME` line")
+        return fam.build(spec)
 
     factory.preset_file = (family, path)
     return factory

@@ -93,6 +93,17 @@ def test_a_broken_preset_is_listed_by_its_file_stem_and_reports_its_error(tmp_pa
         registry.device("broken")
 
 
+def test_a_name_not_on_one_plain_line_is_read_from_the_whole_file(tmp_path):
+    # Listing reads the one `name:` line alone; a block scalar there makes it parse the file.
+    a = _family(tmp_path, "fam-a", {"folded": "folded-name"})
+    path = Path(a.presets) / "folded.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "name: folded-name", "name: >-\n  folded-name"), encoding="utf-8")
+    registry = Registry.of_families({"fam-a": a})
+    assert list(registry.devices) == ["folded-name"]
+    assert registry.device("folded-name").name == "folded-name"
+
+
 def test_a_family_keeping_its_presets_elsewhere_is_refused(tmp_path):
     elsewhere = _family(tmp_path, "roofline", {})
 
