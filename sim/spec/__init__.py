@@ -13,7 +13,12 @@ list items by index or by `name`) and the same validation. `dump_yaml` writes a 
 as commented YAML that loads to an equal spec; `json_schema` gives editors a schema.
 
 A `Family` ties a spec type to the function that builds its device and the folder of its presets;
-families register under the entry-point group `edgesim.families` (see `sim.registry`).
+families register under the entry-point group `edgesim.families`, and the registry lists every
+preset in that folder as a device under its `name:` (see `sim.registry`).
+
+The modules: `base` (Spec, DeviceSpec, the bounded field types), `validation` (the validator and
+its error lines), `files` (device files, `family:`/`base:`, merging), `overrides` (`--set`),
+`family` (Family), `output` (units, `dump_yaml`, `json_schema`). Import from `sim.spec`.
 """
 
 from sim.spec.base import (
