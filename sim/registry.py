@@ -74,12 +74,18 @@ class Registry:
         def family_of(name: str) -> Family:
             return load_family(families, name)
 
-        def table() -> dict[str, Callable[[], Device]]:
-            folders = {ep.name: presets_folder(ep.module) for ep in family_eps}
+        def folder_of(ep: metadata.EntryPoint) -> Path | None:
             # A family whose module cannot be found without importing it (a zipped plug-in,
-            # say) is imported to read its presets folder.
-            folders = {name: folder if folder is not None else family_of(name).presets
-                       for name, folder in sorted(folders.items())}
+            # say) is imported to read its presets folder; one that fails to load lists none
+            # (its error shows where the family itself is asked for).
+            folder = presets_folder(ep.module)
+            try:
+                return folder if folder is not None else family_of(ep.name).presets
+            except EdgesimError:
+                return None
+
+        def table() -> dict[str, Callable[[], Device]]:
+            folders = {ep.name: folder_of(ep) for ep in sorted(family_eps, key=lambda e: e.name)}
             return device_table(folders, family_of, plugins)
 
         return cls(devices=_LazyTable(table),
