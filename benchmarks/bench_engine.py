@@ -25,12 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 import sim.engine
-from devices.roofline import adreno650
+from devices.roofline import FAMILY as ROOFLINE
 from workloads import Network
 from workloads.zoo import resnet18, resnet50
 from workloads.zoo.resnet import _bottleneck, _resnet
@@ -87,12 +88,12 @@ def main() -> None:
     if args.against:
         engines[args.against] = engine_at(args.against)
     base = resnet50()
-    print(f"engine benchmark: {base.name} on {adreno650().name}, wall time per simulation, one core")
+    print(f"engine benchmark: {base.name} on {ROOFLINE.device('roofline_adreno650').name}, wall time per simulation, one core")
     print(f"{'variant':<22}{'engine':>9}{'ops':>7}{'warm ms':>9}{'(min)':>8}{'cold ms':>9}"
           f"{'warm us/op':>12}")
     for factor, repeats in ((1, 30), (4, 8), (16, 3)):
         net = base if factor == 1 else deeper_resnet50(factor)
-        result = time_simulation(engines, net, adreno650, repeats)
+        result = time_simulation(engines, net, partial(ROOFLINE.device, "roofline_adreno650"), repeats)
         for name, t in result.items():
             print(f"{net.name:<22}{name:>9}{len(net):>7}{t['warm_median'] * 1e3:>9.2f}"
                   f"{t['warm_min'] * 1e3:>8.2f}{t['cold_median'] * 1e3:>9.2f}"
@@ -105,11 +106,11 @@ def main() -> None:
     # A stream that falls behind: ResNet-18 every 1 ms on a device where it takes ~4 ms.
     net = resnet18()
     frame_counts = (25, 50, 100, 200)
-    print(f"\nfalling-behind stream: {net.name} every 1 ms on {adreno650().name} "
-          f"(latency {sim.engine.simulate(net, adreno650()).latency_s * 1e3:.1f} ms), CPU s, min of 5")
+    print(f"\nfalling-behind stream: {net.name} every 1 ms on {ROOFLINE.device('roofline_adreno650').name} "
+          f"(latency {sim.engine.simulate(net, ROOFLINE.device('roofline_adreno650')).latency_s * 1e3:.1f} ms), CPU s, min of 5")
     print(f"{'engine':>9}" + "".join(f"{n:>9}" for n in frame_counts) + f"{'exponent':>10}")
     for name, engine in engines.items():
-        device = adreno650()
+        device = ROOFLINE.device("roofline_adreno650")
         row = []
         for n in frame_counts:
             stream = engine.Stream(network=net, period_s=1e-3, n_frames=n)

@@ -11,7 +11,7 @@ import time
 
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_plan
-from devices.mcu.device import load_spec
+from devices.mcu.device import FAMILY
 from workloads.zoo import mcunet, mobilenetv2
 
 
@@ -25,7 +25,7 @@ def best_of(fn, repeats: int) -> float:
 
 
 def main() -> None:
-    spec = load_spec("stm32f746")
+    spec = FAMILY.spec("stm32f746")
     for label, net in (("mobilenetv2 224", mobilenetv2()), ("mcunet-in2 160", mcunet())):
         t_plan = best_of(lambda: plan(net, spec), 5)
         pp = patch_plan(net, spec)

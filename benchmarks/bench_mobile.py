@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from devices.mobile.device import from_preset
+from devices.mobile.device import FAMILY
 from sim import Stream, simulate
 from workloads.zoo import deit_base, resnet50
 
@@ -21,7 +21,7 @@ def main(repeats: int = 7) -> None:
     nets = {"resnet50": resnet50(), "deit-base": deit_base()}
     print(f"{'preset':<20}{'unit':<12}{'model':<11}{'ops':>5}{'ms/sim':>9}{'sim latency':>14}")
     for preset in PRESETS:
-        board = from_preset(preset)
+        board = FAMILY.device(preset)
         for unit in board.targets:
             for name, net in nets.items():
                 stream = Stream(network=net, target=unit)

@@ -15,8 +15,8 @@ import numpy as np
 
 from accelerators.pointcloud import cache as cache_module
 from accelerators.pointcloud.cache import lru_hits, reuse_distances, simulate_rows
-from accelerators.pointcloud.device import PointAccDevice, pointacc
-from devices.gpu_pointcloud import rtx2080ti
+from accelerators.pointcloud.device import FAMILY, PointAccDevice
+from devices.gpu_pointcloud import FAMILY as GPU
 from sim import simulate
 from workloads.pointcloud import mapping as mp
 from workloads.pointcloud import networks as wls
@@ -69,7 +69,7 @@ def main() -> None:
     report(f"ball query 4,096 x 32 within 1 m ({nb.n_found:,} found)", t)
     t, _ = best(lambda: mp.knn(q, xyz, 16))
     report("kNN 4,096 x 16", t)
-    spec = pointacc().spec
+    spec = FAMILY.spec("pointacc")
     rows = kmap.in_idx
     t, hits = best(lambda: lru_hits(rows, spec.memory.cache.n_sets, spec.memory.cache.ways))
     rate = len(rows) / t / 1e6
@@ -90,7 +90,7 @@ def main() -> None:
            f"({t_exact / t:.1f}x slower, {same})")
     t, rep = best(lambda: simulate(wl.network, dev))
     report(f"simulate it on PointAcc ({rep.latency_s * 1e3:.1f} ms simulated)", t)
-    gpu = rtx2080ti()
+    gpu = GPU.device("rtx2080ti")
     t, rep = best(lambda: simulate(wl.network, gpu))
     report(f"simulate it on the RTX 2080 Ti ({rep.latency_s * 1e3:.1f} ms simulated)", t)
 

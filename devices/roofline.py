@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar
 
 from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
-                        SpecNamed)
+                        SpecNamed, cost_memo, memoized)
 from pydantic import Field
 
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
@@ -76,7 +76,7 @@ class RooflineDevice(SpecNamed):
     spec: RooflineSpec
     energy_table: EnergyTable = field(default=HOROWITZ_45NM, repr=False)
     """The 45 nm base table; scaled to spec.node_nm / spec.voltage_v."""
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = cost_memo()
     """Per-instance memo of pure costs by (op, target): sweeps re-price the same ops."""
 
     targets = ("compute",)
@@ -133,11 +133,7 @@ class RooflineDevice(SpecNamed):
         return s.int8_macs_per_s * min(1.0, 8.0 / bits)
 
     def cost(self, op: Op, target: str = "compute") -> Cost:
-        key = (op, target)
-        cost = self._cache.get(key)
-        if cost is None:
-            cost = self._cache[key] = self._cost(op)
-        return cost
+        return memoized(self._cache, (op, target), lambda: self._cost(op))
 
     def _cost(self, op: Op) -> Cost:
         if op.is_free:
@@ -192,18 +188,3 @@ def _bound(compute_s: float, memory_s: float, overhead_s: float, busiest_s: floa
 
 FAMILY = Family(name="roofline", spec_type=RooflineSpec, build=RooflineDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'roofline'."""
-
-
-def from_preset(preset: str | Path) -> RooflineDevice:
-    """A roofline device from a preset name in devices/presets/, or a roofline device file."""
-    return FAMILY.device(preset)
-
-
-def jetson_nano_gpu() -> RooflineDevice:
-    """Entry point: the Jetson Nano's Maxwell GPU as a plain roofline."""
-    return from_preset("roofline_jetson_nano")
-
-
-def adreno650() -> RooflineDevice:
-    """Entry point: the Snapdragon 865's Adreno 650 GPU as a plain roofline."""
-    return from_preset("roofline_adreno650")

@@ -331,6 +331,21 @@ class Cost:
         return sum(self.energy_j.values())
 
 
+def cost_memo() -> dict:
+    """A device's per-instance memo of pure costs, as a dataclass field: not part of the
+    device's identity (equality, repr). Read it through `memoized`."""
+    return field(default_factory=dict, compare=False, repr=False)
+
+
+def memoized(memo: dict, key, price):
+    """`memo[key]`, computed once by `price()`: costs are pure and ops frozen and hashable, so a
+    device prices each (op, target) once however often a sweep or a stream asks."""
+    value = memo.get(key)
+    if value is None:
+        value = memo[key] = price()
+    return value
+
+
 class SpecNamed:
     """Base of a device built from a declarative spec (`sim.spec.DeviceSpec`, in `.spec`): its
     registry `name` and one-line `description` are the spec's."""

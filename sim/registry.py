@@ -1,23 +1,34 @@
-"""The one registry of devices and workload builders: Python entry points.
+"""The one registry of devices and workload builders: Python entry points and family presets.
 
-Built-in devices and models register through the same entry-point groups as third-party ones
-(`edgesim.devices`, `edgesim.workloads` in pyproject.toml), so a user's model is a first-class
-citizen. A `Registry` is an ordinary object passed to whoever needs it; tests build one from
-dicts, and `Registry.from_entry_points()` builds the installed one.
+Built-in families and models register through the same entry-point groups as third-party ones
+(`edgesim.families`, `edgesim.workloads` in pyproject.toml), so a user's model is a first-class
+citizen. Every registered family's presets are devices: each `NAME.yaml` in the family's
+`presets/` folder is listed under the `name:` it declares. The group `edgesim.devices` is for
+plug-in devices that are not a family preset (a factory taking no arguments). One name given
+twice (two presets, a preset and a plug-in, two plug-ins) is listed, and asking for it raises a
+one-line PluginError naming both places, so nothing silently shadows anything.
+
+A `Registry` is an ordinary object passed to whoever needs it; tests build one from dicts, and
+`Registry.from_entry_points()` builds the installed one. Listing presets imports no family:
+a family's `presets/` folder is found beside the module its entry point names without running
+that module (`presets_folder`), so `edgesim run --device NAME` imports only NAME's family.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import inspect
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 
 from sim.device import Device
-from sim.spec import SPEC_SUFFIXES, DeviceSpec, Family, override, spec_from_file
-from workloads import EdgesimError, Network, SpecError, UnknownNameError
+from sim.spec import SPEC_SUFFIXES, DeviceSpec, Family, override, read_yaml_file, spec_from_file
+from workloads import EdgesimError, Network, SpecError, UnknownNameError, yamlio
 from workloads.errors import suggest
 
 DEVICE_GROUP = "edgesim.devices"
@@ -42,31 +53,61 @@ class Registry:
     families: Mapping[str, Family | Callable[[], Family]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "devices", MappingProxyType(dict(self.devices)))
+        if not isinstance(self.devices, _LazyTable):
+            object.__setattr__(self, "devices", MappingProxyType(dict(self.devices)))
         object.__setattr__(self, "workloads", MappingProxyType(dict(self.workloads)))
         object.__setattr__(self, "families", MappingProxyType(dict(self.families)))
 
     @classmethod
     def from_entry_points(cls) -> Registry:
-        """The installed registry. Entry points are loaded lazily, when a name is asked for.
+        """The installed registry: every family's presets and the plug-in devices, then models.
 
-        A name registered by two distributions is kept, but asking for it raises PluginError
-        naming both, so a plug-in can never silently shadow another (or a built-in).
+        Entry points are loaded lazily, when a name is asked for; preset files are listed (their
+        `name:` read) on the first look at `devices`. A name given twice is kept, but asking for
+        it raises PluginError naming both, so a plug-in can never silently shadow another (or a
+        built-in).
         """
-        return cls(
-            devices=_by_name(metadata.entry_points(group=DEVICE_GROUP)),
-            workloads=_by_name(metadata.entry_points(group=WORKLOAD_GROUP)),
-            families=_by_name(metadata.entry_points(group=FAMILY_GROUP), objects=True),
-        )
+        family_eps = metadata.entry_points(group=FAMILY_GROUP)
+        families = _by_name(family_eps, objects=True)
+        plugins = metadata.entry_points(group=DEVICE_GROUP)
+
+        def family_of(name: str) -> Family:
+            return load_family(families, name)
+
+        def folder_of(ep: metadata.EntryPoint) -> Path | None:
+            # A family whose module cannot be found without importing it (a zipped plug-in,
+            # say) is imported to read its presets folder; one that fails to load lists none
+            # (its error shows where the family itself is asked for).
+            folder = presets_folder(ep.module)
+            try:
+                return folder if folder is not None else family_of(ep.name).presets
+            except EdgesimError:
+                return None
+
+        def table() -> dict[str, Callable[[], Device]]:
+            folders = {ep.name: folder_of(ep) for ep in sorted(family_eps, key=lambda e: e.name)}
+            return device_table(folders, family_of, plugins)
+
+        return cls(devices=_LazyTable(table),
+                   workloads=_by_name(metadata.entry_points(group=WORKLOAD_GROUP)),
+                   families=families)
+
+    @classmethod
+    def of_families(cls, families: Mapping[str, Family],
+                    workloads: Mapping[str, Callable[..., Network]] | None = None) -> Registry:
+        """A registry whose devices are the presets of `families` (name -> Family), listed as
+        `from_entry_points` lists the installed ones; for tests and embedding."""
+
+        def family_of(name: str) -> Family:
+            return load_family(families, name)
+
+        return cls(devices=_LazyTable(lambda: device_table(
+                       {name: family.presets for name, family in families.items()}, family_of)),
+                   workloads=workloads or {}, families=families)
 
     def family(self, name: str) -> Family:
         """The device family registered as `name` (e.g. 'mobile')."""
-        entry = self._find(self.families, name, "device family")
-        family = entry if isinstance(entry, Family) else entry()
-        if not isinstance(family, Family) or family.name != name:
-            raise PluginError(f"family entry point {name!r} must be a sim.spec.Family named "
-                              f"{name!r} (got {family!r:.80})")
-        return family
+        return load_family(self.families, name)
 
     def resolve_device(self, what: str, overrides: Mapping[str, object] | None = None) -> Device:
         """A registered device name or the path of a YAML device file, with `--set` overrides."""
@@ -204,6 +245,9 @@ def describe_entry_point(obj, name: str | None = None) -> str:
     """"'NAME' (module:attr, distribution 'DIST', group GROUP)" for a registry factory or an
     entry point; plain 'NAME' for objects that did not come from an entry point."""
     ep = obj if isinstance(obj, metadata.EntryPoint) else getattr(obj, "entry_point", None)
+    if ep is None and hasattr(obj, "preset_file"):
+        family, path = obj.preset_file
+        return f"{name!r} ({family} preset {path})" if name else f"{family} preset {path}"
     if ep is None:
         return repr(name) if name else repr(getattr(obj, "__name__", type(obj).__name__))
     dist = getattr(ep, "dist", None)
@@ -235,6 +279,135 @@ def call_plugin(fn: Callable, what: str | Callable[[], str], *args):
         raise PluginError(f"{text} raised {type(err).__name__}: {err}") from err
 
 
+def load_family(families: Mapping[str, Family | Callable[[], Family]], name: str) -> Family:
+    """The family registered as `name` in `families`, checked: a `Family` of that name whose
+    presets (if any) sit in the `presets/` folder the registry lists. Raises UnknownNameError
+    or PluginError."""
+    entry = Registry._find(families, name, "device family")
+    family = entry if isinstance(entry, Family) else entry()
+    if not isinstance(family, Family) or family.name != name:
+        raise PluginError(f"family entry point {name!r} must be a sim.spec.Family named "
+                          f"{name!r} (got {family!r:.80})")
+    ep = getattr(entry, "entry_point", None)
+    listed = presets_folder(ep.module) if ep is not None else None
+    if family.presets is not None and listed is not None and (
+            Path(family.presets).resolve() != listed.resolve()):
+        raise PluginError(f"family {describe_entry_point(entry, name)} keeps its presets in "
+                          f"{family.presets}, but the registry lists those in {listed} (the "
+                          "presets/ folder beside the family's module); move them there")
+    return family
+
+
+def presets_folder(module: str) -> Path | None:
+    """The `presets/` folder beside module `module` (a package's own folder for a package),
+    found without importing the module or its parent packages; None where the import system
+    cannot say without running code (then the caller imports the family)."""
+    parts = module.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])  # a top-level name is found, not imported
+        for depth in range(2, len(parts) + 1):
+            if spec is None or spec.submodule_search_locations is None:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]),
+                                                            list(spec.submodule_search_locations))
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.has_location or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "presets"
+
+
+def device_table(presets: Mapping[str, Path | None], family_of: Callable[[str], Family],
+                 plugins=()) -> dict[str, Callable[[], Device]]:
+    """Device name -> factory for every preset file (`FOLDER/*.yaml` of each family in
+    `presets`, listed under its `name:`) and every plug-in entry point in `plugins`.
+
+    A preset whose file cannot be read or has no valid name is listed by its file stem, and
+    building it raises the loader's SpecError. A name given twice maps to a factory raising a
+    one-line PluginError that names both places.
+    """
+    places: dict[str, list] = {}
+    for family, folder in presets.items():
+        for path in sorted(Path(folder).glob("*.yaml")) if folder is not None else ():
+            name = _preset_name(path)
+            places.setdefault(name, []).append(_preset_factory(family, path, name, family_of))
+    for ep in plugins:
+        places.setdefault(ep.name, []).append(ep)
+    return {name: (_single(found[0]) if len(found) == 1 else _clash(name, found))
+            for name, found in places.items()}
+
+
+_NAME_LINE = re.compile(r"^name:(.*)$", re.MULTILINE)
+_PLAIN_NAME = re.compile(r"[ \t]+([A-Za-z0-9][A-Za-z0-9_.+-]*)[ \t]*(?:#.*)?")
+
+
+def _preset_name(path: Path) -> str:
+    """The `name:` a preset file declares; its file stem when the file or the name is broken
+    (building the preset then reports the problem).
+
+    Listing presets must not parse every file at each start-up (27 files: ~4 ms), so the one
+    top-level `name:` line is read alone; a file without exactly one such line is parsed in
+    full. The preset's factory checks the built spec's name against the one listed.
+    """
+    try:
+        lines = _NAME_LINE.findall(path.read_text(encoding="utf-8"))
+        plain = _PLAIN_NAME.fullmatch(lines[0]) if len(lines) == 1 else None
+        if plain:  # `name: snapdragon865`; YAML reads it so, or as a number the spec refuses
+            return plain.group(1)
+        try:
+            data = yamlio.safe_load(f"name:{lines[0]}") if len(lines) == 1 else None
+        except yamlio.YamlError:
+            data = None
+        if not (isinstance(data, dict) and isinstance(data.get("name"), str) and data["name"]):
+            data = read_yaml_file(path)  # e.g. `name: >-` with the name on the next line
+    except (OSError, UnicodeDecodeError, SpecError):
+        return path.stem
+    name = data.get("name")
+    return name if isinstance(name, str) and name else path.stem
+
+
+def _preset_factory(family: str, path: Path, listed: str,
+                    family_of: Callable[[str], Family]) -> Callable[[], Device]:
+    """A factory building the preset in `path`, listed as `listed`, with family `family`
+    (imported on first call)."""
+
+    def factory():
+        fam = family_of(family)
+        spec = spec_from_file(path, family=fam)
+        if spec.name != listed:
+            raise SpecError(f"{path}: name: listed as {listed!r} from its `name:` line but reads "
+                            f"{spec.name!r}; write the name on one plain `name: NAME` line")
+        return fam.build(spec)
+
+    factory.preset_file = (family, path)
+    return factory
+
+
+def _single(found) -> Callable:
+    return _lazy(found) if isinstance(found, metadata.EntryPoint) else found
+
+
+class _LazyTable(Mapping):
+    """A read-only mapping built on first use (listing presets reads every preset file)."""
+
+    def __init__(self, build: Callable[[], Mapping]) -> None:
+        self._build, self._table = build, None
+
+    def _items(self) -> Mapping:
+        if self._table is None:
+            self._table = MappingProxyType(dict(self._build()))
+        return self._table
+
+    def __getitem__(self, key):
+        return self._items()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+
 def _by_name(entry_points, objects: bool = False) -> dict[str, Callable]:
     groups: dict[str, list[metadata.EntryPoint]] = {}
     for ep in entry_points:
@@ -250,20 +423,34 @@ def _object_loader(ep: metadata.EntryPoint) -> Callable[[], object]:
     def factory():
         return lazy.load()
 
+    factory.entry_point = ep
     factory.load = lazy.load
     return factory
 
 
-def _clash(name: str, eps: list[metadata.EntryPoint]) -> Callable:
+def _clash(name: str, found: list) -> Callable:
+    """A factory that refuses `name`, given by each of `found` (entry points or preset factories)."""
+
     def load():
-        where = " and ".join(repr(ep.value) for ep in eps)
-        raise PluginError(f"{name!r} is registered twice ({where}); uninstall one of the packages")
+        where = " and ".join(_place(item) for item in found)
+        if all(isinstance(item, metadata.EntryPoint) for item in found):
+            raise PluginError(f"{name!r} is registered twice ({where}); uninstall one of the packages")
+        raise PluginError(f"device name {name!r} is given twice ({where}); rename one (a "
+                          "preset's `name:`, or the plug-in's entry point)")
 
     def factory(*args, **kwargs):
         return load()
 
     factory.load = load
     return factory
+
+
+def _place(item) -> str:
+    """Where a registry name comes from, for a clash message."""
+    if isinstance(item, metadata.EntryPoint):
+        return repr(item.value) if item.group != DEVICE_GROUP else f"plug-in {describe_entry_point(item)}"
+    family, path = item.preset_file
+    return f"{family} preset {str(path)!r}"
 
 
 def _lazy(ep: metadata.EntryPoint) -> Callable:

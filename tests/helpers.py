@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from devices.roofline import RooflineSpec
-from sim import Cost, EngineSpec
+from sim import Cost, EngineSpec, Registry
 from workloads import NetworkBuilder, OpKind
 
 
@@ -61,3 +61,12 @@ def assert_device_file_error(registry, path, line: str, capsys) -> None:
     out = capsys.readouterr()
     assert out.err == f"edgesim: error: {path}: {line}\n" and out.out == ""
 
+
+
+INSTALLED = Registry.from_entry_points()
+"""The installed registry (every family's presets and the plug-in devices), read once."""
+
+
+def installed_device(name: str, overrides=None):
+    """The device `edgesim run --device NAME` builds: `name` from the installed registry."""
+    return INSTALLED.device(name, overrides)

@@ -43,7 +43,7 @@ from accelerators.fpga.accelerator import Datapath, Design, LoopOrder, LutPe
 from accelerators.fpga.rtl.tile import pot_max_shift
 from accelerators.fpga.timing import tile_cycles
 from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
-                        SpecNamed)
+                        SpecNamed, cost_memo, memoized)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel, account
 from workloads import DoesNotFitError, Op, OpKind, QuantScheme, SparsityScheme
 from workloads.gemm import Gemm, gemm_of
@@ -109,7 +109,7 @@ class FpgaDevice(SpecNamed):
     spec: FpgaSpec
     """The declarative spec the design was allocated from (`edgesim device show`)."""
     targets: tuple[str, ...] = field(default=(TARGET,))
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = cost_memo()
     """Per-instance memo of pure costs (and their per-resource energy) by op: sweeps re-price
     the same ops."""
 
@@ -316,10 +316,7 @@ class FpgaDevice(SpecNamed):
 
     def _price(self, op: Op) -> tuple[Cost, dict[str, float]]:
         """The memoized `_price_uncached(op)` (the cost is the same on the one target)."""
-        priced = self._cache.get(op)
-        if priced is None:
-            priced = self._cache[op] = self._price_uncached(op)
-        return priced
+        return memoized(self._cache, op, lambda: self._price_uncached(op))
 
     def _price_uncached(self, op: Op) -> tuple[Cost, dict[str, float]]:
         if op.is_free:

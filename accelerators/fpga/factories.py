@@ -7,12 +7,12 @@ file or a `--set` re-sizes the arrays exactly as a new preset would. In a file, 
 `design:` may name a stored preset (`part: xc7z020`, `design: accel_mixed_w4a8`) instead of
 giving the fields; `edgesim device show` writes them out in full.
 
-Entry points (group `edgesim.devices`), each built from its preset in presets/: `fpga-zcu102`,
+The presets in presets/ are devices (the registry lists them by their `name:`): `fpga-zcu102`,
 `fpga-xc7z020`, `fpga-xc7z045` (the mixed-scheme W4A8 design of presets/designs/
 accel_mixed_w4a8.yaml, sized for the part) and `fpga-zcu102-fp32` (the float32 baseline engine
 of presets/designs/accel_float32.yaml on the ZCU102) and `fpga-zcu102-fp32-lean` (the leanest
-float32 engine of presets/designs/accel_float32_lean.yaml, a bound on any float32 baseline). The family is registered under
-`edgesim.families` as 'fpga'.
+float32 engine of presets/designs/accel_float32_lean.yaml, a bound on any float32 baseline).
+The family is registered under `edgesim.families` as 'fpga'.
 """
 
 from __future__ import annotations
@@ -118,27 +118,3 @@ def float32_spec(base: AcceleratorSpec) -> AcceleratorSpec:
                            "lut_row_ratio": 0.0, "lut_rows": None}, where="float32_spec")
 
 
-def zcu102() -> FpgaDevice:
-    """Entry point: the default mixed-scheme design on the ZCU102's XCZU9EG."""
-    return FAMILY.device("fpga_zcu102")
-
-
-def xc7z020() -> FpgaDevice:
-    """Entry point: the default mixed-scheme design on a Zynq-7000 XC7Z020 (ZedBoard)."""
-    return FAMILY.device("fpga_xc7z020")
-
-
-def xc7z045() -> FpgaDevice:
-    """Entry point: the default mixed-scheme design on a Zynq-7000 XC7Z045 (ZC706)."""
-    return FAMILY.device("fpga_xc7z045")
-
-
-def zcu102_fp32() -> FpgaDevice:
-    """Entry point: the float32 baseline engine (fp32 lanes on DSPs, PG060 costs) on the ZCU102."""
-    return FAMILY.device("fpga_zcu102_fp32")
-
-
-def zcu102_fp32_lean() -> FpgaDevice:
-    """Entry point: the leanest float32 engine the DSP48E2 allows (2 slices per fp32 multiply,
-    UG579 port widths) on the ZCU102: a bound on any float32 baseline there."""
-    return FAMILY.device("fpga_zcu102_fp32_lean")

@@ -371,18 +371,3 @@ class PimDevice(SpecNamed):
 
 FAMILY = Family(name="pim", spec_type=PimChipSpec, build=PimDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'pim': presets in accelerators/pim/presets/."""
-
-
-def from_preset(preset: str | Path) -> PimDevice:
-    """A PIM device from a preset name in accelerators/pim/presets/ or a pim device file."""
-    return FAMILY.device(preset)
-
-
-def isaac() -> PimDevice:
-    """Entry point: the ISAAC ReRAM crossbar chip (Shafiee et al., ISCA 2016), weights resident."""
-    return FAMILY.device("isaac")
-
-
-def isaac_reprogram() -> PimDevice:
-    """Entry point: ISAAC with time-multiplexed (reprogrammed) crossbars for larger networks."""
-    return FAMILY.device("isaac_reprogram")

@@ -10,7 +10,7 @@
 The networks it runs, their point sets and mapping are workloads: `workloads.pointcloud`.
 """
 
-from accelerators.pointcloud.device import PointAccDevice, from_preset, pointacc, pointacc_edge
+from accelerators.pointcloud.device import FAMILY, PointAccDevice
 from accelerators.pointcloud.spec import PointAccSpec
 
-__all__ = ["PointAccDevice", "PointAccSpec", "from_preset", "pointacc", "pointacc_edge"]
+__all__ = ["FAMILY", "PointAccDevice", "PointAccSpec"]

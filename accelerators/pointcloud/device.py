@@ -461,18 +461,3 @@ class PointAccDevice(SpecNamed):
 FAMILY = Family(name="pointcloud", spec_type=PointAccSpec, build=PointAccDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'pointcloud'; a device built from a spec prices from counts
 until `simulate` binds it to a `PointCloudNetwork` (`for_network`)."""
-
-
-def from_preset(preset: str | Path = "pointacc") -> PointAccDevice:
-    """A device from a preset name in accelerators/pointcloud/presets/, or a pointcloud device file."""
-    return FAMILY.device(preset)
-
-
-def pointacc() -> PointAccDevice:
-    """Entry point: PointAcc's published configuration (no plan yet: `for_network` makes one)."""
-    return from_preset("pointacc")
-
-
-def pointacc_edge() -> PointAccDevice:
-    """Entry point: PointAcc.Edge, the paper's edge-scale configuration."""
-    return from_preset("pointacc_edge")

@@ -11,7 +11,7 @@ digits classifier, not the paper's networks, so no figure of that paper is compa
 
 from __future__ import annotations
 
-from accelerators.pim.device import isaac
+from accelerators.pim.device import FAMILY
 from sim.fidelity import FidelityRow, Role
 
 SOURCE = "ISAAC (Shafiee et al., ISCA 2016), Table I, per IMA"
@@ -21,7 +21,7 @@ CROSSBARS_PER_IMA = 8
 
 def rows(*, fast: bool = False) -> list[FidelityRow]:
     """The four Table I powers (arithmetic on the preset: `fast` keeps them all)."""
-    s = isaac().spec
+    s = FAMILY.spec("isaac")
     # One ADC per crossbar converts its 128 columns each read; 1-bit DACs drive 128 rows.
     conversions = CROSSBARS_PER_IMA * s.cols
     powers_w = {

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accelerators.studies import scalesim_validation as validation
-from accelerators.systolic.device import FAMILY, edge_tpu, tpu_v1
+from accelerators.systolic.device import FAMILY
 from sim.engine import simulate
 from sim.fidelity import FidelityRow, Role
 from sim.spec import override
@@ -39,13 +39,13 @@ def _peak_rows() -> list[FidelityRow]:
         FidelityRow(family="systolic", case="tpu-v1-peak-tops",
                     source="Jouppi et al., ISCA 2017 (arXiv 1704.04760), Sec. 2: 92 TOPS",
                     quantity="TPU v1 peak 8-bit throughput (2 ops per MAC)", unit="TOPS",
-                    published_value=92.0, simulated_value=2 * tpu_v1().spec.peak_macs_per_s / 1e12,
+                    published_value=92.0, simulated_value=2 * FAMILY.spec("tpu_v1").peak_macs_per_s / 1e12,
                     band_pct=(-1.0, 1.0), role=Role.HELD_OUT,
                     note="256x256 MACs at 700 MHz, both from the paper"),
         FidelityRow(family="systolic", case="edge-tpu-peak-tops",
                     source="Coral Edge TPU datasheet: 4 TOPS int8",
                     quantity="Edge TPU peak int8 throughput (2 ops per MAC)", unit="TOPS",
-                    published_value=4.0, simulated_value=2 * edge_tpu().spec.peak_macs_per_s / 1e12,
+                    published_value=4.0, simulated_value=2 * FAMILY.spec("edge_tpu").peak_macs_per_s / 1e12,
                     band_pct=(-5.0, 5.0), role=Role.CALIBRATION,
                     note="array size and clock assumed (64x64 at 480 MHz) to meet this figure"),
     ]

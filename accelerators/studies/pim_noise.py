@@ -31,7 +31,7 @@ import numpy as np
 
 from accelerators.pim.adc import AdcSpec, NoiseReference, bow_inl
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
-from accelerators.pim.device import PimDevice, isaac
+from accelerators.pim.device import FAMILY, PimDevice
 from accelerators.pim import network as pimnet
 from sim import simulate
 from sim.export import write_atomic
@@ -91,7 +91,7 @@ def mlp_network(sizes: tuple[int, ...], quant: pimnet.QuantSpec) -> Network:
 
 def chip_for(scheme: CrossbarSpec, adc_bits: int) -> PimDevice:
     """The ISAAC preset with the scheme's geometry and the given ADC resolution."""
-    spec = isaac().spec
+    spec = FAMILY.spec("isaac")
     return PimDevice(override(spec, {
         "name": f"pim-isaac-{adc_bits}b", "cell_bits": scheme.cell_bits,
         "dac_bits": scheme.dac_bits, "encoding": scheme.encoding, "adc_bits": adc_bits}))
@@ -327,7 +327,7 @@ class AdcSweepRow:
 def resnet18_report(cfg: StudyConfig) -> tuple[list[LayerRow], dict, list[AdcSweepRow]]:
     """The CIFAR ResNet-18 on the ISAAC preset: per-layer rows, the summary written to
     resnet18_cifar_summary.json (a JSON document by precision) and the ADC-bits sweep."""
-    device = isaac()
+    device = FAMILY.device("isaac")
     summary = {"device": device.name, "source": "ISAAC preset (accelerators/pim/presets/isaac.yaml)"}
     layers = []
     for label, (wb, ab) in {"w8a8": (8, 8), "w16a16": (16, 16)}.items():

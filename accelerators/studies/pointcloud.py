@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from accelerators.pointcloud import cli as pointcloud_cli
-from accelerators.pointcloud.device import PointAccDevice, from_preset
+from accelerators.pointcloud.device import FAMILY, PointAccDevice
 from accelerators.pointcloud.spec import PointAccSpec
 from sim import Device, Registry, simulate
 from sim.cli import add_device_args, device_from_args
@@ -223,7 +223,7 @@ class StudyResult:
 def run_study(gpu: Device, *, accel_spec: PointAccSpec | None = None, scale: str = "full",
               seed: int = 0, only: Sequence[str] | None = None) -> StudyResult:
     """Simulate every case on the accelerator and on `gpu`; `only` restricts to some networks."""
-    spec = accel_spec or from_preset("pointacc").spec
+    spec = accel_spec or FAMILY.spec("pointacc")
     chosen = cases(scale)
     if only:
         unknown = sorted(set(only) - {c.name for c in chosen})

@@ -40,7 +40,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
-                        SpecNamed)
+                        SpecNamed, cost_memo, memoized)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, account
 from sim.spec import DeviceSpec, Family, NodeNm, PowerW, RatePerS, VoltageV
 from sim.systolic import (
@@ -135,7 +135,7 @@ class SystolicDevice(SpecNamed):
     spec: SystolicSpec
     plan: OnChipPlan | None = field(default=None, repr=False)
     """The network the `on_chip` policy was planned for (`for_network`); None: not planned."""
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = cost_memo()
     """Per-instance memo of pure costs by op (sweeps re-price the same ops)."""
 
     targets = ("accelerator",)
@@ -233,10 +233,7 @@ class SystolicDevice(SpecNamed):
         if target not in self.targets or op.kind in UNSUPPORTED_KINDS:
             raise UnsupportedOpError(f"{self.name} cannot run {op.kind.value} op {op.name!r} "
                                      f"on target {target!r}")
-        cost = self._cache.get(op)
-        if cost is None:
-            cost = self._cache[op] = self._cost(op)
-        return cost
+        return memoized(self._cache, op, lambda: self._cost(op))
 
     def _cost(self, op: Op) -> Cost:
         if op.is_free:
@@ -288,23 +285,3 @@ class SystolicDevice(SpecNamed):
 
 FAMILY = Family(name="systolic", spec_type=SystolicSpec, build=SystolicDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'systolic'."""
-
-
-def from_preset(preset: str | Path) -> SystolicDevice:
-    """A systolic device from a preset name in presets/, or a systolic device file."""
-    return FAMILY.device(preset)
-
-
-def tpu_v1() -> SystolicDevice:
-    """Entry point: Google's TPU v1 (Jouppi et al., ISCA 2017)."""
-    return from_preset("tpu_v1")
-
-
-def gemmini() -> SystolicDevice:
-    """Entry point: Gemmini's default configuration (Genc et al., DAC 2021)."""
-    return from_preset("gemmini")
-
-
-def edge_tpu() -> SystolicDevice:
-    """Entry point: an Edge-TPU-class 4 TOPS edge array (Coral Edge TPU figures)."""
-    return from_preset("edge_tpu")

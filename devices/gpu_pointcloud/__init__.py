@@ -2,6 +2,6 @@
 baseline the PointAcc study compares against. See `devices.gpu_pointcloud.device`; its spec is
 the `gpu` family of `sim.spec`."""
 
-from devices.gpu_pointcloud.device import FAMILY, GpuPointCloudDevice, GpuSpec, from_preset, rtx2080ti
+from devices.gpu_pointcloud.device import FAMILY, GpuPointCloudDevice, GpuSpec
 
-__all__ = ["FAMILY", "GpuPointCloudDevice", "GpuSpec", "from_preset", "rtx2080ti"]
+__all__ = ["FAMILY", "GpuPointCloudDevice", "GpuSpec"]

@@ -374,13 +374,3 @@ def _relabel(kernel: _Kernel, label: str) -> _Kernel:
 
 FAMILY = Family(name="gpu", spec_type=GpuSpec, build=GpuPointCloudDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'gpu'; presets are devices/gpu_pointcloud/presets/*.yaml."""
-
-
-def from_preset(preset: str | Path = "rtx2080ti") -> GpuPointCloudDevice:
-    """A GPU from a preset name in devices/gpu_pointcloud/presets/, or a gpu device file."""
-    return FAMILY.device(preset)
-
-
-def rtx2080ti() -> GpuPointCloudDevice:
-    """Entry point: NVIDIA GeForce RTX 2080 Ti running point-cloud libraries' kernels."""
-    return FAMILY.device("rtx2080ti")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 from devices.mcu import kernels
 from devices.mcu.kernels import KernelKind
@@ -22,7 +21,7 @@ from devices.mcu.memory import plan
 from devices.mcu.spec import KB, PRESETS, McuSpec
 from sim.device import BoundBy, Cost, EngineSpec, MemoryLevel, Phase, PhaseLabel, SpecNamed
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
-from sim.spec import Family, spec_from_file
+from sim.spec import Family
 from workloads import DoesNotFitError, Network, Op, OpKind, SpecError, UnsupportedOpError
 
 TARGET = "cpu"
@@ -140,41 +139,3 @@ class McuDevice(SpecNamed):
 
 FAMILY = Family(name="mcu", spec_type=McuSpec, build=McuDevice, presets=PRESETS)
 """Registered under `edgesim.families` as 'mcu': presets in devices/mcu/presets/."""
-
-
-def load_spec(preset: str | Path) -> McuSpec:
-    """A spec from a bundled preset name (see `devices.mcu.spec.PRESET_NAMES`) or an mcu device
-    file's path.
-
-    Raises UnknownNameError for an unknown name, SpecError for a malformed file. A file with
-    `base:` needs the registry (`Registry.load_device`), which knows the other families' presets.
-    (Here, not in `devices.mcu.spec`: the family that reads presets ties the spec to this device.)
-    """
-    if isinstance(preset, Path) or Path(preset).suffix:
-        return spec_from_file(Path(preset), family=FAMILY)
-    return FAMILY.preset(preset)
-
-
-def from_preset(preset: str | Path) -> McuDevice:
-    """An MCU device from a bundled preset name or an mcu device file's path."""
-    return FAMILY.device(preset)
-
-
-def stm32f746() -> McuDevice:
-    """Entry point: STM32F746 (Cortex-M7 216 MHz, 320 kB SRAM, 1 MB flash)."""
-    return FAMILY.device("stm32f746")
-
-
-def stm32h743() -> McuDevice:
-    """Entry point: STM32H743 (Cortex-M7 480 MHz, 512 kB AXI SRAM budget, 2 MB flash)."""
-    return FAMILY.device("stm32h743")
-
-
-def stm32f412() -> McuDevice:
-    """Entry point: STM32F412 (Cortex-M4F 100 MHz, 256 kB SRAM, 1 MB flash)."""
-    return FAMILY.device("stm32f412")
-
-
-def nrf52840() -> McuDevice:
-    """Entry point: nRF52840 (Cortex-M4F 64 MHz, 256 kB RAM, 1 MB flash)."""
-    return FAMILY.device("nrf52840")

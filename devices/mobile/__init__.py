@@ -6,7 +6,7 @@ datatypes and fusion; see `devices.mobile.device`. The specs (`devices.mobile.sp
 `mobile` family of `sim.spec`: presets, device files and `--set` overrides all validate there.
 """
 
-from devices.mobile.device import FAMILY, MobileBoard, OpBreakdown, from_preset
+from devices.mobile.device import FAMILY, MobileBoard, OpBreakdown
 from devices.mobile.spec import (
     BoardSpec,
     ComputeUnitSpec,
@@ -17,4 +17,4 @@ from devices.mobile.spec import (
 )
 
 __all__ = ["FAMILY", "BoardSpec", "ComputeUnitSpec", "CoreGroup", "KernelEfficiency", "MobileBoard",
-           "OpBreakdown", "SparseExecution", "UnitKind", "from_preset"]
+           "OpBreakdown", "SparseExecution", "UnitKind"]

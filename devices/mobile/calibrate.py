@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devices.mobile.device import MobileBoard, from_preset
+from devices.mobile.device import FAMILY, MobileBoard
 from devices.mobile.spec import KernelEfficiency, UnitKind
 from sim import Stream, simulate
 from sim.spec import override
@@ -141,7 +141,7 @@ def solve_scale(board: MobileBoard, target: str, network: Network, latency: floa
 
 def main() -> None:
     for case in CASES + CLASS_CASES:
-        board = from_preset(case.preset)
+        board = FAMILY.device(case.preset)
         scale = solve_scale(board, case.target, case.build(), case.latency_s, classes=case.classes)
         eff = scaled(board.spec.unit(case.target).efficiency, scale, case.classes)
         which = "all classes" if case.classes is None else "+".join(case.classes)

@@ -23,7 +23,7 @@ look up and gathers one feature row per index (`Op.weight_bytes_read`, `Op.input
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from devices.mobile.kernels import (
 )
 from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
 from sim.device import (FREE_TRANSFER, BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase,
-                        PhaseLabel, SpecNamed)
+                        PhaseLabel, SpecNamed, cost_memo, memoized)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
 from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
@@ -73,7 +73,7 @@ class MobileBoard(SpecNamed):
     """A board from a `BoardSpec`; targets are its units' names, the first the default."""
 
     spec: BoardSpec
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict = cost_memo()
     """Per-instance memo of pure costs keyed by (op, target); ops are frozen and hashable."""
 
     @cached_property
@@ -185,11 +185,7 @@ class MobileBoard(SpecNamed):
         )
 
     def cost(self, op: Op, target: str) -> Cost:
-        key = (op, target)
-        cost = self._cache.get(key)
-        if cost is None:
-            cost = self._cache[key] = self._cost(op, target)
-        return cost
+        return memoized(self._cache, (op, target), lambda: self._cost(op, target))
 
     def _cost(self, op: Op, target: str) -> Cost:
         if op.is_free:
@@ -233,38 +229,3 @@ def _energy(unit: ComputeUnitSpec, op: Op, b: OpBreakdown, dram_pj: float) -> di
 
 FAMILY = Family(name="mobile", spec_type=BoardSpec, build=MobileBoard, presets=PRESETS)
 """Registered under `edgesim.families` as 'mobile'; presets are devices/mobile/presets/*.yaml."""
-
-
-def from_preset(preset: str | Path) -> MobileBoard:
-    """A board from a preset name in devices/mobile/presets/, or a mobile device file."""
-    return FAMILY.device(preset)
-
-
-def snapdragon865() -> MobileBoard:
-    """Entry point: Samsung Galaxy S20 (Snapdragon 865)."""
-    return FAMILY.device("snapdragon865")
-
-
-def snapdragon888() -> MobileBoard:
-    """Entry point: Samsung Galaxy S21 (Snapdragon 888)."""
-    return FAMILY.device("snapdragon888")
-
-
-def snapdragon855() -> MobileBoard:
-    """Entry point: Google Pixel 4 (Snapdragon 855)."""
-    return FAMILY.device("snapdragon855")
-
-
-def snapdragon835() -> MobileBoard:
-    """Entry point: Samsung Galaxy Note8 (Snapdragon 835)."""
-    return FAMILY.device("snapdragon835")
-
-
-def jetson_agx_xavier() -> MobileBoard:
-    """Entry point: NVIDIA Jetson AGX Xavier (30 W mode)."""
-    return FAMILY.device("jetson_agx_xavier")
-
-
-def jetson_nano() -> MobileBoard:
-    """Entry point: NVIDIA Jetson Nano (10 W mode)."""
-    return FAMILY.device("jetson_nano")

@@ -15,7 +15,7 @@ planner covers with a reserve (an assumption of the presets), so 10 %. The publi
 from __future__ import annotations
 
 from devices.studies import mcu_latency as latency
-from devices.mcu.device import load_spec
+from devices.mcu.device import FAMILY
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_plan
 from devices.mcu.spec import KB
@@ -44,7 +44,7 @@ def _row(key: str, simulated: float, unit: str, band, role: Role, quantity: str)
 
 def rows(*, fast: bool = False) -> list[FidelityRow]:
     """Every single-figure comparison (about 0.6 s with the patch search, so `fast` keeps all)."""
-    f746 = load_spec("stm32f746")
+    f746 = FAMILY.spec("stm32f746")
     out = []
     full = plan(mobilenetv2(), f746)
     out.append(_row("mbv2_layer_peak_kB", full.peak_activation_bytes / KB, "kB", COUNT_BAND_PCT,
@@ -58,7 +58,7 @@ def rows(*, fast: bool = False) -> list[FidelityRow]:
                     Role.HELD_OUT, "MobileNetV2 1.0/224 activation peak with 4x4 patches"))
     nets = {"mcunet-in2": mcunet(), "mbv2-w0.35": mbv2_mcunet_baseline()}
     for board in ("stm32h743", "stm32f746"):
-        spec = load_spec(board)
+        spec = FAMILY.spec(board)
         short = board.removeprefix("stm32")
         for label, net in nets.items():
             key = f"{short}_{label.replace('-', '_').replace('.', '')}"

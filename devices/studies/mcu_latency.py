@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from devices.mcu.device import McuDevice, load_spec
+from devices.mcu.device import FAMILY, McuDevice
 from devices.mcu.spec import KernelLibrary, McuSpec
 from sim import simulate
 from sim.export import write_atomic
@@ -129,7 +129,7 @@ def calibrate(spec: McuSpec) -> tuple[float, float]:
 def rows(spec: McuSpec | None = None, models: Iterable[str] | None = None) -> list[LatencyRow]:
     """Every published latency of `models` (default: all of `PUBLISHED_MS`) against `spec`
     (default: the stm32h743 preset) under the library it was measured with."""
-    spec = load_spec(DEVICE) if spec is None else spec
+    spec = FAMILY.spec(DEVICE) if spec is None else spec
     out = []
     for model in (PUBLISHED_MS if models is None else models):
         network = MODELS[model]()
@@ -187,7 +187,7 @@ def range_rows(spec: McuSpec | None = None, models: Iterable[str] | None = None)
     """MCUNet's STM32F746 figures (frame-rate bounds, TinyEngine's speed-up over CMSIS-NN) for
     `models` (default: every zoo model of `MODELS` that fits the board) on `spec` (default:
     the stm32f746 preset). Held out, but for mcunet-in2's speed-up (see `CALIBRATION`)."""
-    spec = load_spec(F746) if spec is None else spec
+    spec = FAMILY.spec(F746) if spec is None else spec
     out = []
     for model in (MODELS if models is None else models):
         network = MODELS[model]()

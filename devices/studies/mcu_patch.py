@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.mcu.device import McuDevice, load_spec
+from devices.mcu.device import FAMILY, McuDevice
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_curve, patch_plan
 from devices.mcu.spec import KB, PRESET_NAMES
@@ -193,7 +193,7 @@ def run(out: Path, *, small: bool = False, plots: bool = True,
         max_latency_overhead: float = 0.3) -> PatchStudy:
     """Run the study into `out` (tables, published.json, plots, README); return its rows."""
     out = output_dir(out)
-    spec = load_spec("stm32f746")
+    spec = FAMILY.spec("stm32f746")
     nets = models(small)
     peak_rows, curve_rows, curves = [], [], {}
     for label, net in nets.items():
@@ -236,7 +236,7 @@ def run(out: Path, *, small: bool = False, plots: bool = True,
     latency_rows = []
     lat_nets = {"mcunet-in2": mcunet(), "mbv2-w0.35-r144-mcunet": mbv2_mcunet_baseline()}
     for dev_name in PRESET_NAMES:
-        device = McuDevice(load_spec(dev_name))
+        device = McuDevice(FAMILY.spec(dev_name))
         for label, net in lat_nets.items():
             mem = plan(net, device.spec)
             try:
@@ -274,7 +274,7 @@ def _compare(peak_rows: list[PeakRow], latency_rows: list[LatencyRow]) -> list[F
 
     if "mbv2-w1-r224" in peaks:
         full = mobilenetv2()
-        mem = plan(full, load_spec("stm32f746"))
+        mem = plan(full, FAMILY.spec("stm32f746"))
         add("mbv2_layer_peak_kB", mem.peak_activation_bytes / KB, "kB")
         add("mbv2_first_conv_kB", mem.rows[0].activation_bytes / KB, "kB")
         r = peaks["mbv2-w1-r224"]

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from devices.mobile.calibrate import CASES, CLASS_CASES, TRANSFORMER_SCALES, transformer_scale
-from devices.mobile.device import MobileBoard, from_preset
+from devices.mobile.device import FAMILY, MobileBoard
 from devices.mobile.mobilebert import mobilebert
 from devices.mobile.spec import KernelStructure
 from sim import Stream, simulate
@@ -174,7 +174,7 @@ def validation(out: Path, *, small: bool = False) -> list[ValidationRow]:
     for ref in refs:
         simulated = cnn_model = structure_only = None
         if ref.build is not None:
-            board, net = from_preset(ref.preset), ref.build()
+            board, net = FAMILY.device(ref.preset), ref.build()
             simulated = _latency(board, ref.target, net)[0] / MS
             cnn_model = _latency(without_transformer_model(board, ref.preset, keep_structure=False),
                                  ref.target, net)[0] / MS
@@ -309,7 +309,7 @@ class SparsityRow:
 
 def sparsity(out: Path, *, small: bool = False) -> list[SparsityRow]:
     """The sparsity-schemes table, plot and README; `small`: MobileNetV2 at two ratios."""
-    board = from_preset("snapdragon865")
+    board = FAMILY.device("snapdragon865")
     ratios = (0.5, 0.9) if small else (0.5, 0.6, 0.7, 0.8, 0.9)
     models = {"resnet18": resnet18, "mobilenetv2": mobilenetv2}
     if small:
@@ -500,7 +500,7 @@ class DrivingRow:
 
 
 def driving(out: Path, *, small: bool = False) -> list[DrivingRow]:
-    board = from_preset("jetson_agx_xavier")
+    board = FAMILY.device("jetson_agx_xavier")
     seconds = 0.2 if small else 2.0
     rows = []
     nets = {"camera": camera_detector(), "lidar": lidar_detector(), "tracker": tracker()}

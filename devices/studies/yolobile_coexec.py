@@ -32,7 +32,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from devices.mobile.device import MobileBoard, from_preset
+from devices.mobile.device import FAMILY, MobileBoard
 from sim import Report, Stream, simulate
 from sim.fidelity import FidelityRow, Role
 from sim.placement import branch_placement, forks
@@ -180,7 +180,7 @@ def fidelity_rows(*, fast: bool = False) -> list[FidelityRow]:
     """The study's rows of the fidelity table (all held out; about 0.2 s, so `fast` keeps all).
 
     Called from devices/mobile/fidelity.py."""
-    board = from_preset(PRESET)
+    board = FAMILY.device(PRESET)
     run, _, _ = coexec(network(), board, "yolobile", "fp16 + fused")
     dense = simulate(Stream(network=network(yolov4), target=GPU), board).latency_s
     common = (f"zoo yolobile (released 14x ratios), {RESOLUTION}x{RESOLUTION}, fp16, fused, "
@@ -228,7 +228,7 @@ SENSITIVITY = (("fp32", "float32", False), ("fp32 + fused", "float32", True),
 def run(out: Path, *, small: bool = False, plots: bool = True) -> list[CoexecRun]:
     """Write the study into `out`; return its runs (the chosen setting first)."""
     out = output_dir(out)
-    board = from_preset(PRESET)
+    board = FAMILY.device(PRESET)
     net = network()
     main_run, placement, report = coexec(net, board, "yolobile", "fp16 + fused")
     scale = gpu_clock_for(net, board, 1 / PUBLISHED_GPU_FPS)

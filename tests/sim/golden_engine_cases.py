@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from devices.mobile.device import snapdragon865
-from devices.roofline import RooflineDevice, adreno650
+from devices.roofline import RooflineDevice
 from sim import Cost, EngineSpec, Phase, Stream, simulate
-from tests.helpers import FixedCostDevice, chain, unit_spec
+from tests.helpers import FixedCostDevice, chain, installed_device, unit_spec
 from workloads.zoo import mobilenetv2, resnet18
 
 DATA = Path(__file__).parent / "data" / "engine_golden.json"
@@ -52,7 +51,7 @@ def cases():
         "mobile_two_streams_behind": (
             [Stream(network=mnv2, period_s=1e-3, n_frames=4, deadline_s=2e-3),
              Stream(network=r18, period_s=2e-3, n_frames=3, priority=1, jitter_s=5e-4)],
-            snapdragon865(), 3),
+            installed_device("snapdragon865"), 3),
         "roofline_separate_dma_three_priorities": (
             [Stream(network=chain(8, name="p0"), period_s=50 * US, n_frames=5, priority=0),
              Stream(network=chain(5, name="p1"), period_s=40 * US, n_frames=6, priority=1,
@@ -63,7 +62,7 @@ def cases():
         "roofline_equal_priorities_fifo": (
             [Stream(network=r18, period_s=1e-4, n_frames=3),
              Stream(network=mnv2, name="m", period_s=1e-4, n_frames=3, offset_s=1e-5)],
-            adreno650(), 0),
+            installed_device("roofline-adreno650"), 0),
         "fixed_capacity_two": (*_fixed_capacity_two(), 5),
     }
 

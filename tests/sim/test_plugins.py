@@ -184,3 +184,11 @@ def test_a_name_registered_twice_is_refused_not_shadowed(plugin_site):
     with pytest.raises(PluginError, match="'toy-systolic' is registered twice"):
         registry.device("toy-systolic")
     assert dict(registry.describe("devices"))["toy-systolic"].startswith("(failed to load:")
+
+
+def test_a_family_plugin_that_fails_to_load_lists_no_presets_and_breaks_no_other(plugin_site):
+    fake_distribution(plugin_site, "edgesim-ghost-family", "[edgesim.families]\nghost = no_such_module:FAMILY\n")
+    registry = Registry.from_entry_points()
+    assert {"snapdragon865", "toy-systolic"} <= set(registry.devices)
+    with pytest.raises(PluginError, match=r"entry point 'ghost' \(no_such_module:FAMILY.*failed to load"):
+        registry.family("ghost")

@@ -6,13 +6,12 @@ import hashlib
 import pickle
 from dataclasses import asdict
 
-from devices.roofline import adreno650
 from sim import simulate
-from tests.helpers import chain
+from tests.helpers import chain, installed_device
 
 
 def test_hashes_are_computed_when_first_read_and_survive_pickling():
-    net, device = chain(3), adreno650()
+    net, device = chain(3), installed_device("roofline-adreno650")
     meta = simulate(net, device, seed=4).metadata
     assert "device_hash" not in meta.__dict__  # a simulation alone does not hash
     assert meta.device_hash == hashlib.sha256(repr(device).encode()).hexdigest()[:16]

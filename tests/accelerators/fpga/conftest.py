@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelerators.fpga import factories
+from tests.helpers import installed_device
 
 
 @pytest.fixture(scope="session")
 def zcu102():
-    return factories.zcu102()
+    return installed_device("fpga-zcu102")
 
 
 @pytest.fixture(scope="session")
 def fpga_devices():
-    return {"fpga-zcu102": factories.zcu102(), "fpga-xc7z020": factories.xc7z020(),
-            "fpga-xc7z045": factories.xc7z045()}
+    return {"fpga-zcu102": installed_device("fpga-zcu102"), "fpga-xc7z020": installed_device("fpga-xc7z020"),
+            "fpga-xc7z045": installed_device("fpga-xc7z045")}
 
 
 @pytest.fixture

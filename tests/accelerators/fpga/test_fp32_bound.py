@@ -7,11 +7,12 @@ import math
 import pytest
 
 from accelerators.studies import fpga_vit as study_vit
-from accelerators.fpga.factories import FAMILY, zcu102, zcu102_fp32_lean
+from accelerators.fpga.factories import FAMILY
 from accelerators.fpga.parts import DspPrimitive
 from accelerators.fpga.resources import dsp_slices_per_multiply
 from sim import simulate
 from workloads.zoo import deit_base
+from tests.helpers import installed_device
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +32,11 @@ def test_the_published_fp32_rate_needs_more_multipliers_than_the_dsps_hold(deit)
     need = study_vit.fp32_macs_per_cycle_needed(deit, study_vit.PUBLISHED_FP32_FPS, 150e6)
     assert need == pytest.approx(deit.effective_macs * 10 / 150e6)
     assert 1165 < need < 1180
-    assert study_vit.fp32_lanes_the_dsps_hold(zcu102_fp32_lean()) == math.floor(2520 * 0.9) // 2 == 1134
+    assert study_vit.fp32_lanes_the_dsps_hold(installed_device("fpga-zcu102-fp32-lean")) == math.floor(2520 * 0.9) // 2 == 1134
 
 
 def test_the_leanest_fp32_engine_and_its_ratio_to_the_mixed_design(deit):
-    lean = zcu102_fp32_lean()
+    lean = installed_device("fpga-zcu102-fp32-lean")
     d = lean.design
     # 17 rows of 32 lanes at 2 + 2 DSPs: 2,176 array slices plus the 64-lane vector unit.
     assert (d.dsp_rows, d.cols, d.dsp_slices_array) == (17, 32, 2176)
@@ -46,6 +47,6 @@ def test_the_leanest_fp32_engine_and_its_ratio_to_the_mixed_design(deit):
     # attention matmuls, vector ops, per-layer overheads); the model gives 4.37 FPS (94 %).
     assert 0.90 * peak_fps < fps < 0.97 * peak_fps
     mixed = deit.quantized("mixed", weight_bits=4, activation_bits=8, pot_ratio=0.5).fused()
-    ratio = (1 / simulate(mixed, zcu102()).latency_s) / fps
+    ratio = (1 / simulate(mixed, installed_device("fpga-zcu102")).latency_s) / fps
     # Band +-10 % around the 10.3x this model gives (paper: 5.6x, unreproduced: see study_vit).
     assert 9.3 < ratio < 11.4

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from accelerators.fpga import factories
 from accelerators.fpga.accelerator import Datapath
 from accelerators.fpga.factories import FAMILY, FpgaSpec, float32_spec, load_design
 from accelerators.fpga.parts import load_part
@@ -16,10 +16,10 @@ from sim.cli import main
 from sim.spec import dump_yaml, json_schema, override, spec_from_file
 from workloads import NetworkBuilder
 from workloads.zoo import resnet18
-from tests.helpers import assert_device_file_error
+from tests.helpers import assert_device_file_error, installed_device
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "devices"
-REGISTRY = Registry(devices={"fpga-zcu102": factories.zcu102}, workloads={"resnet18": resnet18},
+REGISTRY = Registry(devices={"fpga-zcu102": partial(FAMILY.device, "fpga_zcu102")}, workloads={"resnet18": resnet18},
                     families={"fpga": FAMILY})
 
 
@@ -40,7 +40,7 @@ def test_presets_are_registered_names_built_from_part_and_design_presets():
                      "fpga-zcu102-fp32-lean"}
     zcu102 = FAMILY.preset("fpga_zcu102")
     assert zcu102.part == load_part("xczu9eg") and zcu102.design == load_design()
-    assert factories.zcu102().spec == zcu102 and factories.zcu102().name == "fpga-zcu102"
+    assert installed_device("fpga-zcu102").spec == zcu102 and installed_device("fpga-zcu102").name == "fpga-zcu102"
     # The fp32 preset's design is exactly the float32 variant of the default design.
     fp32 = FAMILY.preset("fpga_zcu102_fp32").design
     assert fp32.datapath is Datapath.FLOAT32
@@ -58,7 +58,7 @@ def test_a_base_file_lowering_the_clock_slows_compute_by_the_clock_ratio(tmp_pat
     # 100 MHz instead of the part's 150 MHz; the arrays are sized as before (clock is not a budget).
     path.write_text("base: fpga-zcu102\ndesign:\n  clock_hz: 1.0e+8\n")
     slow = REGISTRY.load_device(path)
-    fast = factories.zcu102()
+    fast = installed_device("fpga-zcu102")
     assert slow.name == "slow" and slow.spec.design.clock_hz == 1e8
     assert (slow.design.dsp_rows, slow.design.lut_rows) == (fast.design.dsp_rows, fast.design.lut_rows)
     op = _linear()
@@ -73,9 +73,9 @@ def test_a_base_file_on_a_smaller_part_gets_the_allocator_s_smaller_arrays(tmp_p
     path = tmp_path / "on-z020.yaml"
     path.write_text("base: fpga-zcu102\npart: xc7z020\n")
     moved = REGISTRY.load_device(path)
-    preset = factories.xc7z020()
+    preset = installed_device("fpga-xc7z020")
     assert moved.spec.part == preset.spec.part and moved.design.dsp_rows == preset.design.dsp_rows
-    assert moved.design.dsp_rows < factories.zcu102().design.dsp_rows
+    assert moved.design.dsp_rows < installed_device("fpga-zcu102").design.dsp_rows
     # The same through --set on the registered name.
     again = REGISTRY.device("fpga-zcu102", overrides={"part": "xc7z020"})
     assert again.design == moved.design
@@ -85,7 +85,7 @@ def test_halving_ddr_bandwidth_doubles_a_memory_bound_op(tmp_path):
     path = tmp_path / "slow-ddr.yaml"
     path.write_text("base: fpga-zcu102\npart:\n  ddr_bytes_per_s: 8.532e+9\n")
     half = REGISTRY.load_device(path)
-    full = factories.zcu102()
+    full = installed_device("fpga-zcu102")
     b = NetworkBuilder("add")
     x = b.input("x", (1, 64, 56, 56))
     op = b.build([b.add(x, x, name="sum")]).quantized("fixed", weight_bits=8,
@@ -125,7 +125,7 @@ def test_a_spec_made_in_code_is_the_same_spec_a_file_gives():
     spec = FpgaSpec(name="mine", description="d", source="made in a test (a guess)",
                     part="xc7z045", design="accel_mixed_w4a8")
     assert spec.part == load_part("xc7z045") and FAMILY.build(spec).design == (
-        factories.xc7z045().design)
+        installed_device("fpga-xc7z045").design)
 
 
 def test_example_device_file_runs(capsys):

@@ -4,6 +4,7 @@ fit checks, reprogramming, the device contract, and the `edgesim pim map` comman
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import pytest
 
@@ -13,10 +14,8 @@ from accelerators.pim.device import (
     FAMILY,
     OverflowPolicy,
     PimDevice,
-    from_preset,
-    isaac,
-    isaac_reprogram,
 )
+from tests.helpers import installed_device
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import override
@@ -30,7 +29,7 @@ def cifar_w8a8():
     return resnet18_cifar().quantized("fixed", weight_bits=8, activation_bits=8)
 
 
-PRESET = isaac().spec
+PRESET = installed_device("pim-isaac").spec
 
 
 def conv_op(cin=20, cout=30, k=3, hw=8, bits=8, groups=1):
@@ -51,7 +50,7 @@ def test_gemm_views():
 
 def test_mapping_counts_by_hand():
     # 8-bit offset weights on 2-bit cells: 4 columns per weight; 8 input slices (bit-serial)
-    layer = isaac().mapping(conv_op())
+    layer = installed_device("pim-isaac").mapping(conv_op())
     assert (layer.row_tiles, layer.col_tiles) == (2, 1)  # ceil(180/128), ceil(30*4/128)
     assert layer.n_crossbars == 2
     assert layer.read_cycles == 64 * 8
@@ -62,8 +61,8 @@ def test_mapping_counts_by_hand():
 
 def test_energy_and_latency_by_hand():
     op = conv_op()
-    cost = isaac().cost(op, "pim")
-    detail = isaac().energy_detail_j(op)
+    cost = installed_device("pim-isaac").cost(op, "pim")
+    detail = installed_device("pim-isaac").energy_detail_j(op)
     s = PRESET
     conversions = 64 * 8 * 2 * 30 * 4
     assert detail["adc"] == pytest.approx(conversions * 6.1035e-15 * 256)
@@ -98,14 +97,14 @@ def test_adc_dominates_and_scales_with_resolution():
         energies[bits] = dev.network_energy_detail_j(net)["adc"]
     assert energies[8] / energies[6] == pytest.approx(4.0)
     assert energies[10] / energies[8] == pytest.approx(4.0)
-    report = simulate(net, isaac())
-    assert isaac().network_energy_detail_j(net)["adc"] / report.energy_j > 0.5
+    report = simulate(net, installed_device("pim-isaac"))
+    assert installed_device("pim-isaac").network_energy_detail_j(net)["adc"] / report.energy_j > 0.5
     assert report.energy_by_component_j["conversion"] / report.energy_j > 0.5
 
 
 def test_resnet18_cifar_fits_and_its_mapping_is_exact():
     net = cifar_w8a8()
-    plan = isaac().plan(net)
+    plan = installed_device("pim-isaac").plan(net)
     assert len(plan.layers) == 21  # stem + 16 block convs + 3 shortcuts + fc
     assert plan.n_crossbars == sum(l.n_crossbars for l in plan.layers)
     # by hand: stem 32*32*64*27; layer1 4 x 32*32*64*576; each later stage: a strided conv,
@@ -140,9 +139,9 @@ def test_float_layers_deploy_at_sixteen_bits_and_wide_integers_do_not_fit():
     b = NetworkBuilder("f")
     b.linear(b.input("x", (1, 64)), 64, name="fc")
     fp = b.build()
-    assert isaac().operand_bits(fp["fc"]) == (16, 16)
+    assert installed_device("pim-isaac").operand_bits(fp["fc"]) == (16, 16)
     with pytest.raises(DoesNotFitError, match="at most 16-bit"):
-        isaac().cost(fp.quantized("fixed", weight_bits=24)["fc"], "pim")
+        installed_device("pim-isaac").cost(fp.quantized("fixed", weight_bits=24)["fc"], "pim")
 
 
 def test_unsupported_fused_combination_is_a_typed_error():
@@ -151,11 +150,12 @@ def test_unsupported_fused_combination_is_a_typed_error():
     b.act(x, "relu", name="r")
     fused = b.build().fused()
     with pytest.raises(UnsupportedOpError, match="unfuse"):
-        isaac().cost(fused.ops[0], "pim")
+        installed_device("pim-isaac").cost(fused.ops[0], "pim")
 
 
-@pytest.mark.parametrize("factory", [isaac, isaac_reprogram])
-def test_device_contract(factory, monkeypatch):
+@pytest.mark.parametrize("name", ["pim-isaac", "pim-isaac-reprogram"])
+def test_device_contract(name, monkeypatch):
+    factory = partial(installed_device, name)
     target = factory().targets[0]
     contract.test_registered_device_builds_and_declares_itself(factory)
     contract.test_supported_kinds_is_a_frozenset_of_op_kinds(factory, target)
@@ -169,16 +169,15 @@ def test_bad_preset_is_a_spec_error(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("source: test\nname: x\n")
     with pytest.raises(SpecError, match="bad.yaml: adc_bits: required but missing"):
-        from_preset(path)
+        FAMILY.device(path)
     with pytest.raises(UnknownNameError, match="unknown pim preset 'no-such-chip'.*presets: \\['isaac'"):
-        from_preset("no-such-chip")
+        FAMILY.device("no-such-chip")
     with pytest.raises(SpecError, match="adc_walden_fom_j: expected greater than 0, got 0.0"):
         override(PRESET, {"adc_walden_fom_j": 0.0})
 
 
 def registry():
-    return Registry(devices={"pim-isaac": isaac}, workloads={"resnet50": resnet50},
-                    families={"pim": FAMILY})
+    return Registry.of_families({"pim": FAMILY}, workloads={"resnet50": resnet50})
 
 
 def test_cli_map_prints_layers(capsys):

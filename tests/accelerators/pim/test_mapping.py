@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from accelerators.pim.crossbar import InputEncoding, WeightFormat
-from accelerators.pim.device import PimDevice, isaac, isaac_reprogram
+from accelerators.pim.device import PimDevice
 from sim import Registry
 from sim.spec import override
 from workloads import NetworkBuilder, SpecError
+from tests.helpers import installed_device
 
 REGISTRY = Registry.from_entry_points()
 FOM_J = 6.1035e-15  # the ISAAC preset's Walden figure of merit; E_conv = FOM x 2**8
@@ -36,7 +37,7 @@ def linear_op(k=200, n=10):
 ])
 def test_signed_input_mapping_by_hand(encoding, row_tiles, read_cycles, conversions, dac_drives,
                                       cells):
-    chip = PimDevice(override(isaac().spec, {"input_encoding": encoding}))
+    chip = PimDevice(override(installed_device("pim-isaac").spec, {"input_encoding": encoding}))
     op = linear_op()
     layer = chip.mapping(op)
     assert (layer.row_tiles, layer.col_tiles) == (row_tiles, 1)
@@ -48,7 +49,7 @@ def test_signed_input_mapping_by_hand(encoding, row_tiles, read_cycles, conversi
 
 
 def test_float_weights_take_one_cell_per_weight_by_hand():
-    chip = PimDevice(override(isaac().spec, {"weight_format": "float"}))
+    chip = PimDevice(override(installed_device("pim-isaac").spec, {"weight_format": "float"}))
     layer = chip.mapping(linear_op())
     # offset encoding: one column per weight, no slices -> 10 columns, 8 x 2 x 10 conversions
     assert layer.spec.columns_per_weight == 1
@@ -56,7 +57,7 @@ def test_float_weights_take_one_cell_per_weight_by_hand():
 
 
 def test_defaults_keep_the_isaac_mapping():
-    spec = isaac().spec
+    spec = installed_device("pim-isaac").spec
     assert spec.input_encoding is InputEncoding.UNSIGNED and spec.weight_format is WeightFormat.INTEGER
 
 
@@ -91,6 +92,6 @@ def test_a_bipolar_input_encoding_needs_a_sign_bit_in_the_adc(tmp_path):
 def test_reprogramming_writes_the_rows_differential_inputs_use(encoding, rows_written):
     # a 100-input layer on 128-row crossbars: 100 rows, or 2 x 100 = 200 rows over two row
     # tiles written in parallel (128 rows each) at the preset's 1 us per row
-    chip = PimDevice(override(isaac_reprogram().spec, {"input_encoding": encoding}))
+    chip = PimDevice(override(installed_device("pim-isaac-reprogram").spec, {"input_encoding": encoding}))
     (write,) = chip.cost(linear_op(k=100), "pim").prefetch
     assert write.duration_s == pytest.approx(rows_written * 1e-6)

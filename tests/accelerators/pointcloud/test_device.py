@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from accelerators.pointcloud.cache import simulate_rows
-from accelerators.pointcloud.device import PointAccDevice, from_preset, pointacc, pointacc_edge
+from accelerators.pointcloud.device import FAMILY, PointAccDevice
 from accelerators.pointcloud.matrix import fold_cycles
 from accelerators.pointcloud.plan import plan_fusion
 from accelerators.pointcloud.spec import Dataflow, MatrixUnitSpec
@@ -21,8 +21,9 @@ from workloads import NetworkBuilder, OpKind, SpecError, UnknownNameError
 from workloads.ops import NeighbourAttrs, NeighbourSearch, SparseConv3dAttrs
 from workloads.pointcloud import networks as wls
 from workloads.pointcloud import pointsets as ps
+from tests.helpers import installed_device
 
-SPEC = pointacc().spec
+SPEC = installed_device("pointacc").spec
 F = SPEC.freq_hz
 
 
@@ -45,27 +46,27 @@ def test_fold_cycles_hand_computed():
 def test_presets_load_with_their_published_configuration():
     assert (SPEC.matrix.rows, SPEC.matrix.cols, SPEC.freq_hz, SPEC.node_nm) == (64, 64, 1e9, 40)
     assert SPEC.matrix.dataflow is Dataflow.WEIGHT_STATIONARY
-    edge = pointacc_edge().spec
+    edge = installed_device("pointacc-edge").spec
     assert (edge.matrix.rows, edge.matrix.cols) == (16, 16)
 
 
 def test_bad_presets(tmp_path):
-    good = (from_preset.__globals__["PRESETS"] / "pointacc.yaml").read_text()
+    good = (FAMILY.presets / "pointacc.yaml").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.replace("  rows: 64\n", "  rows: 64\n  colour: red\n"))
     with pytest.raises(SpecError, match=r"bad.yaml: matrix.colour: unknown key \(did you mean "
                                          r"'cols'\?\); allowed: accumulator_bits, cols, dataflow"):
-        from_preset(bad)
+        FAMILY.device(bad)
     bad.write_text(good.replace("dataflow: weight_stationary", "dataflow: sideways"))
     with pytest.raises(SpecError, match="bad.yaml: matrix.dataflow: expected 'weight_stationary' "
                                         "or 'output_stationary', got 'sideways'"):
-        from_preset(bad)
+        FAMILY.device(bad)
     bad.write_text(good.replace("    ways: 8", "    ways: 3"))
     with pytest.raises(SpecError, match="bad.yaml: memory.cache.ways: expected .*power-of-two "
                                         "number of sets of 64 B lines, got 3$"):
-        from_preset(bad)
+        FAMILY.device(bad)
     with pytest.raises(UnknownNameError, match="unknown pointcloud preset 'nope'"):
-        from_preset("nope")
+        FAMILY.device("nope")
 
 
 def test_linear_cost_by_hand():
@@ -193,10 +194,10 @@ def test_quantized_ops_use_their_narrower_width(pn2):
     assert q.energy_j["mac"] < fp.energy_j["mac"]
 
 
-@pytest.mark.parametrize("factory", [pointacc, pointacc_edge])
-def test_contract(factory):
+@pytest.mark.parametrize("name", ["pointacc", "pointacc-edge"])
+def test_contract(name):
     """The checks of tests/sim/test_contract.py, on the device built directly."""
-    device = factory()
+    device = installed_device(name)
     assert isinstance(device, Device) and device.name and device.description
     engines = {e.name for e in device.engines}
     kinds = device.supported_kinds("accelerator")

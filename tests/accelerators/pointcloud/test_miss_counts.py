@@ -8,11 +8,11 @@ import pytest
 
 from accelerators.pointcloud import cache
 from accelerators.pointcloud.cache import lru_hits_reference, lru_miss_counts, reuse_distances
-from accelerators.pointcloud.device import pointacc
 from accelerators.pointcloud.plan import plan_workload
 from workloads import SpecError
 from workloads.pointcloud import networks as wls
 from workloads.pointcloud import pointsets as ps
+from tests.helpers import installed_device
 
 
 def _counts_from_distances(blocks, n_sets, ways):
@@ -47,7 +47,7 @@ def test_a_minkunet_plan_is_the_same_as_with_exact_reuse_distances(monkeypatch):
     # planned with the bounded test and with the full reuse distances: identical plans.
     room = ps.indoor_room(np.random.default_rng(3), 6_000)
     wl = wls.minkunet(room, scene="indoor")
-    spec = pointacc().spec
+    spec = installed_device("pointacc").spec
     fast = plan_workload(wl, spec)
     monkeypatch.setattr(cache, "lru_miss_counts", _counts_from_distances)
     exact = plan_workload(wl, spec)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from accelerators.studies import pointcloud as study
-from accelerators.pointcloud.device import from_preset
-from devices.gpu_pointcloud import rtx2080ti
+from accelerators.pointcloud.device import FAMILY
+from tests.helpers import installed_device
 
 
 @pytest.fixture(scope="module")
 def pointnet_cls():
     case = next(c for c in study.cases("full") if c.name == "pointnet2-cls")
-    return study.run_case(case, from_preset("pointacc").spec, rtx2080ti(), seed=0)
+    return study.run_case(case, FAMILY.device("pointacc").spec, installed_device("gpu-rtx2080ti"), seed=0)
 
 
 def test_the_abstract_fixes_the_power_ratio():

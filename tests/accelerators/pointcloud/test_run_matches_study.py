@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from accelerators.pointcloud.device import PointAccDevice, pointacc
+from accelerators.pointcloud.device import FAMILY, PointAccDevice
 from accelerators.studies import pointcloud as study
 from sim import Registry, simulate
 from sim.cli import main
@@ -31,7 +31,7 @@ def registry():
 
 def test_cli_run_equals_the_study_row(registry, tmp_path, capsys):
     case = next(c for c in study.cases("full") if c.name == "pointnet2-cls")
-    row = study.run_case(case, pointacc().spec, registry.device("gpu-rtx2080ti"), seed=0)
+    row = study.run_case(case, FAMILY.device("pointacc").spec, registry.device("gpu-rtx2080ti"), seed=0)
     assert main(["run", "pointnet2-cls", "--device", "pointacc", "--seed", "0",
                  "--out", str(tmp_path)], registry) == 0
     out = capsys.readouterr().out
@@ -51,11 +51,11 @@ def small_minkunet():
 def test_for_network_plans_sparse_convs_like_for_workload(small_minkunet):
     net = small_minkunet.network
     assert isinstance(net, PointCloudNetwork)
-    bound = pointacc().for_network(net)
-    planned = PointAccDevice.for_workload(small_minkunet, pointacc().spec)
+    bound = FAMILY.device("pointacc").for_network(net)
+    planned = PointAccDevice.for_workload(small_minkunet, FAMILY.device("pointacc").spec)
     assert bound.plan.sparse_convs.keys() == planned.plan.sparse_convs.keys() != set()
     assert bound.plan.on_chip == planned.plan.on_chip
-    a, b = simulate(net, pointacc()), simulate(net, planned)
+    a, b = simulate(net, FAMILY.device("pointacc")), simulate(net, planned)
     assert (a.latency_s, a.energy_j) == (b.latency_s, b.energy_j)
     # A device that has a plan keeps it: the study's explicit `for_workload` is not redone.
     assert planned.for_network(net) is planned
@@ -65,13 +65,13 @@ def test_fused_network_keeps_its_maps_under_the_anchor(small_minkunet):
     fused = small_minkunet.network.fused()
     assert isinstance(fused, PointCloudNetwork) and fused.kernel_maps
     anchors = {op.anchor.name for op in fused.ops if op.anchor.kind is OpKind.SPARSE_CONV3D}
-    assert set(pointacc().for_network(fused).plan.sparse_convs) == anchors & set(fused.kernel_maps)
+    assert set(FAMILY.device("pointacc").for_network(fused).plan.sparse_convs) == anchors & set(fused.kernel_maps)
 
 
 def test_a_plain_network_is_priced_from_counts(small_minkunet):
     net = small_minkunet.network
     loaded = trace.loads(trace.dumps(net, "json"), "json")  # a trace holds the ops, not the arrays
     assert loaded == net and not isinstance(loaded, PointCloudNetwork)
-    dev = pointacc()
+    dev = FAMILY.device("pointacc")
     assert dev.for_network(loaded) is dev
     assert simulate(loaded, dev).latency_s > simulate(net, dev).latency_s  # no cache reuse, no fusion

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from accelerators.pointcloud.device import FAMILY, PointAccDevice, pointacc, pointacc_edge
+from accelerators.pointcloud.device import FAMILY, PointAccDevice
 from sim import Registry
 from sim.cli import main
 from sim.energy import HOROWITZ_45NM
 from sim.spec import dump_yaml, override, spec_from_file
 from workloads import NetworkBuilder
 from workloads.zoo import resnet18
-from tests.helpers import assert_device_file_error
+from tests.helpers import assert_device_file_error, installed_device
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "devices"
-REGISTRY = Registry(devices={"pointacc": pointacc, "pointacc-edge": pointacc_edge},
-                    workloads={"resnet18": resnet18}, families={"pointcloud": FAMILY})
+REGISTRY = Registry.of_families({"pointcloud": FAMILY}, workloads={"resnet18": resnet18})
 
 
 @pytest.mark.parametrize("preset", FAMILY.preset_names())
@@ -31,9 +30,9 @@ def test_device_show_output_loads_back_to_an_equal_spec(preset, tmp_path):
 
 def test_presets_are_the_registered_devices():
     assert {FAMILY.preset(p).name for p in FAMILY.preset_names()} == {"pointacc", "pointacc-edge"}
-    assert pointacc().spec == FAMILY.preset("pointacc")
+    assert installed_device("pointacc").spec == FAMILY.preset("pointacc")
     # pointacc-edge gives no DRAM energy: None, the shared table's figure, not zero.
-    assert pointacc_edge().spec.memory.dram_pj_per_byte is None
+    assert installed_device("pointacc-edge").spec.memory.dram_pj_per_byte is None
 
 
 def _linear():
@@ -46,8 +45,8 @@ def test_a_base_file_halving_the_clock_doubles_a_compute_bound_gemm(tmp_path):
     path = tmp_path / "slow.yaml"
     path.write_text("base: pointacc\nfreq_hz: 5.0e+8\n")
     slow = REGISTRY.load_device(path)
-    assert slow.name == "slow" and slow.spec.matrix == pointacc().spec.matrix
-    fast_cost, slow_cost = pointacc().cost(_linear()), slow.cost(_linear())
+    assert slow.name == "slow" and slow.spec.matrix == installed_device("pointacc").spec.matrix
+    fast_cost, slow_cost = installed_device("pointacc").cost(_linear()), slow.cost(_linear())
     assert fast_cost.bound_by == "compute"
     assert slow_cost.latency_s == pytest.approx(2 * fast_cost.latency_s, rel=1e-12)
 
@@ -67,9 +66,9 @@ def test_dram_energy_none_is_the_shared_table_and_zero_is_zero(tmp_path):
     b = NetworkBuilder("add")
     x = b.input("x", (4096, 64))
     op = b.build([b.add(x, x, name="sum")])["sum"]
-    hbm = pointacc().cost(op)
-    table = PointAccDevice(override(pointacc().spec, {"memory.dram_pj_per_byte": None})).cost(op)
-    free = PointAccDevice(override(pointacc().spec, {"memory.dram_pj_per_byte": 0.0})).cost(op)
+    hbm = installed_device("pointacc").cost(op)
+    table = PointAccDevice(override(installed_device("pointacc").spec, {"memory.dram_pj_per_byte": None})).cost(op)
+    free = PointAccDevice(override(installed_device("pointacc").spec, {"memory.dram_pj_per_byte": 0.0})).cost(op)
     dram = hbm.bytes_moved["dram"]
     assert hbm.energy_j["off_chip"] == pytest.approx(dram * 31.2e-12)
     assert table.energy_j["off_chip"] == pytest.approx(dram * HOROWITZ_45NM.dram_pj_per_byte * 1e-12)

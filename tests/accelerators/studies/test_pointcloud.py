@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from accelerators.studies import pointcloud as study
-from accelerators.pointcloud.device import FAMILY, pointacc
-from devices.gpu_pointcloud import rtx2080ti
+from accelerators.pointcloud.device import FAMILY
+from devices.gpu_pointcloud import FAMILY as GPU
 from sim import Registry
 from sim.cli import main
 from workloads import SpecError
 from workloads.pointcloud import pointsets as ps
+from tests.helpers import installed_device
 
-REGISTRY = Registry(devices={"gpu-rtx2080ti": rtx2080ti, "pointacc": pointacc}, workloads={},
-                    families={"pointcloud": FAMILY})
+REGISTRY = Registry.of_families({"pointcloud": FAMILY, "gpu": GPU})
 
 
 def run(argv):
@@ -26,7 +26,7 @@ def run(argv):
 
 @pytest.fixture(scope="module")
 def small_result():
-    return study.run_study(rtx2080ti(), scale="small", seed=0)
+    return study.run_study(installed_device("gpu-rtx2080ti"), scale="small", seed=0)
 
 
 def test_small_study_writes_its_tables(small_result, tmp_path):

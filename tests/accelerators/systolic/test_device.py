@@ -5,29 +5,30 @@ from __future__ import annotations
 
 import pytest
 
-from accelerators.systolic.device import FAMILY, SystolicDevice, edge_tpu, gemmini, tpu_v1
+from accelerators.systolic.device import FAMILY, SystolicDevice
 from sim import simulate as run_network
 from sim.registry import Registry
 from sim.systolic import Layers, energy_pj, simulate
 from workloads import NetworkBuilder, SpecError, UnsupportedOpError
+from tests.helpers import installed_device
 
 
 def test_tpu_v1_peak_is_the_papers_92_tops():
     # Jouppi et al., ISCA 2017: 65,536 8-bit MACs at 700 MHz, "92 TOPS"; within 1 %.
-    spec = tpu_v1().spec
+    spec = installed_device("systolic-tpu-v1").spec
     assert 2 * spec.peak_macs_per_s / 1e12 == pytest.approx(92, rel=0.01)
     assert spec.ifmap_sram_kib * 1024 == 24 * 2**20  # the 24 MiB Unified Buffer
 
 
 def test_edge_tpu_class_peak_is_corals_4_tops():
     # Coral Edge TPU: 4 TOPS int8; the assumed 64x64 at 480 MHz gives 3.93 (within 5 %).
-    assert 2 * edge_tpu().spec.peak_macs_per_s / 1e12 == pytest.approx(4, rel=0.05)
+    assert 2 * installed_device("systolic-edge-tpu").spec.peak_macs_per_s / 1e12 == pytest.approx(4, rel=0.05)
 
 
 def test_gemmini_default_configuration():
     # Genc et al., DAC 2021 / Gemmini's default: 16x16 = 256 MACs per cycle, 256 KiB
     # scratchpad + 64 KiB accumulator (exact; the clock is an assumption, so no TOPS figure).
-    spec = gemmini().spec
+    spec = installed_device("systolic-gemmini").spec
     assert spec.rows * spec.cols == 256
     assert spec.ifmap_sram_kib + spec.filter_sram_kib == 256 and spec.ofmap_sram_kib == 64
 
@@ -40,7 +41,7 @@ def conv_net():
 
 
 def test_conv_cost_is_the_templates_cycles_at_the_clock():
-    device = gemmini()
+    device = installed_device("systolic-gemmini")
     conv = conv_net().ops[0]
     stats = simulate(device.array, Layers.of([conv.gemm]))
     cost = device.cost(conv)
@@ -59,7 +60,7 @@ def test_conv_cost_is_the_templates_cycles_at_the_clock():
 
 
 def test_fused_activation_runs_beside_the_array():
-    device = gemmini()
+    device = installed_device("systolic-gemmini")
     fused = conv_net().fused().ops[0]
     cost = device.cost(fused)
     assert [p.engine for p in cost.stages[0]] == ["array", "vector"]
@@ -73,12 +74,11 @@ def test_point_cloud_ops_are_refused():
     knn = Op(name="knn", kind="knn", inputs=("q", "p"), input_shapes=((16, 3), (64, 3)),
              output_shape=(16, 4), attrs=NeighbourAttrs(k=4))
     with pytest.raises(UnsupportedOpError, match="cannot run knn"):
-        tpu_v1().cost(knn)
+        installed_device("systolic-tpu-v1").cost(knn)
 
 
 def test_device_files_and_overrides(tmp_path):
-    registry = Registry(devices={"systolic-gemmini": gemmini}, workloads={},
-                        families={"systolic": FAMILY})
+    registry = Registry.of_families({"systolic": FAMILY})
     bigger = registry.device("systolic-gemmini", overrides={"rows": 32, "dataflow": "os"})
     assert isinstance(bigger, SystolicDevice) and bigger.array.rows == 32
     assert bigger.array.dataflow.value == "os"

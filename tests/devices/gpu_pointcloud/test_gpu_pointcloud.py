@@ -8,13 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from devices.gpu_pointcloud import from_preset, rtx2080ti
+from devices.gpu_pointcloud import FAMILY
 from sim import Cost, Device, simulate
 from tests.sim.test_contract import OPS, VARIANTS, _cost_or_error
 from workloads import NetworkBuilder, OpKind, SpecError
 from workloads.ops import NeighbourAttrs, NeighbourSearch, ScatterAttrs, SparseConv3dAttrs
+from tests.helpers import installed_device
 
-GPU = rtx2080ti()
+GPU = installed_device("gpu-rtx2080ti")
 S = GPU.spec
 
 
@@ -129,20 +130,20 @@ def test_contract():
 
 
 def test_bad_presets(tmp_path):
-    text = (from_preset.__globals__["PRESETS"] / "rtx2080ti.yaml").read_text()
+    text = (FAMILY.presets / "rtx2080ti.yaml").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("idle_power_w: 55.0", "idle_power_w: 300.0"))
     # One line per problem, `FILE: KEY: expected ..., got ...` (sim.spec).
     with pytest.raises(SpecError, match=r"bad.yaml: idle_power_w: expected less than tdp_w "
                                         r"\(250.0 W\), got 300.0$"):
-        from_preset(bad)
+        FAMILY.device(bad)
     bad.write_text(text.replace("gemm_efficiency: 0.7", "gemm_efficiency: 1.5"))
     with pytest.raises(SpecError, match=r"bad.yaml: gemm_efficiency: expected less than or equal "
                                         r"to 1, got 1.5$"):
-        from_preset(bad)
+        FAMILY.device(bad)
     bad.write_text("\n".join(line for line in text.splitlines() if not line.startswith("n_sms")))
     with pytest.raises(SpecError, match=r"bad.yaml: n_sms: required but missing$"):
-        from_preset(bad)
+        FAMILY.device(bad)
     assert np.isfinite(S.fp32_fma_per_s)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from devices.mcu.device import load_spec
+from devices.mcu.device import FAMILY
 from sim.spec import override
 from workloads import NetworkBuilder
 
 
 @pytest.fixture(scope="session")
 def f746():
-    return load_spec("stm32f746")
+    return FAMILY.spec("stm32f746")
 
 
 @pytest.fixture

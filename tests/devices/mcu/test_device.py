@@ -6,11 +6,12 @@ import builtins
 import io
 import math
 import os
+from functools import partial
 
 import pytest
 import simpy
 
-from devices.mcu.device import McuDevice, nrf52840, stm32f412, stm32f746, stm32h743
+from devices.mcu.device import McuDevice
 from devices.mcu.kernels import op_cycles
 from devices.studies.mcu_patch import mbv2_mcunet_baseline
 from sim import Cost, Device, Stream, simulate
@@ -19,8 +20,9 @@ from tests.devices.mcu.conftest import residual_block
 from tests.sim.test_contract import VARIANTS, ops_for, priced
 from workloads import DoesNotFitError, NetworkBuilder, OpKind, UnsupportedOpError
 from workloads.zoo import mcunet
+from tests.helpers import installed_device
 
-FACTORIES = [stm32f746, stm32h743, stm32f412, nrf52840]
+FACTORIES = [partial(installed_device, name) for name in ("stm32f746", "stm32h743", "stm32f412", "nrf52840")]
 
 
 @pytest.mark.parametrize("factory", FACTORIES)
@@ -51,7 +53,7 @@ def test_contract(factory, monkeypatch):
 
 def test_point_cloud_kinds_are_refused_before_the_run():
     with pytest.raises(UnsupportedOpError, match=r"ball_query.*fps.*gather.*knn.*scatter.*sparse_conv3d"):
-        simulate(Stream(network=VARIANTS["fused"], target="cpu"), stm32f746())
+        simulate(Stream(network=VARIANTS["fused"], target="cpu"), installed_device("stm32f746"))
 
 
 def test_cost_by_hand(f746):
@@ -109,7 +111,7 @@ def test_latency_against_tinyengine_on_stm32h743():
     calibration point, so within 2 %) and mbv2-w0.35 (MCUNet's 144x144 baseline) 124 ms, an
     independent point: within the +-25 % a device model is held to (we are 9 % fast; every
     other row of that table is held to its band in test_latency.py)."""
-    device = stm32h743()
+    device = installed_device("stm32h743")
     # The deployed graphs (batch norm and ReLU folded into the convs, as TinyEngine runs them).
     assert simulate(mcunet().fused(), device).latency_s == pytest.approx(0.280, rel=0.02)
     mbv2 = mbv2_mcunet_baseline()
@@ -156,4 +158,4 @@ def test_simulate_refuses_a_network_whose_schedule_does_not_fit():
     from workloads.zoo import mobilenetv2
 
     with pytest.raises(DoesNotFitError, match="SRAM overflows by 1060.0 kB at op 'features.2.conv.0.0"):
-        simulate(mobilenetv2(), stm32f746())
+        simulate(mobilenetv2(), installed_device("stm32f746"))

@@ -21,7 +21,7 @@ from devices.studies.mcu_latency import (
     rows,
     with_library,
 )
-from devices.mcu.device import load_spec
+from devices.mcu.device import FAMILY
 from devices.mcu.spec import KernelLibrary
 from sim.spec import override
 from tests.devices.mcu.conftest import residual_block
@@ -33,7 +33,7 @@ TE, CMSIS, TFLM = KernelLibrary.TINYENGINE, KernelLibrary.CMSIS_NN, KernelLibrar
 
 @pytest.fixture(scope="module")
 def h743():
-    return load_spec("stm32h743")
+    return FAMILY.spec("stm32h743")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_preset_scales_are_the_two_calibration_points(h743):
     assert h743.kernels.calibration_scale == pytest.approx(scale, abs=0.005)
     assert h743.kernels.cmsis_nn_scale == pytest.approx(cmsis_scale, abs=0.005)
     for name in ("stm32f746", "stm32f412", "nrf52840"):
-        k = load_spec(name).kernels
+        k = FAMILY.spec(name).kernels
         assert (k.calibration_scale, k.cmsis_nn_scale) == (h743.kernels.calibration_scale,
                                                            h743.kernels.cmsis_nn_scale)
 

@@ -9,7 +9,7 @@ import pytest
 
 from devices.mcu import kernels
 from devices.mcu.cli import register
-from devices.mcu.device import FAMILY, load_spec
+from devices.mcu.device import FAMILY
 from devices.mcu.spec import KB, PRESET_NAMES
 from sim import Registry, simulate
 from sim.cli import main
@@ -20,7 +20,7 @@ from workloads.zoo import mcunet
 
 @pytest.mark.parametrize("name", PRESET_NAMES)
 def test_every_preset_loads_with_the_datasheet_memories(name):
-    spec = load_spec(name)
+    spec = FAMILY.spec(name)
     expected = {"stm32f746": (216e6, 320, 1024), "stm32h743": (480e6, 512, 2048),
                 "stm32f412": (100e6, 256, 1024), "nrf52840": (64e6, 256, 1024)}[name]
     assert (spec.freq_hz, spec.sram_bytes // KB, spec.flash_bytes // KB) == expected
@@ -29,7 +29,7 @@ def test_every_preset_loads_with_the_datasheet_memories(name):
 
 def test_unknown_preset_suggests_the_closest():
     with pytest.raises(UnknownNameError, match=r"unknown mcu preset 'stm32f74' \(did you mean 'stm32f746'\?\)"):
-        load_spec("stm32f74")
+        FAMILY.spec("stm32f74")
 
 
 @pytest.mark.parametrize("change, message", [
@@ -45,15 +45,15 @@ def test_unknown_preset_suggests_the_closest():
 ])
 def test_absurd_values_are_spec_errors(change, message):
     with pytest.raises(SpecError, match=f"^--set: {message}"):
-        override(load_spec("stm32f746"), change)
+        override(FAMILY.spec("stm32f746"), change)
 
 
 def test_unknown_yaml_field_lists_the_allowed_ones(tmp_path):
-    text = (load_spec.__globals__["PRESETS"] / "stm32f746.yaml").read_text()
+    text = (FAMILY.presets / "stm32f746.yaml").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text(text + "turbo: true\n")
     with pytest.raises(SpecError, match=r"bad.yaml: turbo: unknown key; allowed: active_power_w"):
-        load_spec(bad)
+        FAMILY.spec(bad)
 
 
 # --- hardware as data: device files, overrides, show -------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from devices.mobile.device import from_preset
+from devices.mobile.device import FAMILY
 from sim import Stream, simulate
 from workloads import NetworkBuilder, SpecError
 
-S20 = from_preset("snapdragon865")
+S20 = FAMILY.device("snapdragon865")
 
 
 def test_gpu_to_cpu_hand_off_is_sync_plus_bytes_over_rate():
@@ -25,7 +25,7 @@ def test_gpu_to_cpu_hand_off_is_sync_plus_bytes_over_rate():
 
 def test_cpu_clusters_hand_off_for_free_and_a_board_without_handoff_too():
     assert S20.transfer(10_000, "cpu", "cpu_little").stages == ()
-    nano = from_preset("jetson_nano")
+    nano = FAMILY.device("jetson_nano")
     assert nano.spec.handoff is None
     assert nano.transfer(10_000, nano.targets[0], nano.targets[1]).stages == ()
     with pytest.raises(SpecError, match="no unit 'npu'"):

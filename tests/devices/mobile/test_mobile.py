@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from devices.mobile import BoardSpec, ComputeUnitSpec, CoreGroup, KernelEfficiency, MobileBoard
-from devices.mobile import SparseExecution, from_preset
+from devices.mobile import FAMILY, SparseExecution
 from devices.mobile.spec import UnitKind
 from devices.mobile.calibrate import CASES, latency_s
 from devices.mobile.kernels import KernelClass, dram_traffic_bytes, kernel_class, padded_macs
@@ -85,7 +85,7 @@ def test_kernel_classes_and_channel_padding():
 
 
 def test_unstructured_sparsity_pays_only_at_high_ratios():
-    dev = from_preset("snapdragon865")
+    dev = FAMILY.device("snapdragon865")
     dense = latency_s(dev, "cpu", resnet18())
     at_50 = latency_s(dev, "cpu", resnet18().pruned("unstructured", 0.5))
     at_90 = latency_s(dev, "cpu", resnet18().pruned("unstructured", 0.9))
@@ -96,7 +96,7 @@ def test_unstructured_sparsity_pays_only_at_high_ratios():
 
 
 def test_block_and_pattern_are_near_proportional():
-    dev = from_preset("snapdragon865")
+    dev = FAMILY.device("snapdragon865")
     dense = latency_s(dev, "gpu", resnet18())
     block = latency_s(dev, "gpu", resnet18().pruned("block", 0.75, block_shape=(8, 8)))
     tiny_blocks = latency_s(dev, "gpu", resnet18().pruned("block", 0.75, block_shape=(1, 2)))
@@ -107,13 +107,13 @@ def test_block_and_pattern_are_near_proportional():
 
 
 def test_channel_pruning_is_a_smaller_dense_network():
-    dev = from_preset("snapdragon865")
+    dev = FAMILY.device("snapdragon865")
     full, half = resnet18(), resnet18().pruned("channel", 0.5)
     assert latency_s(dev, "cpu", half) < 0.75 * latency_s(dev, "cpu", full)
 
 
 def test_datatypes_follow_the_datapaths():
-    dev = from_preset("snapdragon865")
+    dev = FAMILY.device("snapdragon865")
     net = resnet18()
     fp32 = latency_s(dev, "cpu", net)
     fp16 = latency_s(dev, "cpu", net.quantized("float16"))
@@ -127,7 +127,7 @@ def test_datatypes_follow_the_datapaths():
 
 
 def test_fusion_saves_launches_and_traffic():
-    dev = from_preset("snapdragon865")
+    dev = FAMILY.device("snapdragon865")
     net = mobilenetv2()
     plain = simulate(Stream(network=net, target="gpu"), dev)
     fused = simulate(Stream(network=net.fused(), target="gpu"), dev)
@@ -154,19 +154,19 @@ def test_cpu_and_gpu_streams_share_dram():
 def test_calibrated_cases_within_5_percent(case):
     # The presets' efficiency scales were solved on these cases (devices/mobile/calibrate.py);
     # 5 % holds the rounding of the pasted efficiencies.
-    sim = latency_s(from_preset(case.preset), case.target, case.build())
+    sim = latency_s(FAMILY.device(case.preset), case.target, case.build())
     assert sim == pytest.approx(case.latency_s, rel=0.05)
 
 
 def test_presets_and_errors():
     for name in ("snapdragon865", "snapdragon888", "snapdragon835", "jetson_nano", "jetson_agx_xavier"):
-        dev = from_preset(name)
+        dev = FAMILY.device(name)
         assert dev.targets[0] in ("gpu", "cpu") and dev.engines[-1].name == "dram"
         assert "source" not in dev.description
     with pytest.raises(UnknownNameError, match="unknown mobile preset 'snapdragon86' .*did you mean"):
-        from_preset("snapdragon86")
+        FAMILY.device("snapdragon86")
     with pytest.raises(SpecError, match="has no unit 'npu'"):
-        from_preset("snapdragon865").cost(resnet18().ops[0], "npu")
+        FAMILY.device("snapdragon865").cost(resnet18().ops[0], "npu")
     # Specs are pydantic models: Python construction is validated by the fields' declarations.
     with pytest.raises(ValidationError, match=r"dram_fraction\n.*less than or equal to 1"):
         unit(dram_fraction=1.5)
@@ -177,7 +177,7 @@ def test_presets_and_errors():
 
 
 def test_fewer_threads_take_longer_and_fill_fast_cores_first():
-    dev = from_preset("snapdragon865")
+    dev = FAMILY.device("snapdragon865")
     one = dev.with_threads("cpu", 1)
     assert one.spec.unit("cpu").peak_macs_per_s("fp32") == pytest.approx(2.84e9 * 8)  # the prime
     t4, t2, t1 = (latency_s(dev.with_threads("cpu", n), "cpu", resnet18()) for n in (4, 2, 1))

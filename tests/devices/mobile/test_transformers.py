@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from devices.mobile import from_preset
+from devices.mobile import FAMILY
 from devices.mobile.calibrate import (
     CLASS_CASES,
     GEMM_CLASSES,
@@ -74,7 +74,7 @@ def test_reductions_and_transcendentals_by_hand():
 
 
 def test_layer_norm_kernels_launch_and_reread_by_hand():
-    board = from_preset("snapdragon865")
+    board = FAMILY.device("snapdragon865")
     b = NetworkBuilder("t")
     ln = b.norm(b.input("x", (1, 197, 192)), NormKind.LAYER, name="ln")
     op = b.build([ln])["ln"]
@@ -88,14 +88,14 @@ def test_layer_norm_kernels_launch_and_reread_by_hand():
 
 def test_default_structure_is_the_cnn_era_model():
     # results/mobile_validation before issue 14: dense DeiT-Tiny fp16 on the S20 GPU, 6.62 ms.
-    board = without_transformer_model(from_preset("snapdragon865"), "snapdragon865",
+    board = without_transformer_model(FAMILY.device("snapdragon865"), "snapdragon865",
                                       keep_structure=False)
     assert latency_s(board, "gpu", deit_tiny().quantized("float16")) == pytest.approx(6.62e-3, rel=0.005)
 
 
 @pytest.mark.parametrize("target", ["cpu", "gpu"])
 def test_cnn_latencies_do_not_move(target):
-    board = from_preset("snapdragon865")
+    board = FAMILY.device("snapdragon865")
     before = without_transformer_model(board, "snapdragon865", keep_structure=False)
     for net in (mobilenetv2(), resnet18().quantized("float16").fused()):
         assert latency_s(board, target, net) == pytest.approx(latency_s(before, target, net),
@@ -121,13 +121,13 @@ def test_mobilebert_counts_by_hand():
 @pytest.mark.parametrize("case", CLASS_CASES, ids=lambda c: f"{c.preset}-{c.target}")
 def test_transformer_calibration_points_within_5_percent(case):
     assert case.classes == GEMM_CLASSES
-    board = from_preset(case.preset)
+    board = FAMILY.device(case.preset)
     assert latency_s(board, case.target, case.build()) == pytest.approx(case.latency_s, rel=0.05)
 
 
 @pytest.mark.parametrize("case", CLASS_CASES, ids=lambda c: f"{c.preset}-{c.target}")
 def test_recorded_scales_are_what_calibration_solves(case):
-    board = from_preset(case.preset)
+    board = FAMILY.device(case.preset)
     kind = board.spec.unit(case.target).kind
     before = without_transformer_model(board, case.preset, keep_structure=True)
     scale = solve_scale(before, case.target, case.build(), case.latency_s, classes=case.classes,
@@ -156,7 +156,7 @@ def test_every_preset_carries_the_scales_it_says():
     cnn_era = {UnitKind.CPU: (0.229, 0.183), UnitKind.GPU: (0.36, 0.24)}
     for preset in ("snapdragon835", "snapdragon855", "snapdragon865", "snapdragon888",
                    "jetson_nano", "jetson_agx_xavier"):
-        for unit in from_preset(preset).spec.units:
+        for unit in FAMILY.device(preset).spec.units:
             scale = transformer_scale(preset, unit.kind)
             gemm, attention = cnn_era[unit.kind]
             assert unit.efficiency.gemm == pytest.approx(gemm * scale, rel=0.01), preset
