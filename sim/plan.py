@@ -152,7 +152,8 @@ def _consumers(planned: list[PlannedOp]) -> tuple[tuple[int, ...], ...]:
 def _price(device: Device, op: Op, target: str) -> Cost:
     """`device.cost(op, target)`, with every failure naming the device, its origin and the op."""
     return _priced(
-        lambda: f"device {device.name!r} ({origin_of(device)}) pricing op {op.name!r} on {target!r}",
+        lambda: (f"device {device.name!r} ({origin_of(device)}) pricing op {op.name!r} "
+                 f"on {target!r}"),
         "cost", device.cost, op, target)
 
 
