@@ -11,7 +11,8 @@ With --against REV (default e4f1a6a: main's engine when the heap-queue engine wa
 SimPy process per op with `simpy.PriorityResource`s, and the same records; an engine older than
 main's energy account, such as 31f397b, cannot build today's `OpRecord`) the engine of that git
 revision is loaded from `git show` and timed in the same run, interleaved, for a side-by-side
-ratio. Deeper variants are ResNet-50 with k times as many bottleneck blocks in
+ratio (at a revision after sim/engine.py was split, its sibling modules `ENGINE_MODULES` are
+loaded from that revision too; devices, costs and reports always come from the working tree). Deeper variants are ResNet-50 with k times as many bottleneck blocks in
 every stage: still one serial chain of real layers, so the engine's work grows with depth alone.
 """
 
@@ -47,16 +48,38 @@ def deeper_resnet50(factor: int) -> Network:
                    batch=1, resolution=224, num_classes=1000)
 
 
+ENGINE_MODULES = ("clock", "stream", "checks", "plan", "queues", "execution", "report_assembly")
+"""The modules sim/engine.py was split into: at a revision that has them, they are loaded from
+that revision too (the rest of `sim`, the devices and workloads come from the working tree)."""
+
+
+def _git_show(rev: str, path: str) -> str | None:
+    shown = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True,
+                           text=True)
+    return shown.stdout if shown.returncode == 0 else None
+
+
 def engine_at(rev: str):
-    """The `sim.engine` module as it was at git revision `rev`, imported under another name."""
-    source = subprocess.run(["git", "show", f"{rev}:sim/engine.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "engine_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("engine_before", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    """The `sim.engine` module as it was at git revision `rev`, imported under another name,
+    with the engine's own modules (`ENGINE_MODULES`) of that revision where it has them."""
+    folder = Path(tempfile.mkdtemp())
+    sources = {"engine": _git_show(rev, "sim/engine.py")}
+    if sources["engine"] is None:
+        raise SystemExit(f"no sim/engine.py at git revision {rev!r}")
+    sources.update({m: _git_show(rev, f"sim/{m}.py") for m in ENGINE_MODULES})
+    present = [m for m, text in sources.items() if text is not None]
+    module = None
+    # Leaves first, so each module's imports of its siblings find the revision's copies.
+    for name in [m for m in ENGINE_MODULES if m in present] + ["engine"]:
+        text = sources[name]
+        for sibling in present:
+            text = text.replace(f"from sim.{sibling} import", f"from {sibling}_before import")
+        path = folder / f"{name}_before.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location(f"{name}_before", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses and sibling imports look it up there
+        spec.loader.exec_module(module)
     return module
 
 

@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from sim.vocabulary import Vocabulary
 from workloads import SpecError
 
 
@@ -134,11 +135,12 @@ HOROWITZ_45NM = EnergyTable(
 """The cited 45 nm table. DRAM at the low end of the cited 1.3-2.6 nJ per 64-bit access."""
 
 
-class EnergyComponent(str, enum.Enum):
+class EnergyComponent(Vocabulary):
     """Where energy goes: the one vocabulary every device's `Cost.energy_j` and every report use.
 
-    A str-valued enum, so a member equals (and hashes as) its value: `breakdown["off_chip"]`
-    finds `EnergyComponent.OFF_CHIP`. Members are listed in report column order.
+    A str-valued enum (`sim.vocabulary.Vocabulary`), so a member equals (and hashes as) its
+    value: `breakdown["off_chip"]` finds `EnergyComponent.OFF_CHIP`. Members are listed in
+    report column order.
     """
 
     MAC = "mac"
@@ -162,13 +164,6 @@ class EnergyComponent(str, enum.Enum):
     """A host or processing system kept on beside the accelerator (e.g. an FPGA's Arm PS)."""
     BOARD = "board"
     """Measured power of a whole chip or board that the model does not split by component."""
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        # f"{component}" is its value on every Python version (3.11 would give the member name).
-        return format(self.value, spec)
 
 
 def parse_component(key: str | EnergyComponent, where: str) -> EnergyComponent:
