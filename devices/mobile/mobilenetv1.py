@@ -11,8 +11,7 @@ million parameters at width 1.0 and 224 x 224 (tests/devices/mobile check both).
 
 from __future__ import annotations
 
-from workloads import Network, NetworkBuilder
-from workloads.zoo._common import check_int, conv_bn_act, pooled_classifier
+from workloads import Activation, Network, NetworkBuilder, NormKind, PoolMode, SpecError
 
 # Paper Table 1: (pointwise output channels, depthwise stride) of the 13 separable blocks.
 _BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
@@ -24,20 +23,37 @@ PUBLISHED_MPARAMS = 4.2
 """Parameters of MobileNet 1.0, millions (arXiv 1704.04861, Table 8)."""
 
 
+def _check_int(field: str, value: object, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise SpecError(f"mobilenet_v1: {field!r} must be an int >= {minimum} (got {value!r})")
+
+
+def _conv_bn_relu6(b: NetworkBuilder, x: str, name: str, channels: int, kernel: int, *,
+                   stride: int = 1, groups: int = 1) -> str:
+    """Conv (no bias, 'same' padding), batch norm, ReLU6: one layer of the paper's Table 1."""
+    x = b.conv2d(x, channels, kernel, stride=stride, padding=(kernel - 1) // 2, groups=groups,
+                 name=f"{name}.conv")
+    x = b.norm(x, NormKind.BATCH, name=f"{name}.bn")
+    return b.act(x, Activation.RELU6, name=f"{name}.relu6")
+
+
 def mobilenet_v1(*, batch: int = 1, resolution: int = 224, num_classes: int = 1000) -> Network:
     """MobileNet v1 at width 1.0: input "image" (batch, 3, resolution, resolution), output
     (batch, num_classes). Raises SpecError for a batch or class count below 1 or a resolution
     below 32 (the network's total stride)."""
-    check_int("mobilenet_v1", "batch", batch, 1)
-    check_int("mobilenet_v1", "num_classes", num_classes, 1)
-    check_int("mobilenet_v1", "resolution", resolution, 32)
+    _check_int("batch", batch, 1)
+    _check_int("num_classes", num_classes, 1)
+    _check_int("resolution", resolution, 32)
     b = NetworkBuilder("mobilenet_v1", description=f"MobileNet v1 1.0, {resolution}x{resolution}, "
                        f"batch {batch}, {num_classes} classes")
     x = b.input("image", (batch, 3, resolution, resolution))
-    x = conv_bn_act(b, x, "conv0", 32, 3, stride=2)
+    x = _conv_bn_relu6(b, x, "conv0", 32, 3, stride=2)
     for i, (channels, stride) in enumerate(_BLOCKS, start=1):
         depth = b.shape(x)[1]
-        x = conv_bn_act(b, x, f"block{i}.depthwise", depth, 3, stride=stride, groups=depth)
-        x = conv_bn_act(b, x, f"block{i}.pointwise", channels, 1)
-    pooled_classifier(b, x, num_classes, linear_name="logits")
+        x = _conv_bn_relu6(b, x, f"block{i}.depthwise", depth, 3, stride=stride, groups=depth)
+        x = _conv_bn_relu6(b, x, f"block{i}.pointwise", channels, 1)
+    n, c = b.shape(x)[:2]
+    x = b.global_pool(x, PoolMode.AVG, name="avgpool")
+    x = b.reshape(x, (n, c), copy=False, name="flatten")
+    b.linear(x, num_classes, name="logits")
     return b.build()
