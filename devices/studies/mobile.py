@@ -402,6 +402,14 @@ phones (Microsoft Research) gives ratios only (ViTs 1.58x-41x slower than CNNs; 
 faster with heads and FFN rows removed); no transformer latency on a Jetson Nano or AGX Xavier
 was found. NPAS (arXiv 2012.00596) times searched CNNs (above).
 
+Searched for the Adreno CNN scale and not usable here: PatDNN (arXiv 2001.00138, Galaxy S10
+GPU) in what is stored gives only its abstract's speed-ups (up to 44.5x over TFLite, 11.4x over
+TVM, 7.1x over MNN), no per-network dense latency; Febvay and Bounekkar's TFLite / MNN / ncnn
+comparison on the Snapdragon 865 and 865+ (CSIT 2022) only its abstract; nn-Meter's
+`adreno640gpu_tflite21` files are a predictor's outputs, not measurements; AI-Benchmark reports
+scores. TFLite's Pixel 4 GPU rows for SqueezeNet, Inception v4 and Inception-ResNet-v2 are
+listed above, not simulated (no zoo network).
+
 Limitations: phone toolchains drift by 6-31 % between versions (shared/references.md), so about
 +-25 % is the accuracy to expect on held-out cases where the calibration is like for like; every
 transformer point here is derived from an abstract's ratio or is a bound; elementwise tensors
