@@ -14,7 +14,6 @@ import re
 
 from devices.studies import mobile as studies
 from devices.studies import yolobile_coexec
-from devices.mobile.device import FAMILY
 from sim import Stream, simulate
 from sim.fidelity import FidelityRow, Role
 
@@ -45,7 +44,7 @@ def rows(*, fast: bool = False) -> list[FidelityRow]:
     for ref in studies._references():  # the study's own list: one source of truth
         if ref.build is None:
             continue
-        report = simulate(Stream(network=ref.build(), target=ref.target), FAMILY.device(ref.preset))
+        report = simulate(Stream(network=ref.build(), target=ref.target), ref.board())
         simulated_ms = report.latency_s * 1e3
         study_band = getattr(ref, "band_pct", None)  # references that state their own band
         note = ref.note or ("solved on this figure" if ref.calibration else "")

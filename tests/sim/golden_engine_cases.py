@@ -9,7 +9,9 @@ at e4f1a6a, whose timelines still equalled these; the new engine's totals equal 
 `mobile_two_streams_behind` was re-recorded whole from main's engine at 65808af, when main's
 re-fitted mobile costs (dd36da8: GEMM scales re-solved) moved its times; on the other cases that
 engine still gives the 31f397b timelines, and on every case but the tie artifact the new engine
-equals it exactly.
+equals it exactly. Its board is the S20 with the GPU efficiencies it had then
+(`RECORDED_S20_GPU_EFFICIENCY`), so a later re-calibration of the preset (the Adreno CNN scale)
+does not move an engine test.
 """
 
 from __future__ import annotations
@@ -17,13 +19,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from devices.mobile.device import MobileBoard
+from devices.mobile.spec import KernelEfficiency
 from devices.roofline import RooflineDevice
 from sim import Cost, EngineSpec, Phase, Stream, simulate
+from sim.spec import override
 from tests.helpers import FixedCostDevice, chain, installed_device, unit_spec
 from workloads.zoo import mobilenetv2, resnet18
 
 DATA = Path(__file__).parent / "data" / "engine_golden.json"
 US = 1e-6
+
+
+RECORDED_S20_GPU_EFFICIENCY = KernelEfficiency(
+    conv3x3=0.4, conv1x1=0.44, depthwise=0.128, gemm=0.0539, gemv=0.36, attention=0.0359,
+    elementwise=0.32, softmax_norm=0.16)
+"""snapdragon865's GPU efficiencies when `mobile_two_streams_behind` was recorded (65808af)."""
+
+
+def _s20_as_recorded() -> MobileBoard:
+    board = installed_device("snapdragon865")
+    index = board.targets.index("gpu")
+    return MobileBoard(override(board.spec, {f"units.{index}.efficiency": RECORDED_S20_GPU_EFFICIENCY},
+                                where="golden engine case"))
 
 
 def _fixed_capacity_two():
@@ -51,7 +69,7 @@ def cases():
         "mobile_two_streams_behind": (
             [Stream(network=mnv2, period_s=1e-3, n_frames=4, deadline_s=2e-3),
              Stream(network=r18, period_s=2e-3, n_frames=3, priority=1, jitter_s=5e-4)],
-            installed_device("snapdragon865"), 3),
+            _s20_as_recorded(), 3),
         "roofline_separate_dma_three_priorities": (
             [Stream(network=chain(8, name="p0"), period_s=50 * US, n_frames=5, priority=0),
              Stream(network=chain(5, name="p1"), period_s=40 * US, n_frames=6, priority=1,

@@ -32,12 +32,27 @@ KNOWN_OPEN_GAPS = {
         "proxyless-w0.3")),
     # PointAcc's energy saving: the model's power ratio is ~5x the abstract's (full run only).
     "pointcloud/pointacc-geomean-energy-saving",
-    # YOLObile on the S20: the GPU model is ~7x faster than published, so no branch gains on the
-    # CPU (devices/studies/yolobile_coexec.py; its what-if GPU clock gives the speed-up).
+    # YOLObile on the S20: with the Adreno CNN scale the GPU model is 1.9x faster than published
+    # (it was 7.1x with the Nano's), so fewer branches gain on the CPU (1.06x against 1.124x);
+    # the block-pruned kernels and the 3x3 convolutions are not constrained by the calibration
+    # network (devices/studies/yolobile_coexec.py; its what-if GPU clock gives the speed-up).
     "mobile/yolobile-s20-gpu-fps",
     "mobile/yolobile-s20-gpu-cpu-fps",
     "mobile/yolobile-s20-coexec-speedup",
     "mobile/yolov4-s20-gpu-fps-derived",
+    # SPViT's 26 ms is a token-pruned DeiT-T, a bound the dense network must not beat: 29 % above
+    # it with the Adreno CNN scale (23 % before), inside the study's 0..+100 % bound, outside the
+    # table's 25 % cap.
+    "mobile/spvit-deit-tiny-fp16-snapdragon865-gpu",
+    # ncnn's Vulkan benchmark on Adreno 640/660/540 (held out, another framework than the
+    # calibration's TFLite): 3x3-heavy VGG-16/ResNets too slow (ncnn's Winograd 3x3), depthwise
+    # MobileNets too fast, the Adreno 660 preset's assumed 512 ALUs at 840 MHz too fast on every
+    # network (results/mobile_validation). With the Nano-derived scale all were 1.4-9x too fast.
+    *(f"mobile/ncnn-benchmark-readme-md-{net}-224-{preset}-gpu" for preset, nets in (
+        ("snapdragon855", ("mobilenet-v1", "mobilenetv2", "vgg-16")),
+        ("snapdragon888", ("mobilenet-v1", "mobilenetv2", "resnet-18", "resnet-50", "vgg-16",
+                           "efficientnet-b0")),
+        ("snapdragon835", ("mobilenetv2", "resnet-18", "resnet-50"))) for net in nets),
 }
 """Every gap the table may report as open. A new one must be added here, with its reason."""
 
