@@ -69,7 +69,8 @@ class ReferenceKernels(Spec):
     `Offset()` (tensorflow/lite/kernels/internal/runtime_shape.h) calls `abort()` on failure,
     so the compiler cannot hoist the index arithmetic or the checks out of the innermost loop
     and each MAC pays two full 4-D `Offset()` computations with their eight range checks. The
-    preset says which build it counts and where each number comes from.
+    preset says which build it counts; devices/mcu/reference_loops/ holds the reduced source
+    the counts were read from and how.
     """
 
     conv_instructions_per_mac: InstructionCount
