@@ -16,7 +16,8 @@ class's cycles per MAC, the int8 -> int16 columns a conv or pointwise kernel exp
 (`column_elements`), the depthwise kernel's copy of its input into a padded channel buffer,
 and one requantisation per output, all times the spec's measured / counted scale; the spec's
 `library` picks TinyEngine's kernels, CMSIS-NN's (one more scale) or TF-Lite Micro's
-reference loops (a per-MAC count, no SIMD, no im2col).
+reference loops (`reference_instructions`: the instructions their compiled loops execute per
+MAC, per filter tap and per output, times one cycles-per-instruction; no SIMD, no im2col).
 """
 
 from __future__ import annotations
@@ -210,6 +211,53 @@ def column_elements(op: Op) -> int:
     return gemm.m * gemm.k
 
 
+def taps_inside(op: Op) -> int:
+    """Filter taps that fall inside the input image, summed over the output pixels of conv
+    `op`: the taps TF-Lite Micro's reference loops run (`is_point_inside_image`); the others
+    are padding they skip. Separable: (taps inside along H) x (taps inside along W)."""
+    a = op.attrs
+    _, _, height, width = op.input_shapes[0]
+    _, _, out_h, out_w = op.output_shape
+
+    def inside(n_in: int, n_out: int, k: int, stride: int, pad: int, dilation: int) -> int:
+        return sum(1 for o in range(n_out) for f in range(k)
+                   if 0 <= o * stride - pad + f * dilation < n_in)
+
+    return (inside(height, out_h, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0])
+            * inside(width, out_w, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1]))
+
+
+def reference_instructions(op: Op, spec: McuSpec) -> float:
+    """Instructions TF-Lite Micro's int8 reference kernel executes for MAC op `op` (conv,
+    depthwise or linear/matmul), from the counts of `spec.kernels.reference`.
+
+    ConvPerChannel (groups = 1, or grouped but not depthwise): per MAC actually run (taps
+    inside the image x Cin/groups x Cout), per output element and tap inside or outside the
+    image, per output element. DepthwiseConvPerChannel: per MAC run (taps inside x Cout), per
+    skipped tap, per output element and filter row, per output element. FullyConnected: per
+    MAC and per output element. Padded taps are skipped, so they cost no MAC.
+    """
+    r = spec.kernels.reference
+    n_out = math.prod(op.output_shape)
+    if op.kind is not OpKind.CONV2D:
+        return op.macs * r.fully_connected_instructions_per_mac \
+            + n_out * r.fully_connected_instructions_per_output
+    _, cout, out_h, out_w = op.output_shape
+    kh, kw = op.attrs.kernel
+    inside = taps_inside(op)
+    skipped = out_h * out_w * kh * kw - inside
+    if is_depthwise(op):
+        return (inside * cout * r.depthwise_instructions_per_mac
+                + skipped * cout * r.instructions_per_skipped_tap
+                + n_out * kh * r.depthwise_instructions_per_filter_row
+                + n_out * r.instructions_per_output)
+    cin_per_group = op.input_shapes[0][1] // op.attrs.groups
+    return (inside * cin_per_group * cout * r.conv_instructions_per_mac
+            + inside * cout * r.conv_instructions_per_tap
+            + skipped * cout * r.instructions_per_skipped_tap
+            + n_out * r.instructions_per_output)
+
+
 def mac_kernel_cycles(op: Op, spec: McuSpec, kind: KernelKind) -> float:
     """Cycles of one MAC kernel (conv, pointwise, depthwise, fully connected) under
     `spec.library`, before flash stalls and the call overhead.
@@ -217,13 +265,13 @@ def mac_kernel_cycles(op: Op, spec: McuSpec, kind: KernelKind) -> float:
     TinyEngine: counted cycles per MAC of its class + column expansion (`column_elements`)
     + the depthwise kernel's copy of each input element into its padded channel buffer
     + requantisation per output, times `calibration_scale`. CMSIS-NN: the same count times
-    `cmsis_nn_scale`. TF-Lite Micro reference kernels: `reference_cycles_per_mac` per MAC (no
-    im2col, no SIMD) + the same requantisation, times `calibration_scale`.
+    `cmsis_nn_scale`. TF-Lite Micro reference kernels: `reference_instructions` times the
+    spec's `kernels.reference.cycles_per_instruction` (no im2col, no SIMD, no other scale).
     """
+    if spec.library is KernelLibrary.TFLITE_MICRO:
+        return reference_instructions(op, spec) * spec.kernels.reference.cycles_per_instruction
     k = spec.kernels
     requant = math.prod(op.output_shape) * k.requant_cycles_per_output
-    if spec.library is KernelLibrary.TFLITE_MICRO:
-        return (op.macs * k.reference_cycles_per_mac + requant) * k.calibration_scale
     per_mac = {
         KernelKind.POINTWISE: k.pointwise_cycles_per_mac,
         KernelKind.CONV: k.conv_cycles_per_mac,
@@ -258,13 +306,16 @@ def _member_compute_cycles(op: Op, spec: McuSpec, member: bool) -> float:
 def _weight_passes(op: Op, spec: McuSpec, n_bytes: int) -> int:
     """How many times a layer's weights stream from flash: once if they fit the data cache
     (or for depthwise, which walks channel by channel), else once per `weight_passes_pixels`
-    output pixels (CMSIS-NN's GEMM re-reads the weight rows for each pair of columns)."""
+    output pixels (CMSIS-NN's GEMM re-reads the weight rows for each pair of columns), or
+    once per output pixel under TF-Lite Micro's reference conv (its loop nest walks every
+    output channel's filter for each output pixel)."""
     fits_cache = spec.dcache_bytes is not None and n_bytes <= spec.dcache_bytes
     if fits_cache or op.kind not in (OpKind.CONV2D, OpKind.LINEAR):
         return 1
     if op.kind is OpKind.CONV2D and op.attrs.groups > 1:
         return 1
-    return max(1, math.ceil(gemm_of(op).m / spec.weight_passes_pixels))
+    pixels = 1 if spec.library is KernelLibrary.TFLITE_MICRO else spec.weight_passes_pixels
+    return max(1, math.ceil(gemm_of(op).m / pixels))
 
 
 def op_cycles(op: Op, spec: McuSpec) -> OpCycles:

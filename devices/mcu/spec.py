@@ -55,6 +55,53 @@ class KernelLibrary(enum.Enum):
     """TF-Lite Micro with its portable reference kernels: plain C loops, no SIMD."""
 
 
+InstructionCount = Annotated[float, Field(ge=0, le=MAX_CYCLES_PER_UNIT)]
+"""Instructions executed per unit of work, in [0, 1e4]."""
+
+
+class ReferenceKernels(Spec):
+    """TF-Lite Micro's int8 reference kernels (ConvPerChannel, DepthwiseConvPerChannel,
+    FullyConnected in tensorflow/lite/kernels/internal/reference/integer_ops/) as the
+    instructions their compiled loops execute, counted on the hot path of each loop of the
+    compiled source, and one cycles-per-instruction figure for the core.
+
+    The counts depend on the build: with `NDEBUG` undefined, every `TFLITE_DCHECK` in
+    `Offset()` (tensorflow/lite/kernels/internal/runtime_shape.h) calls `abort()` on failure,
+    so the compiler cannot hoist the index arithmetic or the checks out of the innermost loop
+    and each MAC pays two full 4-D `Offset()` computations with their eight range checks. The
+    preset says which build it counts; devices/mcu/reference_loops/ holds the reduced source
+    the counts were read from and how.
+    """
+
+    conv_instructions_per_mac: InstructionCount
+    """ConvPerChannel's in-channel loop, per MAC: two `Offset()` (dims reloads, range checks,
+    three multiply-adds each), two LDRSB, the input-offset add, the MLA, loop control."""
+    depthwise_instructions_per_mac: InstructionCount
+    """DepthwiseConvPerChannel's filter-x loop, per MAC: the `is_point_inside_image` check,
+    two `Offset()`, two LDRSB, the offset add, the MLA, loop control."""
+    fully_connected_instructions_per_mac: InstructionCount
+    """FullyConnected's depth loop, per MAC: flat indices (no `Offset()`): two post-indexed
+    LDRSB, the offset add, the MLA, compare and branch."""
+    conv_instructions_per_tap: InstructionCount
+    """ConvPerChannel, per output element and filter tap inside the image: the bounds check
+    and the set-up of the in-channel loop."""
+    instructions_per_skipped_tap: InstructionCount
+    """Conv and depthwise, per output element and filter tap outside the image (padding):
+    the failed bounds check and the loop step."""
+    depthwise_instructions_per_filter_row: InstructionCount
+    """DepthwiseConvPerChannel, per output element and filter row: the filter-x loop's set-up
+    and exit."""
+    instructions_per_output: InstructionCount
+    """Conv and depthwise, per output element: the bias add, MultiplyByQuantizedMultiplier
+    (SMULL, rounding nudge, saturating doubling high half, rounding shift), the output
+    offset, the clamp, the output `Offset()` with its checks and the byte store."""
+    fully_connected_instructions_per_output: InstructionCount
+    """FullyConnected, per output element: the same requantisation and clamp, a flat store."""
+    cycles_per_instruction: Annotated[float, Field(gt=0, le=100.0)]
+    """Core cycles per executed instruction on these loops (issue rate, load-use stalls and
+    taken branches): the one constant the source leaves open."""
+
+
 class KernelCycles(Spec):
     """Core cycles per unit of work of the int8 kernels, counted from the Cortex-M structure.
 
@@ -89,10 +136,10 @@ class KernelCycles(Spec):
     loop control the count leaves out): the one number calibrated on a measured latency."""
     cmsis_nn_scale: Annotated[float, Field(gt=0, le=100.0)]
     """CMSIS-NN (under TF-Lite Micro's interpreter) MAC-kernel cycles per TinyEngine cycle."""
-    reference_cycles_per_mac: CyclesPerUnit
-    """TF-Lite Micro reference kernels: counted cycles per MAC of the portable C loop (two 4-D
-    `Offset()` index computations, two sign-extending byte loads, the input-offset add, one
-    MLA, loop control), before `calibration_scale`; no im2col, the same requantisation."""
+    reference: ReferenceKernels
+    """TF-Lite Micro's portable reference kernels: instructions per unit of work and the
+    core's cycles per instruction on them (replaces the MAC-kernel table under
+    `library: tflite-micro`)."""
     pool_cycles_per_element: CyclesPerUnit
     """Pooling, per window element read."""
     elementwise_cycles_per_element: CyclesPerUnit
@@ -167,4 +214,4 @@ PRESET_NAMES = ("stm32f746", "stm32h743", "stm32f412", "nrf52840")
 """The bundled presets, by registry name (file ``presets/{name}.yaml``)."""
 
 
-__all__ = ["KB", "KernelCycles", "KernelLibrary", "McuSpec", "PRESET_NAMES"]
+__all__ = ["KB", "KernelCycles", "KernelLibrary", "McuSpec", "PRESET_NAMES", "ReferenceKernels"]

@@ -75,28 +75,16 @@ def rows(*, fast: bool = False) -> list[FidelityRow]:
 
 
 def _latency_rows() -> list[FidelityRow]:
-    """TinyEngine README's STM32H743 latency table, per kernel library (devices/studies/mcu_latency.py).
-
-    The study holds TF-Lite Micro rows to a 65 % band that "records a known gap" (its reference
-    kernels are priced by an instruction count alone, about 2.5x short); here they are open
-    gaps against the 25 % of the other libraries instead, so the band is not widened."""
+    """TinyEngine README's STM32H743 latency table, per kernel library (devices/studies/mcu_latency.py),
+    each row held to the study's band (1 % calibration, 25 % held out, every library)."""
     out = []
     for r in latency.rows():
         calibration = r.role == "calibration"
-        band = 100 * (latency.CALIBRATION_BAND if calibration
-                      else latency.HELD_OUT_BAND[latency.TE])
-        tflm = r.library == latency.TFLM.value
-        open_gap = tflm and abs(r.error_ratio) > band / 100
+        band = 100 * r.band_ratio
         out.append(FidelityRow(
             family="mcu", case=f"h743-{r.model}-{r.library}-ms", source=r.source,
             quantity=f"{r.model} int8 latency on {latency.DEVICE} under {r.library}, fused graph",
             unit="ms", published_value=r.published_ms, simulated_value=r.simulated_ms,
             band_pct=(-band, band), role=Role.CALIBRATION if calibration else Role.HELD_OUT,
-            open_gap=open_gap,
-            note=TFLM_GAP if open_gap else ("sets a kernel-cycle scale of the stm32h743 preset"
-                                            if calibration else "")))
+            note="sets a kernel-cycle constant of the stm32h743 preset" if calibration else ""))
     return out
-
-
-TFLM_GAP = ("open: TF-Lite Micro's reference kernels are priced by an instruction count alone "
-            "(no measurement of them is used) and run about 2.5x short on every network")

@@ -25,11 +25,6 @@ KNOWN_OPEN_GAPS = {
     "fpga/autovitacc-mixed-over-fp32-lean",
     # One network, two boards' runtimes (215 kB on the H743, 242 kB on the F746).
     "mcu/f746-mcunet-in2-sram-kb",
-    # TF-Lite Micro's reference kernels priced by instruction count alone (devices/studies/mcu_latency.py
-    # holds them to 65 %; the table does not widen bands).
-    *(f"mcu/h743-{net}-tflite-micro-ms" for net in (
-        "mcunet-vww1", "mcunet-vww2", "mcunet-in0", "mcunet-in1", "mcunet-in2", "mcunet-in3",
-        "proxyless-w0.3")),
     # PointAcc's energy saving: the model's power ratio is ~5x the abstract's (full run only).
     "pointcloud/pointacc-geomean-energy-saving",
     # YOLObile on the S20: with the Adreno CNN scale the GPU model is 1.9x faster than published
