@@ -180,6 +180,18 @@ def lru_hits(blocks: np.ndarray, n_sets: int, ways: int) -> np.ndarray:
     return (d >= 0) & (d < ways)
 
 
+def _window_max(values: np.ndarray, width: int) -> np.ndarray:
+    """out[t] = max(values[t : t + width]) for t in 0 .. len(values) - width, by doubling:
+    ceil(log2(width)) vectorised passes (a sparse table's two overlapping halves at the end)."""
+    out, span = values, 1
+    while 2 * span <= width:
+        out = np.maximum(out[:-span], out[span:])
+        span *= 2
+    if span < width:
+        out = np.maximum(out[:len(out) - (width - span)], out[width - span:])
+    return out
+
+
 def lru_miss_counts(blocks: np.ndarray, n_sets: int, ways: int) -> tuple[int, int]:
     """(misses, cold misses) of a block stream through an n_sets x ways LRU cache.
 
@@ -225,26 +237,31 @@ def lru_miss_counts(blocks: np.ndarray, n_sets: int, ways: int) -> tuple[int, in
     if len(pairs):
         prev_rank = np.full(n, -1, dtype=index)  # by rank: rank of the block's previous use
         prev_rank[ranks[1:][same]] = ranks[:-1][same]
-        start = ranks[pairs].astype(np.int64)
-        end = ranks[pairs + 1].astype(np.int64)
-        # The first `ways` positions of every window at once (each window holds at least that
-        # many): most windows of a gather stream are all first touches there, i.e. misses.
-        first = start[:, None] + np.arange(1, ways + 1)
-        distinct = np.count_nonzero(prev_rank[first] < start[:, None], axis=1)
-        evicted = distinct >= ways
-        misses = int(np.count_nonzero(evicted))
-        active = np.flatnonzero(~evicted)
-        step = ways + 1
-        while len(active):  # the rest, one position per step
-            s = start[active]
-            j = s + step
-            inside = j < end[active]
-            seen = distinct[active] + (inside & (prev_rank[np.minimum(j, n - 1)] < s))
-            distinct[active] = seen
-            evicted = inside & (seen >= ways)
-            misses += int(np.count_nonzero(evicted))
-            active = active[inside & ~evicted]
+        start = ranks[pairs]
+        end = ranks[pairs + 1]
+        # A window whose first `ways` positions (each window holds at least that many) are all
+        # first touches, i.e. whose previous uses all lie before the window, is a miss. One
+        # sliding maximum of prev_rank over `ways` positions decides that for every window with
+        # one look-up each (most windows of an offset-major stream are such misses).
+        fresh = _window_max(prev_rank, ways)[start + 1] < start
+        misses = int(np.count_nonzero(fresh))
+        keep = ~fresh
+        s, length = start[keep], end[keep] - start[keep] - 1  # window start, accesses inside
+        # The others: count first touches among their first `ways` positions (none can reach
+        # `ways`: those windows were the fresh ones), then one more position per step, keeping
+        # only windows still open and below `ways`. At j == end, prev_rank[j] == start (the
+        # block's own previous use), which counts nothing, so no window reads past its end.
+        distinct = np.zeros(len(s), dtype=index)
+        for step in range(1, ways + 1):
+            distinct += prev_rank[s + step] < s
+        step = ways
+        while len(s):  # the rest, one position per step
             step += 1
+            distinct += prev_rank[s + step] < s
+            evicted = distinct >= ways
+            misses += int(np.count_nonzero(evicted))
+            open_ = ~evicted & (length > step)
+            s, length, distinct = s[open_], length[open_], distinct[open_]
     return cold + misses, cold
 
 

@@ -173,6 +173,13 @@ def _plan_sparse_conv(op: Op, kmap, spec: PointAccSpec, traffic) -> SparseConvPl
     per_offset = np.bincount(kmap.offset, minlength=kv)
     psums = kmap.n_out * cout * m.accumulator_bits / 8
     spill = 0.0 if psums <= m.output_buffer_bytes else 2 * psums * max(0, int((per_offset > 0).sum()) - 1)
+    # The offset-major gather replays the same pairs in another order, so it misses at least the
+    # tiled order's cold misses (the same blocks, first touched once each). When even that floor
+    # loses, the order is decided without replaying its stream (the longest, and all misses, on
+    # MinkUNet's convs), and nothing changes: the floor, summed as `dram_bytes` sums, is <= it.
+    floor = tiled.gather.n_cold_misses * tiled.gather.block_bytes + weights + spill
+    if floor >= tiled.dram_bytes:
+        return tiled
     major = SparseConvPlan(
         loop_order="offset_major",
         matrix_cycles=fold_cycles_many(per_offset, cin, cout, m),
