@@ -124,13 +124,22 @@ def plan_workload(workload: PointCloudWorkload | PointCloudNetwork, spec: PointA
     the device looks up.
     """
     net = workload if isinstance(workload, PointCloudNetwork) else workload.network
-    memo: dict = {}
+    # The network's memo (`PointCloudNetwork.derived`) keeps each replay and schedule under
+    # everything it depends on, so a later plan on another spec (a sweep's next point) reuses
+    # those its changes do not touch. Arrays are keyed by id: the network holds them.
+    memo = net.derived
     cache = spec.memory.cache
 
     def traffic(key, rows: np.ndarray, row_bytes: int) -> StreamTraffic:
-        k = (key, row_bytes)
+        k = ("pointacc.replay", key, row_bytes, cache)
         if k not in memo:
             memo[k] = simulate_rows(rows, row_bytes, cache)
+        return memo[k]
+
+    def sparse_conv(conv: Op, kmap: KernelMap) -> SparseConvPlan:
+        k = ("pointacc.sparse_conv", conv, id(kmap), spec.matrix, cache, spec.data_bits)
+        if k not in memo:
+            memo[k] = _plan_sparse_conv(conv, kmap, spec, traffic)
         return memo[k]
 
     streams = {}
@@ -142,7 +151,7 @@ def plan_workload(workload: PointCloudWorkload | PointCloudNetwork, spec: PointA
             streams[op.name] = traffic(("stream", id(rows)), rows, row_bytes_of(width, op, spec))
         elif op.anchor.kind is OpKind.SPARSE_CONV3D and op.anchor.name in net.kernel_maps:
             conv = op.anchor
-            convs[conv.name] = _plan_sparse_conv(conv, net.kernel_maps[conv.name], spec, traffic)
+            convs[conv.name] = sparse_conv(conv, net.kernel_maps[conv.name])
     return WorkloadPlan(
         on_chip=plan_fusion(net, spec.matrix.weight_buffer_bytes, lambda op: datapath_bits(op, spec)),
         streams=streams,

@@ -128,3 +128,39 @@ def test_sparse_conv_plans_equal_replaying_both_loop_orders(preset, overrides):
     n_major = sum(c.loop_order == "offset_major" for c in plan.sparse_convs.values())
     assert n_major == {(): 0, ("matrix.output_buffer_bytes", "matrix.weight_buffer_bytes"): 4,
                        ("matrix.output_buffer_bytes",): 26}[tuple(overrides)]
+
+
+def _small_minkunet():
+    return wls.minkunet(ps.indoor_room(np.random.default_rng(3), 4_000), scene="indoor").network
+
+
+def test_a_second_plan_of_one_network_reuses_the_replays_its_spec_change_does_not_touch(monkeypatch):
+    from accelerators.pointcloud import plan as plan_module
+
+    registry = Registry.from_entry_points()
+    net = _small_minkunet()
+    plan_workload(net, registry.device("pointacc").spec)
+    faster = registry.device("pointacc", overrides={"memory.dram_bytes_per_s": 128e9,
+                                                    "freq_hz": 5e8}).spec
+    other_cache = registry.device("pointacc", overrides={"memory.cache.ways": 16}).spec
+    fresh = {"faster": plan_workload(_small_minkunet(), faster),
+             "other_cache": plan_workload(_small_minkunet(), other_cache)}
+
+    def no_replay(*args):
+        raise AssertionError("replayed a stream the memo holds")
+
+    monkeypatch.setattr(plan_module, "simulate_rows", no_replay)
+    assert plan_workload(net, faster) == fresh["faster"]
+    monkeypatch.undo()
+    assert plan_workload(net, other_cache) == fresh["other_cache"]  # another cache: replayed
+
+
+def test_the_memo_is_per_network_and_not_pickled():
+    import pickle
+
+    net = _small_minkunet()
+    plan_workload(net, Registry.from_entry_points().device("pointacc").spec)
+    assert net.derived
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy == net and copy.derived == {}
+    assert net.quantized("fixed", weight_bits=8).derived == {}
