@@ -221,8 +221,10 @@ def lru_miss_counts(blocks: np.ndarray, n_sets: int, ways: int) -> tuple[int, in
     small = int(blocks.max()) < 2**31 and n < 2**31
     b = blocks.astype(np.int32) if small else blocks
     key = b & (n_sets - 1) if _is_pow2(n_sets) else b % n_sets
-    if n_sets <= 1 << 16:
-        key = key.astype(np.uint16)  # numpy sorts 16-bit keys stably by radix
+    if n_sets <= 1 << 8:
+        key = key.astype(np.uint8)  # numpy sorts 8- and 16-bit keys stably by radix, a pass a byte
+    elif n_sets <= 1 << 16:
+        key = key.astype(np.uint16)
     index = np.int32 if small else np.int64  # half the memory traffic when it fits
     rank = np.empty(n, dtype=index)  # position in the set-major, time-ordered sequence
     rank[np.argsort(key, kind="stable")] = np.arange(n, dtype=index)
