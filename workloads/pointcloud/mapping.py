@@ -233,12 +233,47 @@ class KernelMap:
         return tuple(int(c) for c in np.bincount(self.offset, minlength=self.kernel_volume))
 
 
+_DENSE_MAX_CELLS = 1 << 24
+"""Largest grid a kernel map indexes densely (64 MiB of int32 input indices)."""
+_DENSE_CELLS_PER_LOOKUP = 64
+"""A dense grid is used when it has at most this many cells per look-up (n_out x offsets):
+filling a cell costs a fraction of a nanosecond, a binary search tens."""
+
+
+def _dense_table(cin: np.ndarray, cout: np.ndarray, offs: np.ndarray, origin: np.ndarray,
+                 reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(table, out_cells, shifts) for looking kernel-map inputs up in a dense grid, or None.
+
+    Coordinates are taken relative to `origin` in units of their greatest common divisor with
+    the offsets (a U-Net's coarse levels sit on multiples of their tensor stride); `table` holds
+    each input's index at its cell (-1 elsewhere), `out_cells` the outputs' cells and `shifts`
+    each offset's cell shift (cells are mixed-radix, so the cell of c + off is cell(c) +
+    cell(off)). None when the grid is too large or too sparse for its look-ups, or when two
+    inputs share a cell (the sorted search then keeps the first, as it always has).
+    """
+    rel_in, rel_out = cin - origin, cout - origin
+    unit = int(np.gcd.reduce(np.concatenate([rel_in.ravel(), rel_out.ravel(), offs.ravel()])))
+    unit = max(unit, 1)
+    extent = (np.maximum(rel_in.max(axis=0), rel_out.max(axis=0)) + reach) // unit + 1
+    cells = int(np.prod(extent))
+    if cells > min(_DENSE_MAX_CELLS, _DENSE_CELLS_PER_LOOKUP * len(cout) * len(offs)):
+        return None
+    weight = np.array([extent[1] * extent[2], extent[2], 1], dtype=np.int64)
+    in_cells = (rel_in // unit) @ weight
+    table = np.full(cells, -1, dtype=np.int32)
+    table[in_cells] = np.arange(len(cin), dtype=np.int32)
+    if not np.array_equal(table[in_cells], np.arange(len(cin), dtype=np.int32)):
+        return None  # repeated input coordinates
+    return table, (rel_out // unit) @ weight, (offs // unit) @ weight
+
+
 def kernel_map(in_coords: np.ndarray, out_coords: np.ndarray, offsets: np.ndarray) -> KernelMap:
     """Pairs (i, o, k) with in_coords[i] == out_coords[o] + offsets[k], by sorted-key look-up.
 
-    The input keys are sorted once; each offset shifts every output coordinate and finds its
-    input with `searchsorted`, so the work is one sort plus kernel_volume vectorised searches
-    (the hash-table look-ups a GPU library does, or the merges PointAcc's mapping unit does).
+    Each offset shifts every output coordinate and looks its input up, vectorised over the
+    outputs (the hash-table look-ups a GPU library does, or the merges PointAcc's mapping unit
+    does): in a dense grid of input indices where it is small enough (`_dense_table`), else by
+    `searchsorted` in the sorted input keys. Both find the same pairs.
     """
     cin = np.asarray(in_coords, dtype=np.int64)
     cout = np.asarray(out_coords, dtype=np.int64)
@@ -249,18 +284,36 @@ def kernel_map(in_coords: np.ndarray, out_coords: np.ndarray, offsets: np.ndarra
     reach = np.abs(offs).max()
     origin = np.minimum(cin.min(axis=0), cout.min(axis=0)) - reach
     in_keys = _pack(cin, origin)
-    order = np.argsort(in_keys, kind="stable")
-    sorted_keys = in_keys[order]
+    # Every shifted output coordinate lies in the packing range when the farthest ones do (the
+    # range check _pack makes on each), and then packing is additive: the key of c + off is
+    # key(c) + key(off), each field in its own bits with no carry. So the outputs are packed
+    # once and each offset adds one integer.
+    _pack(np.vstack([cout.min(axis=0) + offs.min(axis=0), cout.max(axis=0) + offs.max(axis=0)]),
+          origin)
+    dense = _dense_table(cin, cout, offs, origin, reach)
     ins, outs, ks = [], [], []
-    out_range = np.arange(len(cout), dtype=np.int64)
-    for k, off in enumerate(offs):  # one vectorised look-up per kernel offset
-        q = _pack(cout + off, origin)
-        pos = np.searchsorted(sorted_keys, q)
-        pos_c = np.minimum(pos, len(sorted_keys) - 1)
-        hit = sorted_keys[pos_c] == q
-        ins.append(order[pos_c[hit]])
-        outs.append(out_range[hit])
-        ks.append(np.full(int(hit.sum()), k, dtype=np.int64))
+    if dense is not None:  # one gather per offset from a grid of input indices
+        table, out_cells, shifts = dense
+        for k, shift in enumerate(shifts):
+            found = table[out_cells + shift]
+            hit = np.flatnonzero(found >= 0)
+            ins.append(found[hit].astype(np.int64))
+            outs.append(hit)
+            ks.append(np.full(len(hit), k, dtype=np.int64))
+    else:  # one sorted-key search per offset
+        order = np.argsort(in_keys, kind="stable")
+        sorted_keys = in_keys[order]
+        out_keys = _pack(cout, origin)
+        shifts = (offs[:, 0] << (2 * _AXIS_BITS)) + (offs[:, 1] << _AXIS_BITS) + offs[:, 2]
+        last = len(sorted_keys) - 1
+        for k, shift in enumerate(shifts):
+            q = out_keys + shift
+            pos = np.searchsorted(sorted_keys, q)
+            np.minimum(pos, last, out=pos)
+            hit = np.flatnonzero(sorted_keys[pos] == q)
+            ins.append(order[pos[hit]])
+            outs.append(hit)
+            ks.append(np.full(len(hit), k, dtype=np.int64))
     return KernelMap(
         in_idx=_readonly(np.concatenate(ins)),
         out_idx=_readonly(np.concatenate(outs)),

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
@@ -98,9 +99,20 @@ class PointCloudNetwork(Network):
 
     __hash__ = Network.__hash__
 
+    @cached_property
+    def derived(self) -> dict:
+        """A memo of what a device derives from this network's arrays, keyed by that device's
+        own tuples (PointAcc's cache replays and sparse-conv schedules, keyed by op, stream and
+        the spec fields they read), so that planning one network on many device variants, as a
+        sweep does, replays each stream once per distinct cache. Per network object (a
+        transform's copy starts empty); not part of equality, hashing or pickling."""
+        return {}
+
     def __getstate__(self) -> dict:
-        # MappingProxyType does not pickle (sweeps send networks to worker processes).
+        # MappingProxyType does not pickle (sweeps send networks to worker processes); the
+        # memo of derived results stays behind (its keys hold array ids of this process).
         state = dict(self.__dict__)
+        state.pop("derived", None)
         for name in ("index_streams", "kernel_maps", "stats"):
             state[name] = dict(state[name])
         return state

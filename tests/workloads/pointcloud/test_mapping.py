@@ -103,3 +103,56 @@ def test_cube_offsets():
 def test_bad_mapping_input(pts, call, match):
     with pytest.raises(SpecError, match=match):
         call(pts)
+
+
+def test_kernel_map_with_offsets_reaching_past_the_packing_range_is_refused():
+    # Each shifted output is range-checked as the per-offset packing did: the farthest one decides.
+    edge = (1 << 21) - 2
+    coords = np.array([[0, 0, 0], [edge, 0, 0]])
+    assert mp.kernel_map(coords, coords, mp.cube_offsets(1)).n_pairs == 2
+    with pytest.raises(SpecError, match="more than 2\\^21 voxels"):
+        mp.kernel_map(coords, coords, mp.cube_offsets(3))
+
+
+def test_kernel_map_with_distinct_inputs_and_outputs_matches_the_dictionary_reference():
+    rng = np.random.default_rng(4)
+    cin = np.unique(rng.integers(-20, 20, (150, 3)), axis=0)
+    cout = rng.permutation(np.unique(rng.integers(-20, 20, (120, 3)), axis=0))  # unsorted outputs
+    offs = mp.cube_offsets(3, 2)
+    km = mp.kernel_map(cin, cout, offs)
+    got = sorted(zip(km.in_idx.tolist(), km.out_idx.tolist(), km.offset.tolist()))
+    assert got == _kmap_reference(cin, cout, offs)
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_both_kernel_map_look_ups_match_the_dictionary_reference(dense, monkeypatch):
+    if dense:  # the grid however sparse
+        monkeypatch.setattr(mp, "_DENSE_CELLS_PER_LOOKUP", 10**9)
+    else:  # the sorted-key search, as for a grid too large to index densely
+        monkeypatch.setattr(mp, "_DENSE_MAX_CELLS", 0)
+    rng = np.random.default_rng(5)
+    fine = np.unique(rng.integers(-30, 30, (300, 3)), axis=0) * 2  # on a stride-2 lattice
+    coarse = mp.downsample(fine, 4).coords
+    for cin, cout, offs in ((fine, fine, mp.cube_offsets(3, 2)),
+                            (fine, coarse, mp.cube_offsets(2, 2, centred=False)),
+                            (coarse, fine, -mp.cube_offsets(2, 2, centred=False))):
+        reach = np.abs(offs).max()
+        origin = np.minimum(cin.min(axis=0), cout.min(axis=0)) - reach
+        assert (mp._dense_table(cin, cout, offs, origin, reach) is not None) == dense
+        km = mp.kernel_map(cin, cout, offs)
+        got = sorted(zip(km.in_idx.tolist(), km.out_idx.tolist(), km.offset.tolist()))
+        assert got == _kmap_reference(cin, cout, offs)
+        assert km.in_idx.dtype == km.out_idx.dtype == km.offset.dtype == np.int64
+
+
+def test_repeated_input_coordinates_pair_with_the_first_of_them():
+    cin = np.array([[0, 0, 0], [0, 0, 0], [1, 0, 0]])
+    km = mp.kernel_map(cin, np.array([[0, 0, 0]]), np.array([[0, 0, 0], [1, 0, 0]]))
+    assert list(zip(km.in_idx.tolist(), km.out_idx.tolist(), km.offset.tolist())) == [(0, 0, 0), (2, 0, 1)]
+
+
+def test_a_sparse_grid_uses_the_sorted_search():
+    far = np.array([[0, 0, 0], [1000, 1000, 1000]])
+    assert mp._dense_table(far, far, mp.cube_offsets(3), far.min(axis=0) - 1, 1) is None
+    near = np.array([[0, 0, 0], [1, 1, 1]])
+    assert mp._dense_table(near, near, mp.cube_offsets(3), near.min(axis=0) - 1, 1) is not None

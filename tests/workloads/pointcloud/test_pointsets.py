@@ -108,3 +108,66 @@ def test_absurd_sizes_are_spec_errors():
         ps.indoor_room(rng, 100, size_m=(-1, 2, 3))
     with pytest.raises(SpecError, match="max_range_m"):
         ps.lidar_sweep(rng, max_range_m=0)
+
+
+def _ray_boxes_reference(dirs, lo, hi):
+    """Per ray and box, the slab method in plain Python (NaN of 0 x inf skipped, as nanmax does)."""
+    out = []
+    for d in dirs:
+        best = np.inf
+        for bl, bh in zip(lo, hi):
+            near, far = [], []
+            for a in range(3):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t1, t2 = bl[a] * (1.0 / d[a]), bh[a] * (1.0 / d[a])
+                near.append(min(t1, t2) if not (np.isnan(t1) or np.isnan(t2)) else np.nan)
+                far.append(max(t1, t2) if not (np.isnan(t1) or np.isnan(t2)) else np.nan)
+            tmin, tmax = np.nanmax(near), np.nanmin(far)
+            if tmax >= max(tmin, 0.0) and tmax > 0:
+                best = min(best, tmin if tmin > 0 else tmax)
+        out.append(best)
+    return np.array(out)
+
+
+def test_ray_box_distances_match_a_per_ray_reference():
+    rng = np.random.default_rng(6)
+    dirs = rng.normal(size=(60, 3))
+    dirs[:6, 2] = 0.0  # horizontal rays: 0 x inf on the z slabs of boxes with a face at z = 0
+    dirs[6:9, :2] = 0.0  # vertical rays
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    lo = rng.uniform(-6, 4, (9, 3))
+    hi = lo + rng.uniform(0.5, 3, (9, 3))
+    lo[0, 2], hi[1, 2] = 0.0, 0.0
+    lo[2] = [-1.0, -1.0, -1.0]  # a box around the origin: the exit distance
+    hi[2] = [1.0, 1.0, 1.0]
+    got = ps._ray_boxes(dirs, lo, hi)
+    assert np.isfinite(got).sum() > 10
+    assert np.array_equal(got, _ray_boxes_reference(dirs, lo, hi))
+
+
+def _ray_boxes_all_pairs(dirs, lo, hi):
+    """Every ray against every box at once, with nanmax / nanmin (no culling)."""
+    d = dirs[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1, t2 = lo[None] * (1.0 / d), hi[None] * (1.0 / d)
+        tmin = np.nanmax(np.minimum(t1, t2), axis=2)
+        tmax = np.nanmin(np.maximum(t1, t2), axis=2)
+    hit = (tmax >= np.maximum(tmin, 0.0)) & (tmax > 0)
+    return np.where(hit, np.where(tmin > 0, tmin, tmax), np.inf).min(axis=1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_azimuth_culling_keeps_every_hit_of_a_street_scene(seed):
+    rng = np.random.default_rng(seed)
+    el, az = np.meshgrid(np.deg2rad(np.linspace(2.0, -24.8, 16)),
+                         np.linspace(-np.pi, np.pi, 720, endpoint=False), indexing="ij")
+    dirs = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], -1).reshape(-1, 3)
+    centres = rng.uniform(-30, 30, (25, 3))
+    centres[0] = [-8.0, 0.0, 0.0]  # straddles the azimuth seam at +-pi
+    centres[1] = [0.0, 6.0, 0.0]  # straight ahead on the y axis
+    lo = centres - rng.uniform(0.2, 3.0, (25, 3))
+    hi = centres + rng.uniform(0.2, 3.0, (25, 3))
+    lo[2], hi[2] = [-40.0, 5.0, -2.0], [40.0, 9.0, 10.0]  # a building front spanning ~160 deg
+    got = ps._ray_boxes(dirs, lo, hi)
+    assert np.isfinite(got).sum() > 500
+    assert np.array_equal(got, _ray_boxes_all_pairs(dirs, lo, hi))
