@@ -48,7 +48,7 @@ def _dask_client(scheduler: str | None, dask_local: int | None):
     if dask_local is not None:
         cluster = distributed.LocalCluster(n_workers=dask_local, threads_per_worker=1,
                                            processes=True, host="127.0.0.1",
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address=":0", silence_logs=logging.ERROR)
         return distributed.Client(cluster), cluster
     if not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
         raise SpecError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")

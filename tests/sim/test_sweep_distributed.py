@@ -31,7 +31,7 @@ def test_200_points_identical_on_the_process_pool_and_a_local_dask_cluster():
     assert len(points(spec)) == 200
     pool = run(spec, workers=2, progress=False)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=":0")
     try:
         dask = run(spec, scheduler=cluster.scheduler_address, progress=False)
     finally:
