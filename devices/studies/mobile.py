@@ -448,8 +448,9 @@ transformers, not optimistic (the GEMM scale is {TRANSFORMER_SCALES["cpu"]}x). W
 faster per MAC than BERT-base (62 against 341 ms for 2.69 against 10.9 GMACs): not DRAM. At
 sequence 128 every weight is used 128 times (32 MACs per fp32 byte), and the model's one-operand-
 resident tiling streams BERT-base's 340 MB of encoder weights once (about 31.6 ms of DRAM time
-against 315 ms of compute before this change), so no cache-capacity effect can account for a
-1.36x per MAC. The paper's own Table 4 does: MobileBERT with LayerNorm and GELU takes 192 ms,
+against 315 ms of compute before this change), and MobileBERT's weights are as many bytes per
+MAC (81 MB of linear-layer weights for 2.59 GMACs against 342 MB for 10.9: both 127 MACs per weight),
+so no cache-capacity effect can account for a 1.36x per MAC. The paper's own Table 4 does: MobileBERT with LayerNorm and GELU takes 192 ms,
 with NoNorm and ReLU 62 ms, same FLOPs, so 130 ms of the 192 are those two ops, which the
 model priced at 4.6 ms (fused, four threads). BERT-base runs LayerNorm and GELU too, so part of
 its 341 ms was not GEMM time; priced as lowered single-threaded primitive ops
