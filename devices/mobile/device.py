@@ -10,7 +10,9 @@ datapath's peak MAC/s x the kernel class's efficiency x occupancy; plus vector o
 rate. A fused op (from `Network.fused`) pays one launch, and its intermediates never reach DRAM.
 The unit's `structure` (kernels.py) adds what transformers pay: linear and matmul layers at the
 utilisation of their GEMM tiles and waves, exp/erf at their vector-op cost, and layer norm and
-softmax at one launch and one pass over their input per reduction kernel.
+softmax at one launch and one pass over their input per reduction kernel; where the runtime has
+no layer norm or GELU kernel (TensorFlow Lite's CPU path), those run as their lowering to
+primitive ops: one launch per primitive and single-threaded passes over the tensor.
 
 Energy: dynamic compute energy = the unit's active power x compute time (so energy per MAC is
 active power / achieved MAC rate, which differs by datatype through the peak rate), booked as
@@ -36,6 +38,7 @@ from devices.mobile.kernels import (
     extra_kernels,
     gemm_utilisation,
     kernel_class,
+    lowered_s,
     padded_macs,
     sparse_execution,
     vector_ops,
@@ -151,7 +154,12 @@ class MobileBoard(SpecNamed):
                     kernel = f"{kernel}/{sx.kernel}"
             else:
                 weight_bytes += m.weight_bytes_read
-            if m.vector_ops:
+            lowered = lowered_s(m, structure, max(g.freq_hz for g in unit.active_cores))
+            if lowered:
+                # A layer norm or GELU run as primitive ops (a runtime without their kernels):
+                # single-threaded passes at the preset's cycles per element, not vector ops.
+                vector_s += lowered
+            elif m.vector_ops:
                 eff = efficiency_of(m_cls, unit.efficiency)
                 # exp and erf at their cost (kernels.vector_ops), beyond the one op each of them
                 # is in Op.vector_ops.

@@ -6,7 +6,9 @@ Questions answered from the op and the unit's spec:
 - how many bytes it moves to and from DRAM given the cache it can tile into;
 - what the library's kernel structure adds (`KernelStructure`): GEMM tiles, waves and per-tile
   overhead for linear and matmul layers, extra kernels (and passes over memory) for layer norm
-  and softmax, and the vector-op cost of exponentials and erf.
+  and softmax, and the vector-op cost of exponentials and erf;
+- what a runtime without layer norm and GELU kernels pays for their lowering to primitive ops
+  (`lowered_passes`, `lowered_s`): one single-threaded pass over the tensor per primitive.
 """
 
 from __future__ import annotations
@@ -210,4 +212,31 @@ def extra_kernels(op: Op, structure: KernelStructure) -> int:
         return structure.layer_norm_kernels - 1
     if op.kind is OpKind.SOFTMAX:
         return structure.softmax_kernels - 1
+    if op.kind is OpKind.ACTIVATION and op.attrs.function is Activation.GELU:
+        return structure.gelu_kernels - 1
     return 0
+
+
+def lowered_passes(op: Op, structure: KernelStructure) -> int:
+    """Whole-tensor passes of `op` (not fused) when the runtime runs it lowered to primitive,
+    single-threaded kernels (`KernelStructure.lowered_cycles_per_element` set): a layer norm's
+    `layer_norm_passes`, a GELU's `gelu_kernels` (when above 1). 0 for every other op, and for
+    every op when nothing is lowered: those keep their vector-op pricing.
+    """
+    if structure.lowered_cycles_per_element is None:
+        return 0
+    if op.kind is OpKind.NORM and op.attrs.kind is NormKind.LAYER:
+        return structure.layer_norm_passes or 0
+    if (op.kind is OpKind.ACTIVATION and op.attrs.function is Activation.GELU
+            and structure.gelu_kernels > 1):
+        return structure.gelu_kernels
+    return 0
+
+
+def lowered_s(op: Op, structure: KernelStructure, freq_hz: float) -> float:
+    """Seconds the lowered passes of `op` (`lowered_passes`) take on one core at `freq_hz`:
+    passes x elements x `lowered_cycles_per_element` / `freq_hz` (0 when not lowered)."""
+    passes = lowered_passes(op, structure)
+    if not passes:
+        return 0.0
+    return passes * math.prod(op.output_shape) * structure.lowered_cycles_per_element / freq_hz

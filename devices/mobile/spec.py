@@ -119,6 +119,19 @@ class KernelStructure(Spec):
     transcendental_ops: PositiveFloat = 1.0
     """Vector ops one exp, erf or tanh costs (a polynomial after range reduction); applies to
     GELU, SiLU and sigmoid activations and to softmax's exponentials."""
+    gelu_kernels: PositiveInt = 1
+    """Kernels one GELU launches: 1 where the library has a GELU kernel; a runtime without one
+    runs the converter's lowering of the tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715
+    x^3))) as pow, mul, add, mul, tanh, add, mul, mul: 8 kernels, each a pass over the tensor."""
+    layer_norm_passes: PositiveInt | None = None
+    """Of `layer_norm_kernels`, those that pass over the whole (rows x D) tensor when layer norm
+    runs lowered to primitive ops (the rest work on one value per row and cost a launch); None:
+    layer norm is not lowered (priced by its vector ops on the whole unit)."""
+    lowered_cycles_per_element: PositiveFloat | None = None
+    """Cycles per element of one pass of a lowered layer norm or GELU (`layer_norm_passes`,
+    `gelu_kernels` > 1), on one core at the unit's fastest clock: the runtime's elementwise and
+    reduction kernels are single-threaded and unfused, so this replaces their vector-op
+    pricing; None: not lowered."""
 
 
 class ComputeUnitSpec(Spec):

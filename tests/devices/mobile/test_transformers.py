@@ -11,9 +11,11 @@ from devices.mobile import FAMILY
 from devices.mobile.calibrate import (
     CLASS_CASES,
     GEMM_CLASSES,
+    LOWERED_CASE,
     TRANSFORMER_SCALES,
     cnn_scale,
     latency_s,
+    mobilebert_without_opt,
     solve_scale,
     transformer_scale,
 )
@@ -22,12 +24,14 @@ from devices.mobile.kernels import (
     extra_kernels,
     gemm_utilisation,
     kernel_class,
+    lowered_passes,
+    lowered_s,
     vector_ops,
 )
 from devices.mobile.mobilebert import mobilebert
 from devices.mobile.spec import KernelStructure, UnitKind
 from devices.studies.mobile import _references, validation, without_transformer_model
-from workloads import Activation, NetworkBuilder, NormKind, SpecError
+from workloads import Activation, NetworkBuilder, NormKind, OpKind, SpecError
 from workloads.zoo import deit_tiny, mobilenetv2, resnet18
 
 GPU = KernelStructure(gemm_tile_m=4, gemm_tile_n=4, gemm_k_overhead=16, layer_norm_kernels=3,
@@ -166,3 +170,64 @@ def test_every_preset_carries_the_scales_it_says():
             assert unit.efficiency.attention == pytest.approx(attention * scale, rel=0.01), preset
             # one-row linears: CNN-era (x the CNN scale, pasted to 3 figures like the others)
             assert unit.efficiency.gemv == pytest.approx(gemm, rel=0.01), preset
+
+
+TFLITE_CPU = KernelStructure(layer_norm_kernels=10, layer_norm_passes=5, gelu_kernels=8,
+                             lowered_cycles_per_element=4.0)
+
+
+def test_lowered_layer_norm_and_gelu_by_hand():
+    b = NetworkBuilder("t")
+    x = b.input("x", (1, 10, 8))
+    ln = b.norm(x, NormKind.LAYER, name="ln")
+    bn = b.norm(b.input("y", (1, 8, 4, 4)), NormKind.BATCH, name="bn")
+    gelu = b.act(ln, Activation.GELU, name="gelu")
+    relu = b.act(ln, Activation.RELU, name="relu")
+    net = b.build([gelu, relu, bn])
+    # Layer norm: 10 primitive ops (9 extra launches), 5 of them over the 80 elements; GELU's
+    # tanh form: 8 ops, each over the 80 elements; 4 cycles per element at 2 GHz, one core.
+    assert [extra_kernels(net[n], TFLITE_CPU) for n in ("ln", "gelu", "relu", "bn")] == [9, 7, 0, 0]
+    assert [lowered_passes(net[n], TFLITE_CPU) for n in ("ln", "gelu", "relu", "bn")] == [5, 8, 0, 0]
+    assert lowered_s(net["ln"], TFLITE_CPU, 2e9) == pytest.approx(5 * 80 * 4 / 2e9)
+    assert lowered_s(net["gelu"], TFLITE_CPU, 2e9) == pytest.approx(8 * 80 * 4 / 2e9)
+    # No cycles set (the GPUs, the Jetson CPUs): nothing is lowered, vector ops price them.
+    unlowered = TFLITE_CPU.model_copy(update={"lowered_cycles_per_element": None})
+    assert lowered_s(net["ln"], unlowered, 2e9) == lowered_s(net["gelu"], unlowered, 2e9) == 0.0
+
+
+def test_lowered_ops_on_the_pixel4_cpu_run_on_one_core():
+    board = FAMILY.device("snapdragon855")
+    structure = board.spec.unit("cpu").structure
+    b = NetworkBuilder("t")
+    gelu = b.act(b.input("x", (1, 128, 512)), Activation.GELU, name="gelu")
+    br = board.breakdown(b.build([gelu])["gelu"], "cpu")
+    # 8 passes over 65536 elements at the prime core's 2.84 GHz (not the four big cores' rate).
+    assert br.vector_s == pytest.approx(8 * 65536 * structure.lowered_cycles_per_element / 2.84e9)
+    assert br.launch_s == pytest.approx(8 * 5e-6)
+
+
+def test_mobilebert_without_opt_swaps_only_norms_and_activations():
+    opt, no_opt = mobilebert(), mobilebert_without_opt()
+    assert no_opt.macs == opt.macs  # the paper's Table 4: same 5.7B FLOPs
+    kinds = lambda net, kind: [o for o in net.ops if o.kind is kind]  # noqa: E731
+    # 24 layers x 8 NoNorms + the embeddings' one = 193 layer norms; 24 x 4 ReLUs -> GELU.
+    assert len(kinds(no_opt, OpKind.NORM)) == 193
+    assert {o.attrs.function for o in kinds(no_opt, OpKind.ACTIVATION)} == {Activation.GELU}
+    assert len(kinds(no_opt, OpKind.ACTIVATION)) == len(kinds(opt, OpKind.ACTIVATION)) == 96
+    assert len(kinds(no_opt, OpKind.MUL)) == 0
+    assert len(kinds(no_opt, OpKind.ADD)) == len(kinds(opt, OpKind.ADD)) - 193
+    assert [o.name for o in kinds(no_opt, OpKind.LINEAR)] == [o.name for o in kinds(opt, OpKind.LINEAR)]
+
+
+def test_arm_cpu_calibration_points_hold_jointly():
+    # The preset's GEMM-class scale and lowered cycles reproduce both published figures they
+    # were solved on (`calibrate.solve_cpu_transformer`, 0.5 %), and MobileBERT stays held out.
+    board = FAMILY.device("snapdragon855")
+    bert = CLASS_CASES[0]
+    assert latency_s(board, "cpu", bert.build()) == pytest.approx(bert.latency_s, rel=0.005)
+    assert latency_s(board, "cpu", LOWERED_CASE.build()) == pytest.approx(LOWERED_CASE.latency_s,
+                                                                          rel=0.005)
+    assert "62 ms" not in LOWERED_CASE.source
+    # What the structure is for: MobileBERT with NoNorm and ReLU is far faster than without
+    # (62 against 192 ms published; the model had 95.7 against 100 before the lowering).
+    assert latency_s(board, "cpu", mobilebert()) < 0.45 * LOWERED_CASE.latency_s
