@@ -45,8 +45,7 @@ from devices.mobile.spec import KernelEfficiency, UnitKind
 from sim import Stream, simulate
 from sim.spec import override
 from workloads import Network
-from devices.mobile.mobilenetv1 import mobilenet_v1
-from workloads.zoo import bert_base, mobilenetv2
+from workloads.zoo import bert_base, mobilenet_v1, mobilenetv2
 
 
 @dataclass(frozen=True)
