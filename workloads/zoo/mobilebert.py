@@ -4,8 +4,9 @@ on a Pixel 4).
 
 The layout follows Hugging Face's `modeling_mobilebert.py` with the defaults of its
 `configuration_mobilebert.py`, which are google/mobilebert-uncased's `config.json` (vocabulary
-30522, embedding 128 with trigram input, hidden 512, 24 layers, 4 heads, intra-bottleneck 128 shared by key and query, value from the 512-wide
-hidden state, 4 stacked feed-forward networks of 512 with ReLU, NoNorm). NoNorm is an
+30522, embedding 128 with trigram input, hidden 512, 24 layers, 4 heads, intra-bottleneck 128
+shared by key and query, value from the 512-wide hidden state, 4 stacked feed-forward networks
+of 512 with ReLU, NoNorm). NoNorm is an
 elementwise scale and shift (a `mul` and an `add` with learned (1, 1, D) tensors), which is
 what the paper introduced it for: no reduction, unlike LayerNorm. The trigram input
 concatenates the embedding with its two one-token shifts (the shifts are views: the concat is
