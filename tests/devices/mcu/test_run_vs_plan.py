@@ -15,7 +15,7 @@ import pytest
 
 from devices.mcu import memory
 from devices.mcu.device import FAMILY
-from devices.mcu.spec import KB, PRESET_NAMES
+from devices.mcu.spec import KB
 from sim import Registry, simulate
 from sim.registry import WORKLOAD_GROUP
 from workloads import UnsupportedOpError
@@ -41,7 +41,7 @@ def _image_zoo_models() -> list[str]:
 
 def _mcu_cases():
     """(model, preset) for every zoo model whose int8 deployment fits an MCU preset."""
-    devices = {name: FAMILY.device(name) for name in sorted(PRESET_NAMES)}
+    devices = {name: FAMILY.device(name) for name in FAMILY.preset_names()}
     cases = []
     for model in _image_zoo_models():
         net = _deployed_int8(REGISTRY.workload(model))
@@ -61,7 +61,7 @@ CASES = _mcu_cases()
 def test_the_zoo_has_mcu_models_on_every_preset():
     models = {m for m, _ in CASES}
     assert {"mbv2-w0.35", "proxyless-w0.3", "mcunet-in0", "mcunet-vww1"} <= models
-    assert {d for _, d in CASES} == set(PRESET_NAMES)
+    assert {d for _, d in CASES} == set(FAMILY.preset_names())
 
 
 def test_point_cloud_networks_have_no_mcu_kernels():
