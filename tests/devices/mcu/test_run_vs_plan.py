@@ -106,9 +106,22 @@ def test_mbv2_w035_by_hand():
 
 def test_a_float_network_is_planned_at_its_int8_deployment():
     # The MCU kernels run int8 whatever the network declares, so the plan of the fp32 network
-    # equals the plan of its w8a8 quantization (the run of the fp32 network counts 4 B per
-    # element: the network's declared precision, see the SUBSTITUTE line of its report).
+    # equals the plan of its w8a8 quantization.
     spec = FAMILY.device("stm32f746").spec
     float_rows = memory.plan(mcunet(), spec).rows
     int8_rows = memory.plan(mcunet().quantized(**parse_quant("w8a8")), spec).rows
     assert [r.activation_bytes for r in float_rows] == [r.activation_bytes for r in int8_rows]
+
+
+def test_a_float_network_runs_at_its_int8_activation_peak():
+    # The run sizes tensors as the device stores them (McuDevice.executed_*_bytes): an fp32
+    # network executed as w8a8 (its SUBSTITUTE line) peaks where its int8 quantization does,
+    # not at the 4 B per element it declares (before: mcunet-in2 1,331,200 B = 1.27 MiB).
+    device = FAMILY.device("stm32f746")
+    fp32, int8 = mcunet(), mcunet().quantized(**parse_quant("w8a8"))
+    run = simulate(fp32, device)
+    assert {o.executed_precision for o in run.ops if o.macs} == {"w8a8"}
+    assert run.peak_activation_bytes == simulate(int8, device).peak_activation_bytes \
+        == int8.activation_peak_bytes() == memory.plan(fp32, device.spec).network_peak_activation_bytes
+    assert run.peak_activation_bytes == 325 * KB
+    assert fp32.activation_peak_bytes() == 4 * 325 * KB  # what the network itself declares
