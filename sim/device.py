@@ -23,6 +23,7 @@ from sim.cost import Cost, Phase
 from sim.energy import EnergyComponent, parse_component
 from sim.vocabulary import BoundBy, MemoryLevel, PhaseLabel, Vocabulary, precision_label
 from workloads import Network, Op, OpKind, SpecError
+from workloads.liveness import Lifetimes, lifetimes
 
 __all__ = ["FREE_TRANSFER", "BoundBy", "Cost", "Device", "DeviceBase", "EngineKind", "EngineSpec",
            "MemoryLevel", "NetworkBinding", "NetworkCheck", "Phase", "PhaseLabel", "SpecNamed",
@@ -121,6 +122,13 @@ class Device(Protocol):
     cache). The result must declare the same engines and targets; without the method (or with
     `DeviceBase`'s default) the device prices every network as it is.
 
+    A device that stores activations at another width than the network states (an MCU runs an
+    fp32 network as int8, `Cost.executed_precision`) may also define
+    `executed_input_bytes(op, index) -> int` and `executed_output_bytes(op) -> int` (see
+    `ExecutedSizes`): the engine then sizes every stored tensor by them (`executed_lifetimes`),
+    so the report's peak activation memory is what the device holds; without them tensors
+    have the network's own sizes.
+
     Every built-in device also states, for its report summary (plug-ins should too):
     `energy_model: sim.energy.EnergyModel` (its energy method, what it leaves out and assumes)
     and `unit_text(target) -> str` (the unit as simulated, with its clock, e.g. '512 ALUs at
@@ -177,6 +185,19 @@ class NetworkBinding(Protocol):
         ...
 
 
+class ExecutedSizes(Protocol):
+    """The optional part of the `Device` contract: activation tensors at the sizes the device
+    stores them (both methods, or neither)."""
+
+    def executed_input_bytes(self, op: Op, index: int) -> int:
+        """Bytes of input `index` of `op` as the device stores it (pure)."""
+        ...
+
+    def executed_output_bytes(self, op: Op) -> int:
+        """Bytes of `op`'s output as the device stores it, 0 for a view (pure)."""
+        ...
+
+
 class DeviceBase:
     """A base class a device may inherit for the protocol's defaults: `check` accepts all,
     `transfer` is free, `for_network` returns the device unchanged."""
@@ -214,6 +235,17 @@ def check_network(device: Device, network: Network, target: str) -> None:
     check = getattr(device, "check", None)
     if check is not None:
         check(network, target)
+
+
+def executed_lifetimes(device: Device, network: Network) -> Lifetimes:
+    """The lifetimes of `network`'s tensors sized as `device` stores them: by its
+    `executed_input_bytes` and `executed_output_bytes` when it defines both, otherwise the
+    network's own (`network.lifetimes`, computed once per network)."""
+    input_bytes = getattr(device, "executed_input_bytes", None)
+    output_bytes = getattr(device, "executed_output_bytes", None)
+    if input_bytes is None or output_bytes is None:
+        return network.lifetimes
+    return lifetimes(network, input_bytes, output_bytes)
 
 
 def bind_network(device: Device, network: Network) -> Device:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.device import Cost, Device, Phase, precision_label, transfer_cost
+from sim.device import Cost, Device, Phase, executed_lifetimes, precision_label, transfer_cost
 from sim.registry import PluginError, call_plugin, origin_of
 from sim.stream import Stream
 from workloads import Network, Op, SpecError
@@ -67,8 +67,9 @@ def plan_stream(stream: Stream, device: Device, cost_cache: dict) -> Plan:
     """
     net = stream.network
     index = {op.name: i for i, op in enumerate(net.ops)}
-    # One liveness analysis (workloads.liveness): reading a view keeps its source alive.
-    lifetimes = net.lifetimes
+    # One liveness analysis (workloads.liveness): reading a view keeps its source alive. Tensors
+    # are sized as the device stores them (an MCU holds an fp32 network's activations as int8).
+    lifetimes = executed_lifetimes(device, net)
     default = stream.target or device.targets[0]
     placement = stream.placement
     # Where each op's output lives: its target, or for a free op (a view) its input's place.

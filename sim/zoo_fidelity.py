@@ -23,6 +23,7 @@ from workloads.zoo.published import (
     DARKNET_YOLOV4_INPUTS_PX,
     MAC_COUNTS,
     MCUNET_README,
+    PAPER_COUNTS,
     PARAMETER_COUNTS,
     Quantity,
 )
@@ -65,7 +66,7 @@ def rows(*, fast: bool = False) -> list[FidelityRow]:
     for c in MAC_COUNTS:
         out.append(_row(f"{c.model}-macs", c.source, f"{c.model} MACs", "G MACs", c.value,
                         c.counted(net(c.model, c.build)), _rounding_band(c.value, c.half_unit)))
-    for c in MCUNET_README:
+    for c in (*MCUNET_README, *PAPER_COUNTS):
         if c.quantity is Quantity.MACS:
             case, quantity, unit = f"{c.model}-macs", f"{c.model} MACs", "M MACs"
         else:

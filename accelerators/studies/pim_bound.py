@@ -24,7 +24,7 @@ import numpy as np
 
 from accelerators.pim.adc import AdcSpec, Clipping, Rounding
 from accelerators.pim.crossbar import CrossbarSpec, WeightFormat, WeightScaling
-from accelerators.pim.network import accuracy, calibrate_bn, deploy, load_digits_split, train_qat
+from accelerators.studies.pim_classifier import accuracy, calibrate_bn, deploy, load_digits_split, train_qat
 from accelerators.studies.pim_noise import QUANT, SIZES, _single_blas_thread
 from sim.export import write_atomic
 from sim.study import study_main

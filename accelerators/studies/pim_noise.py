@@ -32,7 +32,7 @@ import numpy as np
 from accelerators.pim.adc import AdcSpec, NoiseReference, bow_inl
 from accelerators.pim.crossbar import CrossbarSpec, WeightEncoding
 from accelerators.pim.device import FAMILY, PimDevice
-from accelerators.pim import network as pimnet
+from accelerators.studies import pim_classifier as pimnet
 from sim import simulate
 from sim.export import write_atomic
 from sim.spec import override

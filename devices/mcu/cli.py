@@ -14,8 +14,8 @@ import argparse
 
 from devices.mcu.memory import plan
 from devices.mcu.patch import DEFAULT_MAX_LATENCY_OVERHEAD, patch_plan
-from devices.mcu.device import McuDevice
-from devices.mcu.spec import KB, PRESET_NAMES
+from devices.mcu.device import FAMILY, McuDevice
+from devices.mcu.spec import KB
 from sim.cli import add_device_args, device_from_args, load_network, parse_model_args
 from workloads import SpecError
 
@@ -43,7 +43,7 @@ def _cmd_plan(args: argparse.Namespace, registry) -> int:
     device = device_from_args(registry, args)
     if not isinstance(device, McuDevice):
         raise SpecError(f"device {device.name!r} is not a microcontroller; `mcu plan` takes an "
-                        f"mcu device ({', '.join(PRESET_NAMES)}) or an mcu device file")
+                        f"mcu device ({', '.join(FAMILY.preset_names())}) or an mcu device file")
     spec = device.spec
     if args.max_latency_overhead is None or not args.max_latency_overhead >= 0:
         raise SpecError(f"--max-latency-overhead must be >= 0 (got {args.max_latency_overhead})")

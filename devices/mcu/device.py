@@ -85,6 +85,15 @@ class McuDevice(SpecNamed):
         total = act + kernels.scratch_bytes(op) + self.spec.runtime_reserve_bytes
         return total, role, biggest
 
+    def executed_input_bytes(self, op: Op, index: int) -> int:
+        """Bytes of input `index` of `op` as deployed (an fp32 network runs as int8:
+        `kernels.act_bits`), so `simulate`'s activation peak counts what SRAM holds."""
+        return kernels.input_bytes(op, index)
+
+    def executed_output_bytes(self, op: Op) -> int:
+        """Bytes of `op`'s output as deployed (0 for a view); see `executed_input_bytes`."""
+        return kernels.output_bytes(op)
+
     def check(self, network: Network, target: str = TARGET) -> None:
         """Refuse, before simulating, a network whose layer-by-layer schedule does not fit SRAM
         or flash (DoesNotFitError naming the op, the tensor and the overflow);

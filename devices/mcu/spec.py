@@ -210,8 +210,4 @@ class McuSpec(DeviceSpec):
         return self.flash_bytes - self.code_flash_bytes
 
 
-PRESET_NAMES = ("stm32f746", "stm32h743", "stm32f412", "nrf52840")
-"""The bundled presets, by registry name (file ``presets/{name}.yaml``)."""
-
-
-__all__ = ["KB", "KernelCycles", "KernelLibrary", "McuSpec", "PRESET_NAMES", "ReferenceKernels"]
+__all__ = ["KB", "KernelCycles", "KernelLibrary", "McuSpec", "ReferenceKernels"]

@@ -50,9 +50,7 @@ from sim import Stream, simulate
 from sim.spec import override
 from workloads import Activation, Network, NormKind, OpKind
 from workloads.attrs import ActivationAttrs, NormAttrs
-from devices.mobile.mobilebert import mobilebert
-from devices.mobile.mobilenetv1 import mobilenet_v1
-from workloads.zoo import bert_base, mobilenetv2
+from workloads.zoo import bert_base, mobilebert, mobilenet_v1, mobilenetv2
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from devices.mcu.device import FAMILY, McuDevice
 from devices.mcu.memory import plan
 from devices.mcu.patch import patch_curve, patch_plan
-from devices.mcu.spec import KB, PRESET_NAMES
+from devices.mcu.spec import KB
 from sim import simulate
 from sim.export import write_atomic
 from sim.study import study_main
@@ -235,7 +235,7 @@ def run(out: Path, *, small: bool = False, plots: bool = True,
 
     latency_rows = []
     lat_nets = {"mcunet-in2": mcunet(), "mbv2-w0.35-r144-mcunet": mbv2_mcunet_baseline()}
-    for dev_name in PRESET_NAMES:
+    for dev_name in FAMILY.preset_names():
         device = McuDevice(FAMILY.spec(dev_name))
         for label, net in lat_nets.items():
             mem = plan(net, device.spec)

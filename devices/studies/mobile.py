@@ -27,8 +27,6 @@ from devices.mobile.calibrate import (
     transformer_scale,
 )
 from devices.mobile.device import FAMILY, MobileBoard
-from devices.mobile.mobilebert import mobilebert
-from devices.mobile.mobilenetv1 import mobilenet_v1
 from devices.mobile.spec import UnitKind
 from devices.mobile.spec import KernelStructure
 from sim import Stream, simulate
@@ -37,7 +35,8 @@ from sim.spec import override
 from sim.study import study_main
 from sim.tables import NO_PLOTS, markdown_table, output_dir, pyplot, save_figure, write_csv
 from workloads import Activation, Network, NetworkBuilder, NormKind
-from workloads.zoo import deit_tiny, efficientnet_b0, mobilenetv2, resnet18, resnet50, vgg16
+from workloads.zoo import (deit_tiny, efficientnet_b0, mobilebert, mobilenet_v1, mobilenetv2,
+                           resnet18, resnet50, vgg16)
 
 MS = 1e-3
 
@@ -135,7 +134,7 @@ def _ncnn_build(build, quant: str):
 
 
 def _ncnn_references() -> tuple[Reference, ...]:
-    """The held-out ncnn rows: benchncnn's networks that the zoo (or mobilenetv1.py) builds,
+    """The held-out ncnn rows: benchncnn's networks that the zoo builds,
     fused (ncnn folds batch norm and activations into the convolution at load), in the
     datatype the GPU reports (`_NCNN_GPU`)."""
     refs = []

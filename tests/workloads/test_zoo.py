@@ -16,7 +16,7 @@ import workloads.zoo as zoo
 from workloads import Network, OpKind, SpecError
 from workloads.zoo import IRBlock, inverted_residual_net
 from workloads.zoo.mobilenet import TF_SLIM_MOBILENETV2_MMACS
-from workloads.zoo.published import MAC_COUNTS, PARAMETER_COUNTS
+from workloads.zoo.published import MAC_COUNTS, PAPER_COUNTS, PARAMETER_COUNTS, Quantity, published
 
 # --- published counts (workloads.zoo.published: one record per figure, with its source) ---------
 
@@ -31,6 +31,19 @@ def test_macs_match_published(count):
     # within the rounding of the published figure (half a unit of its last digit)
     assert abs(count.build().macs / 1e9 - count.value) <= count.half_unit
     assert count.holds(count.build())
+
+
+@pytest.mark.parametrize("count", PAPER_COUNTS, ids=lambda c: f"{c.model}-{c.quantity.name}")
+def test_paper_counts_round_to_published(count):
+    # printed in millions to the last digit: within half a unit of it
+    assert count.holds(count.build())
+
+
+def test_mobilenet_v1_rounds_to_its_paper_by_hand():
+    # arXiv 1704.04861 Table 8: 569 M mult-adds, 4.2 M parameters (1.0 MobileNet-224).
+    net = zoo.mobilenet_v1()
+    assert round(net.macs / 1e6) == published("mobilenet-v1", Quantity.MACS).value == 569
+    assert round(net.params / 1e6, 1) == published("mobilenet-v1", Quantity.PARAMS).value == 4.2
 
 
 @pytest.mark.parametrize("width, resolution", sorted(TF_SLIM_MOBILENETV2_MMACS))

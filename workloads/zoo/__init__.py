@@ -20,7 +20,9 @@ from workloads.zoo.mcunet import (
     mcunet_vww1,
     mcunet_vww2,
 )
+from workloads.zoo.mobilebert import mobilebert
 from workloads.zoo.mobilenet import IRBlock, inverted_residual_net, mobilenetv2
+from workloads.zoo.mobilenetv1 import mobilenet_v1
 from workloads.zoo.pointpillars import pointpillars
 from workloads.zoo.proxyless import proxyless_w03, proxylessnas_mobile
 from workloads.zoo.resnet import resnet18, resnet18_cifar, resnet50
@@ -47,6 +49,8 @@ __all__ = [
     "mcunet_vww0",
     "mcunet_vww1",
     "mcunet_vww2",
+    "mobilebert",
+    "mobilenet_v1",
     "mobilenetv2",
     "pointpillars",
     "proxyless_w03",

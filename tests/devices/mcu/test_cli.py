@@ -6,7 +6,6 @@ import pytest
 
 from devices.mcu.cli import register
 from devices.mcu.device import FAMILY
-from devices.mcu.spec import PRESET_NAMES
 from sim import Registry
 from sim.cli import main
 from tests.devices.mcu.conftest import residual_block
@@ -15,7 +14,7 @@ from workloads.zoo import mcunet, mobilenetv2
 
 @pytest.fixture
 def registry():
-    devices = {name: (lambda name=name: FAMILY.device(name)) for name in PRESET_NAMES}
+    devices = {name: (lambda name=name: FAMILY.device(name)) for name in FAMILY.preset_names()}
     return Registry(devices=devices, families={"mcu": FAMILY},
                     workloads={"mobilenetv2": mobilenetv2, "mcunet": mcunet,
                                "res": lambda: residual_block()})

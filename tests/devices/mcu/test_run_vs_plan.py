@@ -15,7 +15,7 @@ import pytest
 
 from devices.mcu import memory
 from devices.mcu.device import FAMILY
-from devices.mcu.spec import KB, PRESET_NAMES
+from devices.mcu.spec import KB
 from sim import Registry, simulate
 from sim.registry import WORKLOAD_GROUP
 from workloads import UnsupportedOpError
@@ -41,7 +41,7 @@ def _image_zoo_models() -> list[str]:
 
 def _mcu_cases():
     """(model, preset) for every zoo model whose int8 deployment fits an MCU preset."""
-    devices = {name: FAMILY.device(name) for name in sorted(PRESET_NAMES)}
+    devices = {name: FAMILY.device(name) for name in FAMILY.preset_names()}
     cases = []
     for model in _image_zoo_models():
         net = _deployed_int8(REGISTRY.workload(model))
@@ -61,7 +61,7 @@ CASES = _mcu_cases()
 def test_the_zoo_has_mcu_models_on_every_preset():
     models = {m for m, _ in CASES}
     assert {"mbv2-w0.35", "proxyless-w0.3", "mcunet-in0", "mcunet-vww1"} <= models
-    assert {d for _, d in CASES} == set(PRESET_NAMES)
+    assert {d for _, d in CASES} == set(FAMILY.preset_names())
 
 
 def test_point_cloud_networks_have_no_mcu_kernels():
@@ -106,9 +106,22 @@ def test_mbv2_w035_by_hand():
 
 def test_a_float_network_is_planned_at_its_int8_deployment():
     # The MCU kernels run int8 whatever the network declares, so the plan of the fp32 network
-    # equals the plan of its w8a8 quantization (the run of the fp32 network counts 4 B per
-    # element: the network's declared precision, see the SUBSTITUTE line of its report).
+    # equals the plan of its w8a8 quantization.
     spec = FAMILY.device("stm32f746").spec
     float_rows = memory.plan(mcunet(), spec).rows
     int8_rows = memory.plan(mcunet().quantized(**parse_quant("w8a8")), spec).rows
     assert [r.activation_bytes for r in float_rows] == [r.activation_bytes for r in int8_rows]
+
+
+def test_a_float_network_runs_at_its_int8_activation_peak():
+    # The run sizes tensors as the device stores them (McuDevice.executed_*_bytes): an fp32
+    # network executed as w8a8 (its SUBSTITUTE line) peaks where its int8 quantization does,
+    # not at the 4 B per element it declares (before: mcunet-in2 1,331,200 B = 1.27 MiB).
+    device = FAMILY.device("stm32f746")
+    fp32, int8 = mcunet(), mcunet().quantized(**parse_quant("w8a8"))
+    run = simulate(fp32, device)
+    assert {o.executed_precision for o in run.ops if o.macs} == {"w8a8"}
+    assert run.peak_activation_bytes == simulate(int8, device).peak_activation_bytes \
+        == int8.activation_peak_bytes() == memory.plan(fp32, device.spec).network_peak_activation_bytes
+    assert run.peak_activation_bytes == 325 * KB
+    assert fp32.activation_peak_bytes() == 4 * 325 * KB  # what the network itself declares

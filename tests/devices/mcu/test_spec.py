@@ -10,7 +10,7 @@ import pytest
 from devices.mcu import kernels
 from devices.mcu.cli import register
 from devices.mcu.device import FAMILY
-from devices.mcu.spec import KB, PRESET_NAMES
+from devices.mcu.spec import KB
 from sim import Registry, simulate
 from sim.cli import main
 from sim.spec import dump_yaml, override, spec_from_file
@@ -18,7 +18,7 @@ from workloads import DoesNotFitError, SpecError, UnknownNameError
 from workloads.zoo import mcunet
 
 
-@pytest.mark.parametrize("name", PRESET_NAMES)
+@pytest.mark.parametrize("name", FAMILY.preset_names())
 def test_every_preset_loads_with_the_datasheet_memories(name):
     spec = FAMILY.spec(name)
     expected = {"stm32f746": (216e6, 320, 1024), "stm32h743": (480e6, 512, 2048),
@@ -73,8 +73,10 @@ def test_device_show_loads_back_to_an_equal_spec(name, tmp_path):
 
 
 def test_every_preset_file_is_a_registered_device():
-    assert sorted(PRESET_NAMES) == FAMILY.preset_names()
-    assert all(name in REGISTRY.devices for name in PRESET_NAMES)
+    # The presets are the family's folder, each a registered device under its file stem.
+    assert FAMILY.preset_names() == ["nrf52840", "stm32f412", "stm32f746", "stm32h743"]
+    assert all(name in REGISTRY.devices for name in FAMILY.preset_names())
+    assert all(FAMILY.preset(name).name == name for name in FAMILY.preset_names())
 
 
 def test_no_data_cache_is_none_and_zero_is_refused():

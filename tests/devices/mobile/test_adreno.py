@@ -1,6 +1,6 @@
-"""The Adreno GPUs' own CNN scale: MobileNet v1's counts against its paper, the scale re-solved on
-the TFLite Pixel 4 case, carried alike by every Adreno preset, and the held-out rows moving the
-way the calibration says."""
+"""The Adreno GPUs' own CNN scale: the scale re-solved on the TFLite Pixel 4 case, carried alike
+by every Adreno preset, and the held-out rows moving the way the calibration says (MobileNet v1's
+counts against its paper are in tests/workloads/test_zoo_mobile.py)."""
 
 from __future__ import annotations
 
@@ -15,26 +15,13 @@ from devices.mobile.calibrate import (
     latency_s,
     solve_scale,
 )
-from devices.mobile.mobilenetv1 import PUBLISHED_MMACS, PUBLISHED_MPARAMS, mobilenet_v1
 from devices.mobile.spec import UnitKind
 from devices.studies.mobile import _references, previous_model, without_transformer_model
-from workloads import SpecError
+from workloads.zoo import mobilenet_v1
 
 NANO_GPU = {"conv3x3": 0.4, "conv1x1": 0.44, "depthwise": 0.128, "gemv": 0.36,
             "elementwise": 0.32, "softmax_norm": 0.16}
 """The Nano-derived GPU efficiencies (jetson_nano.yaml) the Adreno scale multiplies."""
-
-
-def test_mobilenet_v1_counts_match_the_paper():
-    net = mobilenet_v1()
-    # arXiv 1704.04861, Table 1/8: 569 M mult-adds and 4.2 M parameters (rounded as printed).
-    assert round(net.macs / 1e6) == PUBLISHED_MMACS
-    assert round(net.params / 1e6, 1) == PUBLISHED_MPARAMS
-    # By hand: stem 112^2 x 32 x 27, classifier 1024 x 1000 + bias.
-    assert net.ops[0].macs == 112 * 112 * 32 * 27
-    assert net.ops[-1].params == 1024 * 1000 + 1000
-    with pytest.raises(SpecError, match="resolution"):
-        mobilenet_v1(resolution=16)
 
 
 def test_adreno_case_is_the_pixel4_tflite_figure():

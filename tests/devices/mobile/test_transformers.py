@@ -1,5 +1,6 @@
-"""Transformer kernels of the mobile model: the kernel structure by hand, MobileBERT's counts by
-hand, the GEMM-class calibration and every validation row held to its band."""
+"""Transformer kernels of the mobile model: the kernel structure by hand, the GEMM-class
+calibration and every validation row held to its band (MobileBERT's counts by hand are in
+tests/workloads/test_zoo_mobile.py)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,10 @@ from devices.mobile.kernels import (
     lowered_s,
     vector_ops,
 )
-from devices.mobile.mobilebert import mobilebert
 from devices.mobile.spec import KernelStructure, UnitKind
 from devices.studies.mobile import _references, validation, without_transformer_model
-from workloads import Activation, NetworkBuilder, NormKind, OpKind, SpecError
-from workloads.zoo import deit_tiny, mobilenetv2, resnet18
+from workloads import Activation, NetworkBuilder, NormKind, OpKind
+from workloads.zoo import deit_tiny, mobilebert, mobilenetv2, resnet18
 
 GPU = KernelStructure(gemm_tile_m=4, gemm_tile_n=4, gemm_k_overhead=16, layer_norm_kernels=3,
                       softmax_kernels=3, transcendental_ops=16)
@@ -106,22 +106,6 @@ def test_cnn_latencies_do_not_move(target):
     for net in (mobilenetv2(), resnet18().quantized("float16").fused()):
         assert latency_s(board, target, net) == pytest.approx(latency_s(before, target, net),
                                                               rel=1e-3)
-
-
-def test_mobilebert_counts_by_hand():
-    net = mobilebert()
-    no_norm = lambda d: 2 * d  # noqa: E731  (scale and shift)
-    lin = lambda i, o: i * o + o  # noqa: E731
-    embeddings = 30522 * 128 + lin(384, 512) + 512 * 512 + 2 * 512 + no_norm(512)
-    layer = (2 * (lin(512, 128) + no_norm(128)) + 2 * lin(128, 128) + lin(512, 128)
-             + lin(128, 128) + no_norm(128) + 4 * (lin(128, 512) + lin(512, 128) + no_norm(128))
-             + lin(128, 512) + no_norm(512))
-    assert net.params == embeddings + 24 * layer == 24_581_888
-    per_token = 2 * 512 * 128 + 2 * 128 * 128 + 512 * 128 + 128 * 128 + 4 * 2 * 128 * 512 + 128 * 512
-    attention = 2 * 4 * 128 * 128 * 32
-    assert net.macs == 128 * 384 * 512 + 24 * (128 * per_token + attention)
-    with pytest.raises(SpecError, match="seq_len"):
-        mobilebert(seq_len=513)
 
 
 @pytest.mark.parametrize("case", CLASS_CASES, ids=lambda c: f"{c.preset}-{c.target}")

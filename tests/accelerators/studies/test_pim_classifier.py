@@ -7,7 +7,7 @@ import pytest
 
 from accelerators.pim.adc import AdcSpec
 from accelerators.pim.crossbar import CrossbarSpec
-from accelerators.pim.network import (
+from accelerators.studies.pim_classifier import (
     QuantSpec,
     accuracy,
     calibrate_bn,

@@ -1,4 +1,5 @@
-"""A small quantized classifier run through the crossbar model: the functional, whole-network world.
+"""A small quantized classifier run through the crossbar model: the functional, whole-network world
+of the PIM studies (`pim_noise`, `pim_bound`), with its data set (scikit-learn's digits).
 
 A numpy MLP (linear - batch norm - ReLU blocks and a linear head) is trained with conventional
 quantization-aware training (fake-quantized weights and activations, straight-through gradients)

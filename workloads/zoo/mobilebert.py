@@ -1,11 +1,12 @@
-"""MobileBERT (Sun et al., arXiv 2004.02984) as a workload: the held-out transformer of the Arm
-CPU calibration, whose 62 ms on a Pixel 4 the paper's abstract reports.
+"""MobileBERT (Sun et al., arXiv 2004.02984), Hugging Face layout: registered as `mobilebert`,
+and the held-out transformer of the mobile validation study (the paper's abstract reports 62 ms
+on a Pixel 4).
 
-A scenario network for the mobile validation study, not a zoo model (the zoo is another
-issue's): the layout follows Hugging Face's `modeling_mobilebert.py` with the defaults of its
-`configuration_mobilebert.py` (vocabulary 30522, embedding 128 with trigram input, hidden 512,
-24 layers, 4 heads, intra-bottleneck 128 shared by key and query, value from the 512-wide
-hidden state, 4 stacked feed-forward networks of 512 with ReLU, NoNorm). NoNorm is an
+The layout follows Hugging Face's `modeling_mobilebert.py` with the defaults of its
+`configuration_mobilebert.py`, which are google/mobilebert-uncased's `config.json` (vocabulary
+30522, embedding 128 with trigram input, hidden 512, 24 layers, 4 heads, intra-bottleneck 128
+shared by key and query, value from the 512-wide hidden state, 4 stacked feed-forward networks
+of 512 with ReLU, NoNorm). NoNorm is an
 elementwise scale and shift (a `mul` and an `add` with learned (1, 1, D) tensors), which is
 what the paper introduced it for: no reduction, unlike LayerNorm. The trigram input
 concatenates the embedding with its two one-token shifts (the shifts are views: the concat is
@@ -15,7 +16,9 @@ the copy). The pooler of the released checkpoint takes the [CLS] token without a
 
 from __future__ import annotations
 
-from workloads import Activation, Network, NetworkBuilder, SpecError
+from workloads.errors import SpecError
+from workloads.network import Network, NetworkBuilder
+from workloads.ops import Activation
 
 VOCAB = 30522
 EMBEDDING = 128
@@ -73,9 +76,12 @@ def _layer(b: NetworkBuilder, x: str, p: str) -> str:
 
 
 def mobilebert(*, batch: int = 1, seq_len: int = 128) -> Network:
-    """MobileBERT encoder on `seq_len` tokens (inputs "input_ids", "token_type_ids",
-    "position_ids" as in `workloads.zoo.bert_base`); output the (batch, seq_len, 512) hidden
-    state. Raises SpecError for a batch below 1 or a sequence outside 1..512.
+    """MobileBERT encoder, Hugging Face layout (Sun et al., "MobileBERT", arXiv 2004.02984).
+
+    On `seq_len` tokens (inputs "input_ids", "token_type_ids", "position_ids" as in
+    `workloads.zoo.bert_base`); output the (batch, seq_len, 512) hidden state. 24,581,888
+    parameters (a hand count in tests/workloads/test_zoo_mobile.py). Raises SpecError for a
+    batch below 1 or a sequence outside 1..512.
     """
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise SpecError(f"mobilebert: 'batch' must be an integer >= 1 (got {batch!r})")
