@@ -181,7 +181,7 @@ def test_efficientnet_b0_fuses_without_cycles():
 # 608), so 2 * MACs is held to the published figure within 0.2 %.
 
 
-@pytest.mark.parametrize("resolution, count", zip(DARKNET_YOLOV4_INPUTS_PX, DARKNET_YOLOV4_FLOPS))
+@pytest.mark.parametrize("resolution, count", list(zip(DARKNET_YOLOV4_INPUTS_PX, DARKNET_YOLOV4_FLOPS)))
 def test_yolov4_flops_match_darknet(resolution, count):
     net = zoo.yolov4(resolution=resolution)
     assert count.band_pct == 0.2
