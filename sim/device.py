@@ -127,7 +127,9 @@ class Device(Protocol):
     `executed_input_bytes(op, index) -> int` and `executed_output_bytes(op) -> int` (see
     `ExecutedSizes`): the engine then sizes every stored tensor by them (`executed_lifetimes`),
     so the report's peak activation memory is what the device holds; without them tensors
-    have the network's own sizes.
+    have the network's own sizes. It may likewise define `executed_weight_bytes(op) -> int`
+    (on its own): the report's weight total is then the sum of it over the ops
+    (`executed_weight_bytes`), otherwise the network's `weight_bytes`.
 
     Every built-in device also states, for its report summary (plug-ins should too):
     `energy_model: sim.energy.EnergyModel` (its energy method, what it leaves out and assumes)
@@ -186,8 +188,9 @@ class NetworkBinding(Protocol):
 
 
 class ExecutedSizes(Protocol):
-    """The optional part of the `Device` contract: activation tensors at the sizes the device
-    stores them (both methods, or neither)."""
+    """The optional part of the `Device` contract: tensors and weights at the sizes the device
+    stores them. The two activation methods go together (both, or neither);
+    `executed_weight_bytes` may be defined with or without them."""
 
     def executed_input_bytes(self, op: Op, index: int) -> int:
         """Bytes of input `index` of `op` as the device stores it (pure)."""
@@ -195,6 +198,11 @@ class ExecutedSizes(Protocol):
 
     def executed_output_bytes(self, op: Op) -> int:
         """Bytes of `op`'s output as the device stores it, 0 for a view (pure)."""
+        ...
+
+    def executed_weight_bytes(self, op: Op) -> int:
+        """Bytes of `op`'s parameters as the device stores them (with whatever the device
+        keeps beside them, e.g. per-channel quantisation scales), 0 for an op without (pure)."""
         ...
 
 
@@ -246,6 +254,16 @@ def executed_lifetimes(device: Device, network: Network) -> Lifetimes:
     if input_bytes is None or output_bytes is None:
         return network.lifetimes
     return lifetimes(network, input_bytes, output_bytes)
+
+
+def executed_weight_bytes(device: Device, network: Network) -> int:
+    """Bytes of `network`'s parameters as `device` stores them: the sum of its
+    `executed_weight_bytes(op)` over the ops when it defines it, otherwise the network's own
+    `weight_bytes` (kept parameters at their declared bit-widths)."""
+    weight_bytes = getattr(device, "executed_weight_bytes", None)
+    if weight_bytes is None:
+        return network.weight_bytes
+    return sum(weight_bytes(op) for op in network.ops)
 
 
 def bind_network(device: Device, network: Network) -> Device:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.device import Cost, Device, Phase, executed_lifetimes, precision_label, transfer_cost
+from sim.device import (Cost, Device, Phase, executed_lifetimes, executed_weight_bytes,
+                        precision_label, transfer_cost)
 from sim.registry import PluginError, call_plugin, origin_of
 from sim.stream import Stream
 from workloads import Network, Op, SpecError
@@ -55,6 +56,8 @@ class Plan:
     """Stored tensors of the network outputs, freed only when the frame ends."""
     consumers: tuple[tuple[int, ...], ...]
     """consumers[i]: indices of the ops that read op i, in op order."""
+    weight_bytes: int
+    """Bytes of the network's parameters as the device stores them (`executed_weight_bytes`)."""
 
 
 def plan_stream(stream: Stream, device: Device, cost_cache: dict) -> Plan:
@@ -110,6 +113,7 @@ def plan_stream(stream: Stream, device: Device, cost_cache: dict) -> Plan:
         input_bytes=sum(lifetimes.size_bytes[:lifetimes.n_inputs]),
         kept=lifetimes.kept,
         consumers=_consumers(planned),
+        weight_bytes=executed_weight_bytes(device, net),
     )
 
 

@@ -192,7 +192,8 @@ class Report:
     peak_activation_bytes: int
     """Peak bytes of live activation tensors over the simulated schedule."""
     weight_bytes: int
-    """Bytes of the weights of all streams' networks."""
+    """Bytes of the weights of all streams' networks as the device stores them
+    (`sim.device.executed_weight_bytes`: an MCU's int8 parameters and scales)."""
     metadata: RunMetadata
     engines: tuple[str, ...] = ()
     """Names of the device's engines (busy or not)."""

@@ -47,7 +47,7 @@ def assemble_report(device: Device, plans: Sequence[Plan], op_records: list[OpRe
         energy_by_component_j=MappingProxyType(energy),
         bytes_by_level=MappingProxyType(moved),
         peak_activation_bytes=_peak_bytes(memory_events),
-        weight_bytes=sum(p.stream.network.weight_bytes for p in plans),
+        weight_bytes=sum(p.weight_bytes for p in plans),
         metadata=RunMetadata.of(seed, device, [p.stream for p in plans]),
         engines=tuple(e.name for e in device.engines),
         engine_capacity=MappingProxyType({e.name: e.capacity for e in device.engines}),

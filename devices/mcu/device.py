@@ -94,6 +94,12 @@ class McuDevice(SpecNamed):
         """Bytes of `op`'s output as deployed (0 for a view); see `executed_input_bytes`."""
         return kernels.output_bytes(op)
 
+    def executed_weight_bytes(self, op: Op) -> int:
+        """Flash of `op`'s parameters as deployed (`kernels.flash_bytes`: int8 weights of a
+        float network plus 12 B of bias and requantisation per output channel, batch norms
+        folded), so the report's weight total is the flash `memory.plan` counts."""
+        return kernels.flash_bytes(op)
+
     def check(self, network: Network, target: str = TARGET) -> None:
         """Refuse, before simulating, a network whose layer-by-layer schedule does not fit SRAM
         or flash (DoesNotFitError naming the op, the tensor and the overflow);

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 
 from sim import Cost, Phase, simulate
-from sim.device import executed_lifetimes
+from sim.device import executed_lifetimes, executed_weight_bytes
 from tests.helpers import FixedCostDevice, chain
 
 US = 1e-6
@@ -43,3 +43,21 @@ def test_without_the_methods_the_network_sizes_stand():
     stored = executed_lifetimes(Int8Storage(costs=COSTS), net)
     assert stored.size_bytes == (100, 100, 100)
     assert (stored.born, stored.last) == (net.lifetimes.born, net.lifetimes.last)
+
+
+@dataclass(frozen=True)
+class Int8Weights(FixedCostDevice):
+    """Stores every parameter at one byte, plus 4 B of scale per op that has any."""
+
+    name: str = "int8-weights"
+
+    def executed_weight_bytes(self, op):
+        return op.params + 4 if op.params else 0
+
+
+def test_weight_total_uses_the_sizes_the_device_stores():
+    net = chain(2, features=100)  # two fp32 linear layers 100 -> 100 with bias: 10,100 params each
+    assert net.weight_bytes == 2 * 10_100 * 4
+    assert simulate(net, FixedCostDevice(costs=COSTS)).weight_bytes == 80_800
+    assert executed_weight_bytes(Int8Weights(costs=COSTS), net) == 2 * (10_100 + 4)
+    assert simulate(net, Int8Weights(costs=COSTS)).weight_bytes == 20_208

@@ -125,3 +125,21 @@ def test_a_float_network_runs_at_its_int8_activation_peak():
         == int8.activation_peak_bytes() == memory.plan(fp32, device.spec).network_peak_activation_bytes
     assert run.peak_activation_bytes == 325 * KB
     assert fp32.activation_peak_bytes() == 4 * 325 * KB  # what the network itself declares
+
+
+def test_a_float_network_reports_the_flash_the_plan_counts():
+    # MCUNet (fp32) has 729,392 parameters: 712,904 conv/linear weights, 1,000 linear biases and
+    # 15,488 batch-norm scales and shifts (2 x 7,744 channels). Declared at 4 B that is
+    # 2,917,568 B (2.782 MiB); its w8a8 quantization declares 729,392 B (712.3 KiB), norms
+    # included. Deployed (kernels.flash_bytes): 712,904 int8 weights + 12 B (int32 bias,
+    # multiplier, shift) for each of the 8,744 output channels of its 55 conv/linear layers,
+    # norms folded = 817,832 B (798.7 KiB), which `run` and `mcu plan` now both report.
+    device = FAMILY.device("stm32f746")
+    fp32 = mcunet()
+    assert fp32.weight_bytes == 4 * 729_392
+    assert fp32.quantized(**parse_quant("w8a8")).weight_bytes == 729_392
+    flash = memory.plan(fp32, device.spec).weight_flash_bytes
+    assert flash == 712_904 + 12 * 8_744 == 817_832
+    assert simulate(fp32, device).weight_bytes == flash
+    # Deployed int8 (fused or not) the flash is the same: it never depended on the declared widths.
+    assert simulate(_deployed_int8(fp32), device).weight_bytes == flash
