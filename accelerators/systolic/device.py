@@ -152,6 +152,19 @@ class SystolicDevice(SpecNamed):
         """Bytes of an op's output as stored, at the array's word width."""
         return math.prod(op.output_shape) * self.array.word_bytes
 
+    def executed_input_bytes(self, op: Op, index: int) -> int:
+        """Bytes of input `index` of `op` as stored, at the array's word width (the sizes its
+        traffic and `plan_on_chip` count), so the report's activation peak is the array's."""
+        return math.prod(op.input_shapes[index]) * self.array.word_bytes
+
+    def executed_output_bytes(self, op: Op) -> int:
+        """Bytes of `op`'s output as stored (`tensor_bytes`), 0 for a view."""
+        return 0 if op.is_free else self.tensor_bytes(op)
+
+    def executed_weight_bytes(self, op: Op) -> int:
+        """Bytes of `op`'s weights as stored (`weight_bytes`: dense, at the word width)."""
+        return self.weight_bytes(op)
+
     def for_network(self, network: Network, target: str = "accelerator") -> SystolicDevice:
         """This device planned for `network` under the `on_chip` policy (itself under `dram`).
 

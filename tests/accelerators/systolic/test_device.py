@@ -91,3 +91,18 @@ def test_device_files_and_overrides(tmp_path):
     path.write_text(path.read_text().replace("rows: 8", "rows: 5000"))
     with pytest.raises(SpecError, match="rows: expected less than or equal to 4096"):
         registry.load_device(path)
+
+
+def test_an_fp32_network_is_sized_at_the_arrays_8_bit_words():
+    # Gemmini's 8-bit array runs fp32 as w8a8 and stores every tensor at one byte per element
+    # (its traffic and on-chip plan count words): while the conv runs, its input and output,
+    # 64 x 56 x 56 = 200,704 elements each, are live: 401,408 B (1,605,632 B at the declared
+    # 4 B). Weights: 64 x 64 x 3 x 3 = 36,864 words, dense, no bias: 36,864 B.
+    device = installed_device("systolic-gemmini")
+    net = conv_net()
+    report = run_network(net, device)
+    assert {o.executed_precision for o in report.ops if o.macs} == {"w8a8"}
+    assert net.activation_peak_bytes() == 2 * 200_704 * 4
+    assert report.peak_activation_bytes == 2 * 200_704
+    assert report.weight_bytes == 64 * 64 * 9
+    assert net.weight_bytes == 4 * net.params
