@@ -68,6 +68,9 @@ from workloads.gemm import gemm_of
 from workloads.ops import INDEX_BITS, NeighbourSearch
 from workloads.pointcloud import PointCloudNetwork, PointCloudWorkload
 
+_INDEX_INPUT = {OpKind.GATHER: 1, OpKind.SCATTER: 1, OpKind.EMBEDDING: 0}
+"""The input of each kind that carries indices (INDEX_BITS wide, not the datapath's)."""
+
 PRESETS = Path(__file__).parent / "presets"
 
 MAPPING_KINDS = frozenset({OpKind.FPS, OpKind.KNN, OpKind.BALL_QUERY})
@@ -143,6 +146,29 @@ class PointAccDevice(SpecNamed):
     def supported_kinds(self, target: str) -> frozenset[OpKind]:
         return frozenset(OpKind)
 
+    # Tensor and weight sizes at the datapath width (`sim.device.ExecutedSizes`), as the cost's
+    # DRAM and SRAM bytes count them; index tensors stay INDEX_BITS wide.
+
+    def executed_input_bytes(self, op: Op, index: int) -> int:
+        """Bytes of input `index` of `op` as stored: `datapath_bits` per element, an index
+        input (of a gather, scatter or embedding) at INDEX_BITS."""
+        if index == _INDEX_INPUT.get(op.kind):
+            return op.input_bytes_of(index)
+        return math.ceil(math.prod(op.input_shapes[index]) * datapath_bits(op, self.spec) / 8)
+
+    def executed_output_bytes(self, op: Op) -> int:
+        """Bytes of `op`'s output as stored (neighbour lists at INDEX_BITS), 0 for a view."""
+        if op.is_free:
+            return 0
+        if op.kind in (OpKind.KNN, OpKind.BALL_QUERY):
+            return op.output_bytes
+        return math.ceil(math.prod(op.output_shape) * datapath_bits(op, self.spec) / 8)
+
+    def executed_weight_bytes(self, op: Op) -> int:
+        """Bytes of `op`'s kept parameters at the datapath width (the whole table of an
+        embedding, though a run reads only the rows it looks up)."""
+        return math.ceil(op.nonzero_params * datapath_bits(op, self.spec) / 8)
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _s(self, cycles: float) -> float:
@@ -160,7 +186,7 @@ class PointAccDevice(SpecNamed):
         Index tensors (of gathers, scatters, embeddings) are INDEX_BITS wide; everything else
         moves at the datapath width.
         """
-        index_inputs = {OpKind.GATHER: 1, OpKind.SCATTER: 1, OpKind.EMBEDDING: 0}.get(op.kind)
+        index_inputs = _INDEX_INPUT.get(op.kind)
         total = 0.0
         for i, src in enumerate(op.inputs):
             if self._on_chip(src):

@@ -16,7 +16,7 @@ from accelerators.pointcloud.spec import Dataflow, MatrixUnitSpec
 from sim import Cost, Device, simulate
 from sim.energy import HOROWITZ_45NM
 from sim.spec import override, validate
-from tests.sim.test_contract import OPS, VARIANTS, _cost_or_error
+from tests.sim.test_contract import OPS, VARIANTS, _cost_or_error, embedding_network
 from workloads import NetworkBuilder, OpKind, SpecError, UnknownNameError
 from workloads.ops import NeighbourAttrs, NeighbourSearch, SparseConv3dAttrs
 from workloads.pointcloud import networks as wls
@@ -222,3 +222,33 @@ def test_spec_errors():
         validate(MatrixUnitSpec, {**base, "weight_double_buffered": "yes"}, where="m")
     with pytest.raises(SpecError, match="--set: data_bits: expected less than or equal to 32, got 64"):
         override(SPEC, {"data_bits": 64})
+
+
+def test_an_fp32_network_is_sized_at_the_16_bit_datapath():
+    # PointAcc runs fp32 as w16a16 and moves every tensor at 2 B per element. x(1000, 64) ->
+    # linear 64 -> 128 -> relu: the peak is while the relu runs (x freed), its input and output
+    # 128,000 elements each: 512,000 B (1,024,000 B at the declared 4 B). Weights: 64 x 128
+    # + 128 bias = 8,320 parameters x 2 B = 16,640 B (33,280 B declared).
+    b = NetworkBuilder("mlp")
+    y = b.linear(b.input("x", (1000, 64)), 128, name="fc")
+    b.act(y, "relu", name="relu")
+    net = b.build()
+    report = simulate(net, installed_device("pointacc"))
+    assert {o.executed_precision for o in report.ops} == {"w16a16"}
+    assert net.activation_peak_bytes() == 2 * 128_000 * 4
+    assert report.peak_activation_bytes == 2 * 128_000 * 2
+    assert (net.weight_bytes, report.weight_bytes) == (8_320 * 4, 8_320 * 2)
+
+
+def test_index_tensors_keep_their_32_bits():
+    # Token ids and gather indices are INDEX_BITS (32) wide on any datapath; the rest is 16-bit.
+    # ids(1, 8) -> embedding 5000 x 64 (fp32), features(4096, 32) gathered by idx(16).
+    device = installed_device("pointacc")
+    net = embedding_network()
+    embed, gather = net["embed"], net["gather"]
+    assert device.executed_input_bytes(embed, 0) == 8 * 4
+    assert device.executed_output_bytes(embed) == 8 * 64 * 2
+    assert device.executed_weight_bytes(embed) == 5000 * 64 * 2  # the whole table is stored
+    assert device.executed_input_bytes(gather, 0) == 4096 * 32 * 2
+    assert device.executed_input_bytes(gather, 1) == 16 * 4
+    assert device.executed_output_bytes(gather) == 16 * 32 * 2
