@@ -27,9 +27,12 @@ Three units, three engines, which the discrete-event engine runs concurrently:
   pass tiles of rows through on chip; only the chain's first input and last output touch DRAM.
 
 Energy per component: MACs ('mac'), vector ops and the mapping unit's comparator/distance ops
-('vector') from `sim.energy`'s Horowitz table scaled to the node (E ~ node x V^2), SRAM bytes
-('on_chip') at the table's 8 kB-SRAM figure per 64 bits (banked buffers), DRAM bytes
-('off_chip') at the table's DRAM figure; leakage as static power. The datapath is `data_bits`
+('vector') from `sim.energy`'s Horowitz table scaled to the node (E ~ node x V^2); SRAM bytes
+('on_chip') each priced at the buffer they move through (`Buffer`: weight, input and output
+buffers, gather cache, mapping-unit buffer), by `sim.memory.sram_pj_per_byte` at that buffer's
+capacity in the spec, the node and the voltage (one macro per buffer; banking, which would make
+a large buffer cheaper per access, is not modelled); DRAM bytes ('off_chip') at the spec's or the
+table's DRAM figure; leakage as static power. The datapath is `data_bits`
 wide fixed point: float ops run as w{data_bits}a{data_bits} and wider integers at data_bits,
 which each op row reports as its executed precision. An embedding reads only the rows it looks
 up.
@@ -49,6 +52,7 @@ The spec is `accelerators.pointcloud.spec`, the array's timing `accelerators.poi
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -62,6 +66,7 @@ from accelerators.pointcloud.spec import PointAccSpec, datapath_bits, row_bytes_
 from sim.device import (BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase, PhaseLabel,
                         SpecNamed)
 from sim.energy import HOROWITZ_45NM, EnergyComponent, EnergyMethod, EnergyModel, EnergyTable
+from sim.memory import sram_pj_per_byte
 from sim.spec import Family
 from workloads import Network, Op, OpKind
 from workloads.gemm import gemm_of
@@ -77,6 +82,25 @@ MAPPING_KINDS = frozenset({OpKind.FPS, OpKind.KNN, OpKind.BALL_QUERY})
 GEMM_KINDS = frozenset({OpKind.LINEAR, OpKind.MATMUL, OpKind.CONV2D, OpKind.EMBEDDING})
 ELEMENTWISE = frozenset({OpKind.NORM, OpKind.ACTIVATION, OpKind.ADD, OpKind.MUL, OpKind.CONCAT,
                          OpKind.POOL})
+
+
+class Buffer(enum.Enum):
+    """The on-chip SRAMs a byte can move through; each is priced at its own capacity."""
+
+    WEIGHT = "weight"
+    INPUT = "input"
+    OUTPUT = "output"
+    CACHE = "cache"
+    MAPPING = "mapping"
+
+
+def buffer_bytes(spec: PointAccSpec) -> dict[Buffer, int]:
+    """Capacity of each on-chip buffer of `spec`, bytes."""
+    return {Buffer.WEIGHT: spec.matrix.weight_buffer_bytes,
+            Buffer.INPUT: spec.matrix.input_buffer_bytes,
+            Buffer.OUTPUT: spec.matrix.output_buffer_bytes,
+            Buffer.CACHE: spec.memory.cache.capacity_bytes,
+            Buffer.MAPPING: spec.mapping.buffer_bytes}
 
 
 @dataclass(frozen=True)
@@ -118,12 +142,20 @@ class PointAccDevice(SpecNamed):
         return self.energy_table.scaled(self.spec.node_nm, self.spec.voltage_v)
 
     @cached_property
+    def sram_pj_per_byte(self) -> dict[Buffer, float]:
+        """Access energy per byte of each buffer at its capacity, the node and voltage, pJ/B."""
+        s = self.spec
+        return {b: sram_pj_per_byte(cap, node_nm=s.node_nm, voltage_v=s.voltage_v)
+                for b, cap in buffer_bytes(s).items()}
+
+    @cached_property
     def energy_model(self) -> EnergyModel:
         """Per-action: Horowitz energies scaled to the node, per MAC, op, SRAM and DRAM byte."""
         return EnergyModel(
             method=EnergyMethod.PER_ACTION,
             detail=(f"MACs, vector and mapping ops, SRAM and DRAM bytes x Horowitz ISSCC 2014 "
-                    f"energies scaled to {self.spec.node_nm:g} nm"),
+                    f"energies scaled to {self.spec.node_nm:g} nm, each SRAM byte at its "
+                    f"buffer's capacity"),
             leaves_out="control and clock-tree dynamic power",
             assumed=f"static power {self.spec.static_power_w:g} W" if self.spec.static_power_w else None,
         )
@@ -202,16 +234,19 @@ class PointAccDevice(SpecNamed):
             return float(op.output_bytes)  # index lists, INDEX_BITS each
         return math.prod(op.output_shape) * bits / 8
 
-    def _energy_j(self, *, macs=0.0, vector=0.0, mapping=0.0, sram_bytes=0.0, dram_bytes=0.0,
+    def _energy_j(self, *, macs=0.0, vector=0.0, mapping=0.0,
+                  sram_bytes: dict[Buffer, float] | None = None, dram_bytes=0.0,
                   bits: int) -> dict[str, float]:
+        """Energy per component, J; `sram_bytes` are the bytes read or written per buffer."""
         t = self._energy
+        pj_per_byte = self.sram_pj_per_byte
         e = {
             EnergyComponent.MAC: macs * t.mac_pj(bits, is_float=False,
                                                  accumulator_bits=self.spec.matrix.accumulator_bits),
             # The mapping unit's comparators are elementwise compute, like the vector lanes.
             EnergyComponent.VECTOR: (vector * t.vector_op_pj(bits, is_float=False)
                                      + mapping * t.int_add_pj(32)),
-            EnergyComponent.ON_CHIP: sram_bytes * t.sram_pj_per_byte,
+            EnergyComponent.ON_CHIP: sum(n * pj_per_byte[b] for b, n in (sram_bytes or {}).items()),
             EnergyComponent.OFF_CHIP: dram_bytes * (t.dram_pj_per_byte if self.spec.memory.dram_pj_per_byte is None
                                                          else self.spec.memory.dram_pj_per_byte),
         }
@@ -282,9 +317,11 @@ class PointAccDevice(SpecNamed):
         act_out = math.prod(op.output_shape) * bits / 8
         col_folds = max((math.ceil(nn / m.cols) for _, _, nn in dims), default=1)
         k_folds = max((math.ceil(kk / m.rows) for _, kk, _ in dims), default=1)
-        sram = act_in * col_folds + weight_bytes + act_out * (2 * k_folds - 1)
+        per_buffer = {Buffer.INPUT: act_in * col_folds, Buffer.WEIGHT: weight_bytes,
+                      Buffer.OUTPUT: act_out * (2 * k_folds - 1)}
+        sram = sum(per_buffer.values())
         matrix_s = self._s(cycles)
-        energy = self._energy_j(macs=op.effective_macs, vector=vector, sram_bytes=sram,
+        energy = self._energy_j(macs=op.effective_macs, vector=vector, sram_bytes=per_buffer,
                                 dram_bytes=in_bytes + out_bytes + weight_bytes, bits=bits)
         prefetch = (Phase("mmu", self._dram_s(weight_bytes), PhaseLabel.WEIGHTS),) if weight_bytes else ()
         return Cost(
@@ -304,7 +341,9 @@ class PointAccDevice(SpecNamed):
         pipelined = op.kind in ELEMENTWISE and all(self._on_chip(x) for x in op.inputs)
         cycles = 0 if pipelined else math.ceil(elements / s.matrix.cols)
         sram = (math.prod(op.output_shape) + sum(math.prod(x) for x in op.input_shapes)) * bits / 8
-        energy = self._energy_j(vector=op.vector_ops, sram_bytes=sram, dram_bytes=in_bytes + out_bytes,
+        # The post-processing lanes work on tiles in the array's output buffer.
+        energy = self._energy_j(vector=op.vector_ops, sram_bytes={Buffer.OUTPUT: sram},
+                                dram_bytes=in_bytes + out_bytes,
                                 bits=bits)
         matrix_s = self._s(cycles)
         if pipelined and not (in_bytes + out_bytes):
@@ -358,7 +397,9 @@ class PointAccDevice(SpecNamed):
         stage = [Phase("matrix", matrix_s, PhaseLabel.DISTANCE), Phase("mapping", rank_s, PhaseLabel.MAPPING)]
         if in_bytes + out_bytes:
             stage.append(Phase("mmu", dram_s, PhaseLabel.DRAM))
-        energy = self._energy_j(macs=q * p * dims, mapping=q * p, sram_bytes=(q + p) * dims * bits / 8 + q * p * 4,
+        # Features through the input buffer; the q x p distances (4 B) through the output buffer.
+        sram = {Buffer.INPUT: (q + p) * dims * bits / 8, Buffer.OUTPUT: q * p * 4}
+        energy = self._energy_j(macs=q * p * dims, mapping=q * p, sram_bytes=sram,
                                 dram_bytes=in_bytes + out_bytes, bits=bits)
         return Cost(stages=(tuple(stage),), energy_j=energy,
                     bytes_moved={MemoryLevel.DRAM: round(in_bytes + out_bytes)},
@@ -369,7 +410,8 @@ class PointAccDevice(SpecNamed):
         memory_s = self._dram_s(in_bytes + out_bytes)
         # A distance is 3 subtracts, 3 multiplies, 2 adds; a compare is an add-sized op.
         energy = self._energy_j(vector=distances * 8, mapping=compares,
-                                sram_bytes=(distances + compares) * 4, dram_bytes=in_bytes + out_bytes,
+                                sram_bytes={Buffer.MAPPING: (distances + compares) * 4},
+                                dram_bytes=in_bytes + out_bytes,
                                 bits=bits)
         return Cost(stages=((Phase("mapping", max(compute_s, memory_s), label),),), energy_j=energy,
                     bytes_moved={MemoryLevel.DRAM: round(in_bytes + out_bytes)},
@@ -421,7 +463,8 @@ class PointAccDevice(SpecNamed):
         sram_s, dram_s = self._stream_s(n_rows, row_bytes, dram)
         busy = max(sram_s, dram_s) + self._s(s.op_overhead_cycles)
         sram = n_rows * row_bytes * (2 if op.kind is OpKind.SCATTER else 1)
-        energy = self._energy_j(vector=op.vector_ops, sram_bytes=sram, dram_bytes=dram, bits=bits)
+        energy = self._energy_j(vector=op.vector_ops, sram_bytes={Buffer.CACHE: sram}, dram_bytes=dram,
+                                bits=bits)
         return Cost(stages=((Phase("mmu", busy, op.kind.value),),), energy_j=energy,
                     bytes_moved={MemoryLevel.DRAM: round(dram), MemoryLevel.SRAM: round(sram)},
                     bound_by=self._bound(sram_s, dram_s))
@@ -474,9 +517,14 @@ class PointAccDevice(SpecNamed):
         sram_s, dram_s = self._stream_s(gather_rows, in_row, dram)
         matrix_s = self._s(cycles + s.op_overhead_cycles)
         stages.append((Phase("matrix", matrix_s, PhaseLabel.GEMM), Phase("mmu", max(sram_s, dram_s), PhaseLabel.GATHER)))
-        sram = gather_rows * in_row * math.ceil(cout / m.cols) + weight_bytes + n_pairs * cout * 2 * m.accumulator_bits / 8
+        # Gathered rows re-read from the input buffer per column fold; partial sums read and
+        # written in the output buffer once per pair.
+        per_buffer = {Buffer.INPUT: gather_rows * in_row * math.ceil(cout / m.cols),
+                      Buffer.WEIGHT: weight_bytes,
+                      Buffer.OUTPUT: n_pairs * cout * 2 * m.accumulator_bits / 8}
+        sram = sum(per_buffer.values())
         vector = sum(x.vector_ops for x in op.members[1:])
-        for k_, v in self._energy_j(macs=op.effective_macs, vector=vector, sram_bytes=sram,
+        for k_, v in self._energy_j(macs=op.effective_macs, vector=vector, sram_bytes=per_buffer,
                                     dram_bytes=dram, bits=bits).items():
             energy[k_] = energy.get(k_, 0.0) + v
         return Cost(stages=tuple(stages), energy_j=energy,

@@ -392,12 +392,11 @@ def gap_paragraphs(result: StudyResult) -> list[str]:
         "",
         "The accelerator's power and the GPU's measured power that the paper reports could not be "
         "retrieved (the stored copies of arXiv 2110.07600 hold its abstract only), so the gap "
-        "cannot be closed from the paper's own numbers yet. What would move it, in this model: "
-        "SRAM priced by capacity (sim.memory: a 64-bit read of a 128-256 kB buffer costs 34-47 pJ "
-        "against the 8.9 pJ of the 8 kB figure used, Horowitz ISSCC 2014 Fig. 1.1.9) raises the "
-        f"accelerator's energy by its SRAM share ({100 * min(sram):.0f}-{100 * max(sram):.0f} % here) "
-        "times about 4, well short of the "
-        f"{ratio / PAPER_POWER_RATIO:.1f}x; the table's DRAM figure instead of HBM2's (the 'table DRAM' "
+        "cannot be closed from the paper's own numbers yet. SRAM is already priced by each buffer's "
+        "capacity (sim.memory, Horowitz ISSCC 2014 Fig. 1.1.9: a 64-bit access of the 128-256 kB "
+        "buffers costs 34-47 pJ at 40 nm, not the 8.9 pJ of an 8 kB array); it is "
+        f"{100 * min(sram):.0f}-{100 * max(sram):.0f} % of the accelerator's energy here. What would "
+        "move the rest, in this model: the table's DRAM figure instead of HBM2's (the 'table DRAM' "
         f"column) gives {result.geomean_energy_saving_table_dram_x:.3g}x. Closing the rest needs "
         "the paper's power breakdown (clock tree, registers and control are not in the per-operation "
         "table). See accelerators/pointcloud/README.md for every assumption.",

@@ -35,6 +35,14 @@ def test_width_ports_and_node_scaling():
     assert memory.sram_access_pj(8 * 1024, 64, node_nm=22.5) == pytest.approx(5.0)
 
 
+
+def test_per_byte_energy_is_the_64_bit_access_over_8_bytes():
+    # 8 kB at 45 nm: 10 pJ per 64 bits = 1.25 pJ/B; 32 kB at 28 nm, 1.0 V: 20 x 28/45 x
+    # (1.0/0.9)^2 / 8 = 1.920 pJ/B; any word width gives the same figure per byte.
+    assert memory.sram_pj_per_byte(8 * 1024) == pytest.approx(1.25)
+    assert memory.sram_pj_per_byte(32 * 1024, node_nm=28, voltage_v=1.0) == pytest.approx(1.9204, abs=1e-4)
+    assert memory.sram_access_pj(32 * 1024, 16) / 2 == pytest.approx(memory.sram_pj_per_byte(32 * 1024))
+
 def test_area_from_the_45nm_bit_cell():
     # 64 kB = 524,288 cells x 0.346 um^2 / 0.7 = 0.259 mm^2 at 45 nm; a quarter at 22.5 nm.
     assert memory.sram_area_mm2(64 * 1024) == pytest.approx(524288 * 0.346 / 0.7 * 1e-6)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from accelerators.pointcloud.cache import simulate_rows
-from accelerators.pointcloud.device import FAMILY, PointAccDevice
+from accelerators.pointcloud.device import FAMILY, Buffer, PointAccDevice
 from accelerators.pointcloud.matrix import fold_cycles
 from accelerators.pointcloud.plan import plan_fusion
 from accelerators.pointcloud.spec import Dataflow, MatrixUnitSpec
@@ -252,3 +252,27 @@ def test_index_tensors_keep_their_32_bits():
     assert device.executed_input_bytes(gather, 0) == 4096 * 32 * 2
     assert device.executed_input_bytes(gather, 1) == 16 * 4
     assert device.executed_output_bytes(gather) == 16 * 32 * 2
+
+
+def test_sram_bytes_priced_at_each_buffers_capacity():
+    # Horowitz ISSCC 2014 Fig. 1.1.9, 64-bit access at 45 nm: 32 kB 20 pJ, 1 MB 100 pJ, log-log
+    # between. PointAcc's 256 kB weight buffer: 20 x 8^(ln 5 / ln 32) = 52.53 pJ, x 40/45 for
+    # 40 nm = 46.69 pJ per 8 bytes = 5.837 pJ/B; 128 kB input buffer 20 x 4^0.46439 x 40/45 / 8
+    # = 4.230 pJ/B; 64 kB mapping buffer 3.066 pJ/B.
+    dev = PointAccDevice(SPEC)
+    slope = math.log(5) / math.log(32)
+    per_byte = {b: 20 * (cap / 32768) ** slope * (40 / 45) / 8 for b, cap in
+                ((Buffer.WEIGHT, 262144), (Buffer.INPUT, 131072), (Buffer.MAPPING, 65536))}
+    assert per_byte[Buffer.WEIGHT] == pytest.approx(5.837, abs=1e-3)
+    for b, pj in per_byte.items():
+        assert dev.sram_pj_per_byte[b] == pytest.approx(pj, rel=1e-9)
+    # The linear layer of test_linear_cost_by_hand: inputs 1000 x 64 x 2 B read once per column
+    # fold (2), weights 64 x 128 x 2 B once, outputs 1000 x 128 x 2 B written once (one k fold).
+    b = NetworkBuilder("one")
+    x = b.input("x", (1000, 64))
+    op = b.build([b.linear(x, 128, bias=False, name="fc")])["fc"]
+    out_pj = dev.sram_pj_per_byte[Buffer.OUTPUT]
+    expected_pj = (1000 * 64 * 2 * 2 * per_byte[Buffer.INPUT] + 64 * 128 * 2 * per_byte[Buffer.WEIGHT]
+                   + 1000 * 128 * 2 * out_pj)
+    assert out_pj == pytest.approx(per_byte[Buffer.WEIGHT], rel=1e-9)  # both 256 kB
+    assert dev.cost(op).energy_j["on_chip"] == pytest.approx(expected_pj * 1e-12, rel=1e-9)
