@@ -17,8 +17,9 @@ primitive ops: one launch per primitive and single-threaded passes over the tens
 Energy: dynamic compute energy = the unit's active power x compute time (so energy per MAC is
 active power / achieved MAC rate, which differs by datatype through the peak rate), booked as
 'mac' for the MAC time and 'vector' for the vector time; cache traffic (operands fetched by the
-register-blocked micro-kernel) as 'on_chip' and DRAM traffic as 'off_chip' at their pJ/byte; the
-units' static power over the run (added by the engine). Embeddings read only the rows they
+register-blocked micro-kernel) as 'on_chip' at the unit's cache pJ/byte (by default the shared
+SRAM table at the cache's capacity and the board's node, `sim.memory`) and DRAM traffic as
+'off_chip' at the board's pJ/byte; the units' static power over the run (added by the engine). Embeddings read only the rows they
 look up and gathers one feature row per index (`Op.weight_bytes_read`, `Op.input_bytes_read`).
 """
 
@@ -47,6 +48,7 @@ from devices.mobile.spec import DRAM_ENGINE, BoardSpec, ComputeUnitSpec
 from sim.device import (FREE_TRANSFER, BoundBy, Cost, EngineKind, EngineSpec, MemoryLevel, Phase,
                         PhaseLabel, SpecNamed, cost_memo, memoized)
 from sim.energy import EnergyComponent, EnergyMethod, EnergyModel
+from sim.memory import sram_pj_per_byte
 from sim.spec import Family, override
 from workloads import Op, OpKind, SpecError
 
@@ -95,8 +97,19 @@ class MobileBoard(SpecNamed):
             method=EnergyMethod.BOTH,
             detail=("compute = unit active power x compute time; cache and DRAM bytes x pJ/byte; "
                     "static power of every unit over the run"),
-            assumed="active and static powers, cache and DRAM pJ/byte (see the preset's source)",
+            assumed=("active and static powers, DRAM pJ/byte (see the preset's source); cache "
+                     "pJ/byte from Horowitz's SRAM table at the cache's size and node, 0.9 V"),
         )
+
+    def cache_pj_per_byte(self, target: str) -> float:
+        """Energy of one byte of `target`'s cache traffic, pJ/B: the unit's
+        `cache_energy_pj_per_byte` where set, else the shared SRAM table at the unit's
+        `cache_bytes` and the board's `node_nm` (`sim.memory.sram_pj_per_byte`, 0.9 V).
+        SpecError for an unknown target."""
+        unit = self.spec.unit(target)
+        if unit.cache_energy_pj_per_byte is not None:
+            return unit.cache_energy_pj_per_byte
+        return sram_pj_per_byte(unit.cache_bytes, node_nm=self.spec.node_nm)
 
     def unit_text(self, target: str) -> str:
         """The unit's cores and clocks, e.g. 'gpu: 512 x 587 MHz'."""
@@ -212,7 +225,8 @@ class MobileBoard(SpecNamed):
             bound = BoundBy.COMPUTE if b.compute_s >= b.memory_s else BoundBy.MEMORY
         return Cost(
             stages=(tuple(stage),),
-            energy_j=_energy(unit, op, b, self.spec.dram_energy_pj_per_byte),
+            energy_j=_energy(unit, op, b, self.cache_pj_per_byte(target),
+                             self.spec.dram_energy_pj_per_byte),
             bytes_moved={MemoryLevel.DRAM: b.dram_bytes, MemoryLevel.CACHE: _cache_bytes(unit, op, b)},
             bound_by=bound,
             peak_macs_per_s=unit.peak_macs_per_s(datatype(op.anchor.compression)[0]),
@@ -226,11 +240,12 @@ def _cache_bytes(unit: ComputeUnitSpec, op: Op, b: OpBreakdown) -> int:
     return int(op.effective_macs * 2 * elt / unit.register_block) + b.dram_bytes
 
 
-def _energy(unit: ComputeUnitSpec, op: Op, b: OpBreakdown, dram_pj: float) -> dict:
+def _energy(unit: ComputeUnitSpec, op: Op, b: OpBreakdown, cache_pj: float,
+            dram_pj: float) -> dict:
     return {
         EnergyComponent.MAC: unit.active_power_w * b.mac_s,
         EnergyComponent.VECTOR: unit.active_power_w * b.vector_s,
-        EnergyComponent.ON_CHIP: _cache_bytes(unit, op, b) * unit.cache_energy_pj_per_byte * 1e-12,
+        EnergyComponent.ON_CHIP: _cache_bytes(unit, op, b) * cache_pj * 1e-12,
         EnergyComponent.OFF_CHIP: b.dram_bytes * dram_pj * 1e-12,
     }
 

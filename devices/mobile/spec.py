@@ -161,8 +161,10 @@ class ComputeUnitSpec(Spec):
     """Dynamic power at full compute load; energy per MAC = this / peak MAC/s of the datatype."""
     static_power_w: NonNegativeFloat
     """Leakage and idle power of the unit while the board is on."""
-    cache_energy_pj_per_byte: PositiveFloat
-    """Energy of one byte moved between the unit's last-level cache and its registers."""
+    cache_energy_pj_per_byte: PositiveFloat | None = None
+    """Energy of one byte moved between the unit's last-level cache and its registers; None:
+    the shared SRAM table (`sim.memory.sram_pj_per_byte`) at `cache_bytes` and the board's
+    `node_nm`, at the table's 0.9 V (no supply voltage is modelled for boards)."""
     efficiency: KernelEfficiency
     """Dense kernel efficiencies by kernel class."""
     sparse: SparseExecution

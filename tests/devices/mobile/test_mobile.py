@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from pydantic import ValidationError
 
@@ -184,3 +186,25 @@ def test_fewer_threads_take_longer_and_fill_fast_cores_first():
     assert t1 > t2 > t4
     with pytest.raises(SpecError, match="threads must be 1..4"):
         dev.with_threads("cpu", 5)
+
+
+def test_cache_energy_defaults_to_the_sram_table_at_the_cache_size_and_node():
+    # Horowitz ISSCC 2014 Fig. 1.1.9: a 64-bit access of a 1 MB SRAM is 100 pJ at 45 nm, so
+    # 12.5 pJ/B, x 7/45 at the board's 7 nm = 1.9444 pJ/B; a set figure still overrides it.
+    op = conv1x1_net()["pw"]
+    table = board(unit(cache_energy_pj_per_byte=None))
+    assert table.cache_pj_per_byte("gpu") == pytest.approx(12.5 * 7 / 45)
+    cost, fixed = table.cost(op, "gpu"), board().cost(op, "gpu")
+    assert cost.energy_j["on_chip"] == pytest.approx(cost.bytes_moved["cache"] * 12.5 * 7 / 45e12)
+    assert fixed.energy_j["on_chip"] == pytest.approx(fixed.bytes_moved["cache"] * 1.0e-12)
+    assert cost.stages == fixed.stages  # energy only: the phases and their times do not move
+
+
+def test_presets_price_their_caches_from_the_table():
+    # Jetson Nano: Cortex-A57 L2 2 MB, Maxwell L2 256 kB, 20 nm. Beyond 1 MB the table extends
+    # its 32 kB - 1 MB segment, 20 -> 100 pJ: exponent ln 5 / ln 32; 256 kB is on that segment.
+    alpha = math.log(5) / math.log(32)
+    nano = FAMILY.device("jetson_nano")
+    assert nano.cache_pj_per_byte("cpu") == pytest.approx(12.5 * 2 ** alpha * 20 / 45)
+    assert nano.cache_pj_per_byte("gpu") == pytest.approx(2.5 * 8 ** alpha * 20 / 45)
+    assert all(u.cache_energy_pj_per_byte is None for u in nano.spec.units)
