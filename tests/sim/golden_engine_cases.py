@@ -10,8 +10,9 @@ at e4f1a6a, whose timelines still equalled these; the new engine's totals equal 
 re-fitted mobile costs (dd36da8: GEMM scales re-solved) moved its times; on the other cases that
 engine still gives the 31f397b timelines, and on every case but the tie artifact the new engine
 equals it exactly. Its board is the S20 with the GPU efficiencies it had then
-(`RECORDED_S20_GPU_EFFICIENCY`), so a later re-calibration of the preset (the Adreno CNN scale)
-does not move an engine test.
+(`RECORDED_S20_GPU_EFFICIENCY`) and the flat cache energy its units had then
+(`RECORDED_S20_CACHE_PJ_PER_BYTE`), so a later re-calibration of the preset (the Adreno CNN
+scale, cache energy from the shared SRAM table) does not move an engine test.
 """
 
 from __future__ import annotations
@@ -35,13 +36,17 @@ RECORDED_S20_GPU_EFFICIENCY = KernelEfficiency(
     conv3x3=0.4, conv1x1=0.44, depthwise=0.128, gemm=0.0539, gemv=0.36, attention=0.0359,
     elementwise=0.32, softmax_norm=0.16)
 """snapdragon865's GPU efficiencies when `mobile_two_streams_behind` was recorded (65808af)."""
+RECORDED_S20_CACHE_PJ_PER_BYTE = 1.0
+"""snapdragon865's cache energy, every unit, when `mobile_two_streams_behind` was recorded."""
 
 
 def _s20_as_recorded() -> MobileBoard:
     board = installed_device("snapdragon865")
     index = board.targets.index("gpu")
-    return MobileBoard(override(board.spec, {f"units.{index}.efficiency": RECORDED_S20_GPU_EFFICIENCY},
-                                where="golden engine case"))
+    changes = {f"units.{index}.efficiency": RECORDED_S20_GPU_EFFICIENCY}
+    changes |= {f"units.{i}.cache_energy_pj_per_byte": RECORDED_S20_CACHE_PJ_PER_BYTE
+                for i in range(len(board.targets))}
+    return MobileBoard(override(board.spec, changes, where="golden engine case"))
 
 
 def _fixed_capacity_two():
