@@ -33,6 +33,11 @@ What is checked (a `DoesNotFitError` with a message is an allowed answer for any
   its targets, a deterministic `Cost` on declared engines with `PhaseLabel` labels whose time
   and energy never fall as the bytes grow.
 
+Each op is priced by the device bound to the network it belongs to (`sim.device.bind_network`,
+as the engine binds every stream's device), so a device that plans per network (`for_network`,
+e.g. the systolic family's `memory_policy: on_chip`) is checked as it runs; a device without
+the hook is priced as it is.
+
 Failures of the device's own code (any exception other than `DoesNotFitError`) are reported as
 violations naming the op, not raised, so one call lists every problem at once.
 """
@@ -46,7 +51,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sim.device import (BoundBy, Cost, Device, EngineKind, EngineSpec, MemoryLevel, PhaseLabel,
-                        transfer_cost)
+                        bind_network, transfer_cost)
 from sim.energy import EnergyComponent
 from sim.engine import Stream, simulate
 from workloads import (Compression, DoesNotFitError, EdgesimError, Network, NetworkBuilder, Op,
@@ -55,6 +60,9 @@ from workloads.ops import NeighbourAttrs, ScatterAttrs, SparseConv3dAttrs
 
 REL_TOL = 1e-9
 """Relative slack for float comparisons (monotonicity, energy sums)."""
+
+_UNBOUND = object()
+"""Marks a device not yet bound to a network (`check_device`)."""
 
 
 def every_kind_network(scale: int = 1) -> Network:
@@ -176,6 +184,21 @@ def _price(device: Device, op: Op, target: str) -> Cost | None | Violation:
     if not isinstance(cost, Cost):
         return Violation("form", target, op.name, f"cost() returned {type(cost).__name__}, not sim.Cost")
     return cost
+
+
+def _bind(device: Device, network: Network, target: str) -> Device | None | Violation:
+    """`bind_network(device, network)`, None for a DoesNotFitError with a message (the network
+    does not fit: its ops are not priced), or the violation binding caused."""
+    try:
+        return bind_network(device, network)
+    except DoesNotFitError as err:
+        if str(err):
+            return None
+        return Violation("form", target, "", f"for_network({network.name!r}) raised "
+                         "DoesNotFitError without a message")
+    except Exception as err:  # noqa: BLE001 - a plug-in under test may raise anything
+        return Violation("raised", target, "", f"for_network({network.name!r}) raised "
+                         f"{type(err).__name__}: {err}")
 
 
 def _form(device: Device) -> list[Violation]:
@@ -356,22 +379,34 @@ def check_device(device: Device, *, targets: tuple[str, ...] | None = None) -> l
             continue
         n_priced = 0
         for label, small_net in small_nets.items():
-            big_ops = {op.name: op for op in big_nets[label].ops}
+            big_net = big_nets[label]
+            big_ops = {op.name: op for op in big_net.ops}
+            small_dev = _bind(device, small_net, target)
+            if not isinstance(small_dev, Device):
+                found += [small_dev] if small_dev is not None else []
+                continue
+            big_dev: object = _UNBOUND  # bound to the wider network when first needed
             for op in small_net.ops:
                 if not all(m.kind in kinds for m in op.members or (op,)) or op.kind not in kinds:
                     continue
-                cost = _price(device, op, target)
+                cost = _price(small_dev, op, target)
                 if isinstance(cost, Violation):
                     found.append(cost)
                     continue
                 if cost is None:
                     continue
                 n_priced += 1
-                found += _single_cost(device, op, target, cost)
+                found += _single_cost(small_dev, op, target, cost)
                 big = big_ops.get(op.name)
                 if big is None or not _grows(op, big):
                     continue
-                big_cost = _price(device, big, target)
+                if big_dev is _UNBOUND:
+                    big_dev = _bind(device, big_net, target)
+                    if isinstance(big_dev, Violation):
+                        found.append(big_dev)
+                if not isinstance(big_dev, Device):
+                    continue
+                big_cost = _price(big_dev, big, target)
                 if isinstance(big_cost, Violation):
                     found.append(big_cost)
                 elif big_cost is not None:

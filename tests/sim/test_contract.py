@@ -26,7 +26,7 @@ import simpy
 from sim import (Cost, Device, EnergyComponent, EnergyMethod, EnergyModel, EngineSpec, Phase,
                  Registry, Stream, simulate)
 from sim.contract import ContractError, check_device, check_or_raise, every_kind_network, variants
-from sim.device import precision_label
+from sim.device import bind_network, precision_label
 from sim.export import breakdown_j
 from workloads import (
     DoesNotFitError,
@@ -37,6 +37,7 @@ from workloads import (
     OpKind,
     QuantScheme,
     SparsityScheme,
+    SpecError,
     UnsupportedOpError,
 )
 
@@ -51,18 +52,25 @@ VARIANTS = variants(EVERY)
 OPS: tuple[Op, ...] = tuple(op for net in VARIANTS.values() for op in net.ops)
 
 
-def ops_for(device: Device, target: str) -> list[Op]:
-    """The representative ops the device runs on `target`: like `sim.engine.check_supported`,
-    a fused op needs its own kind and every member's."""
+def ops_for(device: Device, target: str) -> list[tuple[Device, Op]]:
+    """(the device bound to the op's network, op) for the representative ops the device runs on
+    `target`: like `sim.engine.check_supported`, a fused op needs its own kind and every
+    member's; like the engine and `sim.contract`, each network is priced by the device bound to
+    it (`bind_network`: a device that plans per network prices only the network it planned)."""
     kinds = device.supported_kinds(target)
-    return [op for op in OPS if op.kind in kinds and all(m.kind in kinds for m in op.members)]
+    out = []
+    for net in VARIANTS.values():
+        bound = bind_network(device, net)
+        out += [(bound, op) for op in net.ops
+                if op.kind in kinds and all(m.kind in kinds for m in op.members)]
+    return out
 
 
 def priced(device: Device, target: str) -> Iterator[tuple[Op, Cost | None]]:
     """(op, cost) for every representative op the device supports; None when it does not fit."""
-    for op in ops_for(device, target):
+    for bound, op in ops_for(device, target):
         try:
-            yield op, device.cost(op, target)
+            yield op, bound.cost(op, target)
         except DoesNotFitError as err:  # a typed, allowed answer for an infeasible op
             assert str(err), f"{op.name}: DoesNotFitError without a message"
             yield op, None
@@ -159,14 +167,14 @@ def test_cost_is_well_formed(factory, target):
 @pytest.mark.parametrize("factory, target", CASES)
 def test_cost_is_pure(factory, target):
     device = factory()
-    device_repr = repr(device)
-    for op in ops_for(device, target):
+    for bound, op in ops_for(device, target):
+        device_repr = repr(bound)
         before = copy.deepcopy(op)
-        first = _cost_or_error(device, op, target)
-        assert _cost_or_error(device, op, target) == first, f"{op.name}: second call differs"
-        assert _cost_or_error(device, before, target) == first, f"{op.name}: equal op differs"
+        first = _cost_or_error(bound, op, target)
+        assert _cost_or_error(bound, op, target) == first, f"{op.name}: second call differs"
+        assert _cost_or_error(bound, before, target) == first, f"{op.name}: equal op differs"
         assert op == before, f"{op.name}: cost() changed the op"
-        assert repr(device) == device_repr, f"{op.name}: cost() changed the device"
+        assert repr(bound) == device_repr, f"{op.name}: cost() changed the device"
 
 
 def _cost_or_error(device: Device, op: Op, target: str) -> Cost | str:
@@ -191,8 +199,8 @@ def test_cost_touches_neither_files_nor_simpy(factory, target, monkeypatch):
         monkeypatch.setattr(module, name, _forbidden(f"called {module.__name__}.{name}"))
     monkeypatch.setattr(simpy.Environment, "__init__", _forbidden("made a SimPy environment"))
     monkeypatch.setattr(simpy.Event, "__init__", _forbidden("made a SimPy event"))
-    for op in ops:
-        _cost_or_error(device, op, target)
+    for bound, op in ops:  # bound before the patches: a plan is worked out once, not per cost
+        _cost_or_error(bound, op, target)
 
 
 class _RefusesToPrice:
@@ -295,6 +303,40 @@ def test_the_contract_catches_nondeterminism_and_raising_code():
 
     found = check_device(_Toy(boom))
     assert found and all("[raised]" in str(v) and "ZeroDivisionError" in str(v) for v in found)
+
+
+class _Planned(_Toy):
+    """A toy that, like the systolic family's `memory_policy: on_chip`, prices only the ops of
+    the network it was bound to (`for_network`) and refuses any other op with a SpecError."""
+
+    def __init__(self, price, names=frozenset()):
+        super().__init__(price)
+        self.names = names
+
+    def for_network(self, network):
+        return _Planned(self.price, frozenset(op.name for op in network.ops) | {network.name})
+
+    def cost(self, op, target):
+        if op.name not in self.names:
+            raise SpecError(f"toy: not planned for op {op.name!r}; bind it with for_network")
+        return super().cost(op, target)
+
+
+def test_the_contract_binds_the_device_to_each_network_it_prices():
+    assert check_device(_Planned(_honest)) == []
+    # the binding is checked as the pricing is: the contract still catches a bigger-is-faster
+    # device, now priced by the device bound to the wider network
+    found = check_device(_Planned(lambda op: (1.0 / (op.effective_macs + 1), 1e-9)))
+    assert any("[monotone]" in str(v) for v in found), found
+
+
+def test_the_contract_reports_a_binding_that_raises():
+    class Broken(_Toy):
+        def for_network(self, network):
+            raise ZeroDivisionError("bad plan")
+
+    found = check_device(Broken(_honest))
+    assert found and any("[raised]" in str(v) and "for_network" in str(v) for v in found), found
 
 
 def test_check_device_command(capsys):
