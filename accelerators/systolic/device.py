@@ -16,11 +16,12 @@ SRAMs are 'on_chip'); static power defaults to the SRAMs' leakage. An op stated 
 precision than `operand_bits` (a float, or a wider integer) reports the array's width as its
 executed precision; narrower integers run exactly at the array's width and are not a substitute.
 
-Memory policy (`memory_policy`): `dram` (the default) sends every layer's activations through
-DRAM and fetches its weights every frame, as SCALE-Sim does. `on_chip` plans a whole network
-(`SystolicDevice.for_network`, which `edgesim run` calls): weights stay resident across frames
-in the filter SRAM (the parameter cache) while they fit, in layer order, and are streamed after
-that; an activation stays in SRAM (all three SRAMs, less the resident weights) for its consumers
+Memory policy (`memory_policy`): `dram` (the spec's default, and tpu_v1's and gemmini's) sends
+every layer's activations through DRAM and fetches its weights every frame, as SCALE-Sim does.
+`on_chip` (the edge_tpu preset's) plans a whole network (`SystolicDevice.for_network`, which
+the engine and `sim.contract` call through `sim.device.bind_network`): weights stay resident
+across frames in the filter SRAM (the parameter cache) while they fit, in layer order, and are
+streamed after that; an activation stays in SRAM (all three SRAMs, less the resident weights) for its consumers
 while it fits beside the other live ones, and spills to DRAM otherwise (`sim.systolic.
 plan_on_chip`). Elementwise and pooling ops on on-chip tensors then move no DRAM bytes. The
 resident weights' one-off load with the model is outside the frame (Coral: the first inference
