@@ -52,23 +52,27 @@ VARIANTS = variants(EVERY)
 OPS: tuple[Op, ...] = tuple(op for net in VARIANTS.values() for op in net.ops)
 
 
-def ops_for(device: Device, target: str) -> list[tuple[Device, Op]]:
-    """(the device bound to the op's network, op) for the representative ops the device runs on
-    `target`: like `sim.engine.check_supported`, a fused op needs its own kind and every
-    member's; like the engine and `sim.contract`, each network is priced by the device bound to
-    it (`bind_network`: a device that plans per network prices only the network it planned)."""
+def ops_for(device: Device, target: str) -> list[Op]:
+    """The representative ops the device runs on `target`: like `sim.engine.check_supported`,
+    a fused op needs its own kind and every member's."""
     kinds = device.supported_kinds(target)
+    return [op for op in OPS if op.kind in kinds and all(m.kind in kinds for m in op.members)]
+
+
+def bound_ops_for(device: Device, target: str) -> list[tuple[Device, Op]]:
+    """`ops_for`, each op with the device bound to its network (`bind_network`), as the engine
+    and `sim.contract` price it: a device that plans per network prices only what it planned."""
+    runs = set(map(id, ops_for(device, target)))
     out = []
     for net in VARIANTS.values():
         bound = bind_network(device, net)
-        out += [(bound, op) for op in net.ops
-                if op.kind in kinds and all(m.kind in kinds for m in op.members)]
+        out += [(bound, op) for op in net.ops if id(op) in runs]
     return out
 
 
 def priced(device: Device, target: str) -> Iterator[tuple[Op, Cost | None]]:
     """(op, cost) for every representative op the device supports; None when it does not fit."""
-    for bound, op in ops_for(device, target):
+    for bound, op in bound_ops_for(device, target):
         try:
             yield op, bound.cost(op, target)
         except DoesNotFitError as err:  # a typed, allowed answer for an infeasible op
@@ -167,7 +171,7 @@ def test_cost_is_well_formed(factory, target):
 @pytest.mark.parametrize("factory, target", CASES)
 def test_cost_is_pure(factory, target):
     device = factory()
-    for bound, op in ops_for(device, target):
+    for bound, op in bound_ops_for(device, target):
         device_repr = repr(bound)
         before = copy.deepcopy(op)
         first = _cost_or_error(bound, op, target)
@@ -194,7 +198,7 @@ def _forbidden(what: str):
 @pytest.mark.parametrize("factory, target", CASES)
 def test_cost_touches_neither_files_nor_simpy(factory, target, monkeypatch):
     device = factory()  # a fresh device: building it may read a preset, pricing may not
-    ops = ops_for(device, target)
+    ops = bound_ops_for(device, target)
     for module, name in [(builtins, "open"), (io, "open"), (os, "open")]:
         monkeypatch.setattr(module, name, _forbidden(f"called {module.__name__}.{name}"))
     monkeypatch.setattr(simpy.Environment, "__init__", _forbidden("made a SimPy environment"))
@@ -437,7 +441,7 @@ def test_embedding_and_gather_are_priced_by_the_rows_they_read():
     assert gather.input_bytes_read == 16 * 4 + 16 * 32  # indices + the 16 rows, not 4096
     checked = set()
     for label, factory in SOURCES:
-        device = factory()
+        device = bind_network(factory(), net)  # as the engine prices the network's ops
         for op in (embed, gather):
             target = device.targets[0]
             if op.kind not in device.supported_kinds(target):
