@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sim.device import Device
+from sim.device import Device, bind_network
 from sim.engine import Stream, simulate
 from workloads import Network, SpecError
 from workloads.errors import suggest
@@ -115,6 +115,7 @@ def branch_placement(network: Network, device: Device, *, target: str | None = N
         stream = Stream(network=network, target=default, placement=placement)
         return simulate(stream, device).latency_s
 
+    bound = bind_network(device, network)  # ranks branches on the costs the engine will use
     placement: dict[str, str] = {}
     best_s = latency_s(placement)
     for branches in forks(network):
@@ -123,7 +124,7 @@ def branch_placement(network: Network, device: Device, *, target: str | None = N
         open_branches = [b for b in branches if not any(ops[i].name in placement for i in b.ops)]
         if len(open_branches) < 2:
             continue
-        weight = {b: sum(device.cost(ops[i], default).latency_s for i in b.ops)
+        weight = {b: sum(bound.cost(ops[i], default).latency_s for i in b.ops)
                   for b in open_branches}
         for branch in sorted(open_branches, key=lambda b: -weight[b])[1:]:
             best = None
