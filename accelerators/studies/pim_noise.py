@@ -134,6 +134,19 @@ def energy_row(network: Network, device: PimDevice) -> EnergyRow:
         energy_per_inference_j=report.energy_j, latency_s=report.latency_s)
 
 
+def table_row(row) -> dict:
+    """A result row as its CSV writes it: each field in declaration order, a nested `EnergyRow`
+    or `Remedies` spliced in as its own columns."""
+    out: dict = {}
+    for field in dataclasses.fields(row):
+        value = getattr(row, field.name)
+        if isinstance(value, (EnergyRow, Remedies)):
+            out.update(value.columns())
+        else:
+            out[field.name] = value
+    return out
+
+
 # --- experiments ---------------------------------------------------------------------------------
 
 
@@ -194,12 +207,6 @@ class AdcBitsRow:
     energy_per_inference_j: float
     adc_energy_j: float
 
-    def table_row(self) -> dict:
-        return {"scheme": self.scheme, "adc_bits": self.adc_bits,
-                "digital_accuracy_ratio": self.digital_accuracy_ratio, **self.remedies.columns(),
-                "energy_per_inference_j": self.energy_per_inference_j,
-                "adc_energy_j": self.adc_energy_j}
-
 
 def accuracy_vs_adc_bits(model, data, cfg: StudyConfig, rng, digital: float) -> list[AdcBitsRow]:
     rows = []
@@ -228,11 +235,6 @@ class NoiseRow:
     adjusted_bits: int
     digital_accuracy_ratio: float
     remedies: Remedies
-
-    def table_row(self) -> dict:
-        return {"scheme": self.scheme, "adc_bits": self.adc_bits,
-                "noise_std_lsb": self.noise_std_lsb, "adjusted_bits": self.adjusted_bits,
-                "digital_accuracy_ratio": self.digital_accuracy_ratio, **self.remedies.columns()}
 
 
 def accuracy_vs_noise(model, data, cfg: StudyConfig, rng, digital: float) -> list[NoiseRow]:
@@ -320,9 +322,6 @@ class AdcSweepRow:
     adc_bits: int
     energy: EnergyRow
 
-    def table_row(self) -> dict:
-        return {"adc_bits": self.adc_bits, **self.energy.columns()}
-
 
 def resnet18_report(cfg: StudyConfig) -> tuple[list[LayerRow], dict, list[AdcSweepRow]]:
     """The CIFAR ResNet-18 on the ISAAC preset: per-layer rows, the summary written to
@@ -375,10 +374,7 @@ class NoiseStudy:
 
     def tables(self) -> dict[str, list[dict]]:
         """CSV file stem -> its rows as written."""
-        def rows(items):
-            return [r.table_row() if hasattr(r, "table_row") else dataclasses.asdict(r)
-                    for r in items]
-        return {name: rows(getattr(self, name)) for name in (
+        return {name: [table_row(r) for r in getattr(self, name)] for name in (
             "accuracy_vs_adc_bits", "accuracy_vs_noise", "nonidealities",
             "resnet18_cifar_layers", "resnet18_energy_vs_adc_bits")}
 
@@ -459,7 +455,7 @@ def make_plots(out: Path, study: NoiseStudy) -> list[str]:
     plt.close(fig)
     written.append("accuracy_vs_noise.png")
 
-    sweep = [r.table_row() for r in study.resnet18_energy_vs_adc_bits]
+    sweep = [table_row(r) for r in study.resnet18_energy_vs_adc_bits]
     comps = [k for k in sweep[0] if k.endswith("_energy_j") and k != "energy_per_inference_j"]
     fig, ax = plt.subplots(figsize=(7, 4))
     bottom = np.zeros(len(sweep))
