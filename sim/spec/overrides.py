@@ -75,22 +75,19 @@ def _assign(data: Any, key: str, value: Any) -> None:
                 allowed = sorted(node)
                 raise KeyError(f"unknown key{suggest(part, allowed)}; allowed here: "
                                f"{', '.join(allowed)}")
-            if last:
-                node[part] = value
-            else:
-                node = node[part]
+            slot: str | int = part
         elif isinstance(node, list):
             names = [item.get("name") for item in node if isinstance(item, dict)]
             if part.isdigit() and int(part) < len(node):
-                index = int(part)
+                slot = int(part)
             elif part in names:
-                index = names.index(part)
+                slot = names.index(part)
             else:
                 raise KeyError(f"no item {part!r}{suggest(part, [n for n in names if n])}; "
                                f"items: {', '.join(map(str, names)) or f'0..{len(node) - 1}'}")
-            if last:
-                node[index] = value
-            else:
-                node = node[index]
         else:
             raise KeyError(f"{'.'.join(parts[:depth])} is a value, not a mapping")
+        if last:
+            node[slot] = value
+        else:
+            node = node[slot]
