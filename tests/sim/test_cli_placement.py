@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim import Registry
 from sim.cli import main
@@ -45,3 +47,16 @@ def test_bad_place_is_one_line_exit_2_and_writes_nothing(registry, tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith("edgesim: error: ") and message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30))
+def test_any_place_text_runs_or_is_one_line_exit_2(registry, tmp_path_factory, capsys, text):
+    out = tmp_path_factory.mktemp("fuzz") / "out"
+    status = run(registry, "run", "forkjoin", "--device", "two", "--place", text, "--out", str(out))
+    err = capsys.readouterr().err
+    if status == 0:
+        assert (out / "forkjoin.json").exists()
+    else:
+        assert status == 2 and err.startswith("edgesim: error: ") and err.count("\n") == 1, err
+        assert not out.exists()
